@@ -1,0 +1,174 @@
+"""The service configuration: one YAML file validated by pydantic.
+
+Resolution: ``--config PATH``, else ``$NEWSMON_CONFIG``, else ``./newsmon.yaml``, else the
+built-in defaults. ``$NEWSMON_DATABASE_URL`` overrides ``database.url``. Secrets are never
+read from the file: the file names the environment variables that hold them.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
+
+from monitor.errors import ConfigError, Problem
+from monitor.yamlfile import YamlDoc, load_yaml, validate_doc
+from notifiers.console import ConsoleConfig
+from notifiers.email import EmailConfig
+from notifiers.slack import SlackConfig
+
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d|w)?\s*$")
+_UNIT_SECONDS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800, None: 1}
+
+
+def parse_duration(value: object) -> float:
+    """``"15m"`` → 900.0 seconds. Accepts ms, s, m, h, d, w or a bare number of seconds."""
+    if isinstance(value, bool):
+        raise ValueError("expected a duration such as 30s, 15m, 1h or 2d")
+    if isinstance(value, int | float):
+        seconds = float(value)
+    elif isinstance(value, str) and (m := _DURATION.match(value)):
+        seconds = float(m.group(1)) * _UNIT_SECONDS[m.group(2)]
+    else:
+        raise ValueError(f"expected a duration such as 30s, 15m, 1h or 2d, got {value!r}")
+    if seconds <= 0:
+        raise ValueError("a duration must be positive")
+    return seconds
+
+
+Duration = Annotated[float, BeforeValidator(parse_duration)]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+class DatabaseConfig(_Strict):
+    url: str = "sqlite:///newsmon.db"
+
+
+class FeedConfig(_Strict):
+    url: str
+    name: str | None = None
+    interval: Duration = 900.0
+    fetch_article: Literal["auto", "always", "never"] = "auto"
+
+    @field_validator("url")
+    @classmethod
+    def _url_scheme(cls, url: str) -> str:
+        if not re.match(r"^(https?|file)://", url, re.I):
+            raise ValueError("feed url must start with http://, https:// or file://")
+        return url
+
+    @property
+    def label(self) -> str:
+        return self.name or self.url
+
+
+class FetchConfig(_Strict):
+    timeout: Duration = 20.0
+    max_bytes: int = Field(10_000_000, gt=0)
+    concurrency: int = Field(50, gt=0, le=1000)
+    per_host: int = Field(4, gt=0, le=100)
+    allow_private_networks: bool = False
+    article_min_chars: int = Field(
+        600, ge=0, description="fetch_article=auto fetches the page when the entry is shorter"
+    )
+    min_interval: Duration = 60.0
+    max_interval: Duration = 86400.0
+    max_redirects: int = Field(5, ge=0, le=20)
+
+
+class NotifiersConfig(_Strict):
+    slack: SlackConfig | None = None
+    email: EmailConfig | None = None
+    console: ConsoleConfig | None = None
+
+
+class HttpConfig(_Strict):
+    listen: str | None = "127.0.0.1:8080"
+
+
+class LogConfig(_Strict):
+    level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    format: Literal["text", "json"] = "text"
+
+
+class DeliveryConfig(_Strict):
+    interval: Duration = 10.0
+    max_attempts: int = Field(20, gt=0)
+    backoff_max: Duration = 3600.0
+
+
+class RetentionConfig(_Strict):
+    items: Duration = 90 * 86400.0
+    alerts: Duration = 30 * 86400.0
+
+
+class Config(_Strict):
+    database: DatabaseConfig = DatabaseConfig()
+    watchlists: str = "watchlists/"
+    feeds: list[FeedConfig] = Field(default_factory=list)
+    fetch: FetchConfig = FetchConfig()  # type: ignore[call-arg]
+    notifiers: NotifiersConfig = NotifiersConfig()
+    http: HttpConfig = HttpConfig()
+    log: LogConfig = LogConfig()
+    delivery: DeliveryConfig = DeliveryConfig()
+    retention: RetentionConfig = RetentionConfig()
+    tick: Duration = 5.0
+
+    # Set by load_config, not by the file: where relative paths are resolved from.
+    base_dir: Path = Field(default=Path("."), exclude=True)
+
+    @property
+    def watchlists_dir(self) -> Path:
+        path = Path(self.watchlists)
+        return path if path.is_absolute() else self.base_dir / path
+
+
+def find_config_path(explicit: str | None) -> Path | None:
+    """The config file to use, or None for the built-in defaults."""
+    if explicit:
+        return Path(explicit)
+    if env := os.environ.get("NEWSMON_CONFIG"):
+        return Path(env)
+    default = Path("newsmon.yaml")
+    return default if default.exists() else None
+
+
+def load_config(explicit: str | None = None) -> Config:
+    """Load, validate and resolve the configuration; every problem at once as ConfigError."""
+    path = find_config_path(explicit)
+    if path is None:
+        doc = YamlDoc("<defaults>", {}, {(): 1})
+        base_dir = Path(".")
+    else:
+        if not path.exists():
+            raise ConfigError([Problem(str(path), None, "config file not found")])
+        doc = load_yaml(path)
+        base_dir = path.parent
+    data = doc.data if doc.data is not None else {}
+    if not isinstance(data, dict):
+        raise ConfigError([Problem(doc.path, 1, "the config file must be a mapping of keys")])
+    config = validate_doc(doc, Config, data)
+    overrides: dict[str, object] = {"base_dir": base_dir}
+    if env_url := os.environ.get("NEWSMON_DATABASE_URL"):
+        overrides["database"] = DatabaseConfig(url=env_url)
+    _check_feeds(doc, config)
+    return config.model_copy(update=overrides)
+
+
+def _check_feeds(doc: YamlDoc, config: Config) -> None:
+    seen: dict[str, int] = {}
+    problems = []
+    for i, feed in enumerate(config.feeds):
+        if feed.url in seen:
+            problems.append(
+                Problem(doc.path, doc.line_of(("feeds", i)), f"feed {feed.url} is listed twice")
+            )
+        seen[feed.url] = i
+    if problems:
+        raise ConfigError(problems)

@@ -1,0 +1,1 @@
+"""Notifiers: one module each behind the ``Notifier`` protocol, listed in ``REGISTRY``."""

@@ -1,0 +1,1 @@
+"""Storage: SQLAlchemy tables, migrations and the queries newsmon runs."""
