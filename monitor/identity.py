@@ -1,0 +1,79 @@
+"""Entry identity: the keys by which storage recognises an entry it has seen before.
+
+The fallback chain, each key enforced by a UNIQUE index in ``storage``:
+
+1. ``guid_key``  — feed URL + the entry's GUID (GUIDs are only unique within a feed);
+2. ``url_key``   — the canonical URL (tracking parameters, AMP variants, case removed);
+3. ``content_hash`` — outlet + normalised title and text, for entries whose GUID and URL
+   both changed.
+
+A *story* groups entries that are the same news from different outlets: an exact copy is
+found by ``text_hash``, an edited one by its bottom-k MinHash ``sketch`` (word 4-shingles,
+the k smallest 63-bit hashes), which storage compares with one indexed query.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass
+
+from monitor.model import Entry
+from monitor.urls import canonical_url, url_key
+
+SKETCH_SIZE = 48
+SHINGLE = 4
+MIN_SKETCH_WORDS = 30
+_WORD = re.compile(r"\w+", re.UNICODE)
+
+
+@dataclass(frozen=True, slots=True)
+class EntryKeys:
+    guid_key: str | None
+    url_key: str | None
+    canonical_url: str | None
+    content_hash: str
+
+
+def _digest(*parts: str) -> str:
+    return hashlib.sha256("\x1f".join(parts).encode("utf-8")).hexdigest()
+
+
+def normalise_text(text: str) -> str:
+    """Lower-case words only: punctuation, markup remnants and spacing do not count."""
+    return " ".join(_WORD.findall(text.casefold()))
+
+
+def entry_keys(entry: Entry, outlet: str | None) -> EntryKeys:
+    """The identity keys of an entry as its feed carried it (before any article fetch)."""
+    canonical = None
+    ukey = None
+    if entry.url:
+        canonical = canonical_url(entry.url)
+        ukey = url_key(entry.url)
+    guid = (entry.guid or "").strip()
+    gkey = _digest(entry.feed_url, guid)[:40] if guid else None
+    content = _digest(outlet or "", normalise_text(f"{entry.title} {entry.text}"))
+    return EntryKeys(gkey, ukey, canonical, content)
+
+
+def text_hash(title: str, text: str) -> str:
+    """Hash of a story's text, equal for exact copies under other titles when the body is long."""
+    body = normalise_text(text)
+    return _digest(body if len(body) >= 200 else normalise_text(f"{title} {text}"))
+
+
+def text_sketch(text: str) -> tuple[int, ...]:
+    """Bottom-k MinHash sketch of the text's word shingles; empty for short texts."""
+    words = _WORD.findall(text.casefold())
+    if len(words) < MIN_SKETCH_WORDS:
+        return ()
+    hashes = {
+        int.from_bytes(
+            hashlib.blake2b(" ".join(words[i : i + SHINGLE]).encode(), digest_size=8).digest(),
+            "big",
+        )
+        >> 1  # fit a signed 64-bit column
+        for i in range(len(words) - SHINGLE + 1)
+    }
+    return tuple(sorted(hashes)[:SKETCH_SIZE])

@@ -1,0 +1,203 @@
+"""Record one new entry: item, story, figure observations and alerts in ONE transaction.
+
+This is the outbox guarantee: an alert row exists exactly when the item that caused it was
+committed. A crash before the commit leaves nothing (the feed's ETag is not advanced
+either, so the entry is read again); a crash after it leaves alerts pending for delivery.
+Everything here is decided by the database's unique keys, so replicas and retries cannot
+record an item, an observation or an alert twice.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from monitor.alerts import PlannedAlert, Routed, plan_figure_change, plan_new_item
+from monitor.changes import compare
+from monitor.identity import EntryKeys, text_hash, text_sketch
+from monitor.model import Article, Entry, FigureChange, Match, Observation, content_to_json
+from storage import queries
+from storage.models import Item
+
+# A syndicated copy shares at least this many of its 48 sketch hashes with its story and
+# has an estimated Jaccard similarity of at least MIN_SIMILARITY.
+MIN_SHARED = 8
+MIN_SIMILARITY = 0.5
+
+
+@dataclass(frozen=True)
+class Routing:
+    """Where alerts can go: the watchlists by name and the configured notifiers."""
+
+    watchlists: Mapping[str, Routed]
+    notifiers: Collection[str]
+    default_channels: Mapping[str, str | None]
+    tolerances: Mapping[str, float] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Ingested:
+    item_id: int | None  # None: the entry was already stored
+    story_id: int | None = None
+    new_story: bool = False
+    alerts: int = 0
+    changes: tuple[FigureChange, ...] = ()
+    also_reported_by: tuple[str, ...] = ()
+
+
+class _Duplicate(Exception):
+    pass
+
+
+def _find_story(session: Session, article: Article, sketch: Sequence[int]) -> int | None:
+    exact = session.scalars(
+        select(Item.story_id).where(Item.text_hash == text_hash(article.title, article.text)).limit(1)
+    ).first()
+    if exact is not None:
+        return exact
+    return queries.find_similar_story(session, sketch, MIN_SHARED, MIN_SIMILARITY)
+
+
+def _dedupe(observations: Sequence[Observation]) -> list[Observation]:
+    seen: set[tuple[str, str, float, float]] = set()
+    unique = []
+    for obs in observations:
+        key = (obs.figure, obs.unit, obs.low, obs.high)
+        if key not in seen:
+            seen.add(key)
+            unique.append(obs)
+    return unique
+
+
+def _record_figures(
+    session: Session,
+    item_id: int,
+    article: Article,
+    observations: Sequence[Observation],
+    tolerances: Mapping[str, float],
+    now: datetime,
+) -> list[FigureChange]:
+    """Store each observation; return those that change their series (news)."""
+    by_series: dict[tuple[str, str], list[Observation]] = {}
+    for obs in _dedupe(observations):
+        by_series.setdefault((obs.figure, obs.unit), []).append(obs)
+    changes = []
+    for (figure, unit), group in sorted(by_series.items()):
+        series_id = queries.lock_series(session, figure, unit)
+        known = queries.known_values(session, series_id)  # before this item's own values
+        for obs in group:
+            change = compare(obs, known, tolerances.get(figure, 0.0))
+            queries.add_observation(
+                session,
+                series_id=series_id,
+                item_id=item_id,
+                obs=obs,
+                url=article.url,
+                outlet=article.outlet,
+                title=article.title,
+                published_at=article.published_at,
+                now=now,
+                changed=change is not None,
+            )
+            if change is not None:
+                changes.append(change)
+    return changes
+
+
+def _store_alerts(session: Session, planned: Sequence[PlannedAlert], story_id: int, item_id: int, now: datetime) -> int:
+    created = 0
+    for alert in planned:
+        alert_id = queries.add_alert(
+            session,
+            dedup_key=alert.dedup_key,
+            kind=alert.kind,
+            notifier=alert.notifier,
+            channel=alert.channel,
+            watchlists=alert.watchlists,
+            story_id=story_id,
+            item_id=item_id,
+            content=content_to_json(alert.content),
+            state="pending",
+            attempts=0,
+            created_at=now,
+            next_attempt_at=now,
+        )
+        created += alert_id is not None
+    return created
+
+
+def record_entry(
+    session: Session,
+    *,
+    feed_id: int | None,
+    entry: Entry,
+    keys: EntryKeys,
+    article: Article,
+    matches: Sequence[Match],
+    observations: Sequence[Observation],
+    routing: Routing,
+    now: datetime,
+) -> Ingested:
+    """Store a new entry with its story, figures and alerts, atomically."""
+    try:
+        with session.begin():
+            return _record(session, feed_id, entry, keys, article, matches, observations, routing, now)
+    except _Duplicate:
+        return Ingested(item_id=None)
+
+
+def _record(
+    session: Session,
+    feed_id: int | None,
+    entry: Entry,
+    keys: EntryKeys,
+    article: Article,
+    matches: Sequence[Match],
+    observations: Sequence[Observation],
+    routing: Routing,
+    now: datetime,
+) -> Ingested:
+    sketch = text_sketch(article.text)
+    story_id = _find_story(session, article, sketch)
+    new_story = story_id is None
+    if story_id is None:
+        story_id = queries.create_story(session, article.title, sketch, now)
+    item_id = queries.insert_item(
+        session,
+        feed_id=feed_id,
+        story_id=story_id,
+        guid_key=keys.guid_key,
+        url_key=keys.url_key,
+        content_hash=keys.content_hash,
+        text_hash=text_hash(article.title, article.text),
+        url=article.url,
+        canonical_url=keys.canonical_url,
+        outlet=article.outlet,
+        title=article.title,
+        summary=entry.summary,
+        text=article.text,
+        author=entry.author,
+        published_at=article.published_at,
+        first_seen_at=now,
+        matched=[m.watchlist for m in matches],
+    )
+    if item_id is None:
+        raise _Duplicate  # rolls back the story created above
+    planned: list[PlannedAlert] = []
+    also: tuple[str, ...] = ()
+    if new_story:
+        planned += plan_new_item(
+            story_id, article, matches, routing.watchlists, routing.notifiers, routing.default_channels
+        )
+    else:
+        also = tuple(queries.story_outlets(session, story_id, exclude_item=item_id))
+    changes = _record_figures(session, item_id, article, observations, routing.tolerances, now)
+    planned += plan_figure_change(
+        item_id, article, changes, routing.watchlists, routing.notifiers, routing.default_channels
+    )
+    created = _store_alerts(session, planned, story_id, item_id, now)
+    return Ingested(item_id, story_id, new_story, created, tuple(changes), also)

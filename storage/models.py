@@ -1,0 +1,201 @@
+"""SQLAlchemy tables. Deduplication and leasing are enforced here, by constraints.
+
+- ``items``: one row per stored entry; ``url_key`` (canonical URL), ``guid_key`` (feed +
+  GUID) and ``content_hash`` (outlet + text) are each UNIQUE, so the same entry seen twice,
+  through two feeds or through a tracking URL is stored once whichever replica sees it first.
+- ``stories``: entries that are the same news; ``story_sketch`` holds a bottom-k MinHash
+  sketch of each story's text so a syndicated copy (same text, small edits) finds its story
+  with one indexed query.
+- ``alerts``: the outbox. ``dedup_key`` is UNIQUE: one new_item alert per story and
+  channel, one figure_change alert per item and channel, however often it is computed.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Timezone-aware UTC datetimes on every backend (SQLite stores naive UTC)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the database; use aware UTC datetimes")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if isinstance(value, str):
+            value = datetime.fromisoformat(value)
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+
+
+class Feed(Base):
+    __tablename__ = "feeds"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    url: Mapped[str] = mapped_column(String(2048), unique=True)
+    name: Mapped[str | None] = mapped_column(String(300))
+    fetch_url: Mapped[str | None] = mapped_column(String(2048))  # after a permanent redirect
+    interval_seconds: Mapped[float] = mapped_column(Float, default=900.0)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    etag: Mapped[str | None] = mapped_column(String(1024))
+    last_modified: Mapped[str | None] = mapped_column(String(200))
+    body_hash: Mapped[str | None] = mapped_column(String(64))
+    last_polled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_success_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_status: Mapped[int | None] = mapped_column(Integer)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    consecutive_failures: Mapped[int] = mapped_column(Integer, default=0)
+    gone: Mapped[bool] = mapped_column(Boolean, default=False)
+    next_poll_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    lease_owner: Mapped[str | None] = mapped_column(String(200))
+    lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    polls: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class Story(Base):
+    __tablename__ = "stories"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    title: Mapped[str] = mapped_column(Text)
+    first_seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class StorySketch(Base):
+    """Bottom-k MinHash values of a story's text; an index on ``h`` finds near-duplicates."""
+
+    __tablename__ = "story_sketch"
+
+    story_id: Mapped[int] = mapped_column(
+        ForeignKey("stories.id", ondelete="CASCADE"), primary_key=True
+    )
+    h: Mapped[int] = mapped_column(BigInteger, primary_key=True, index=True)
+
+
+class Item(Base):
+    __tablename__ = "items"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    feed_id: Mapped[int | None] = mapped_column(ForeignKey("feeds.id", ondelete="SET NULL"))
+    story_id: Mapped[int] = mapped_column(ForeignKey("stories.id"), index=True)
+    guid_key: Mapped[str | None] = mapped_column(String(64), unique=True)
+    url_key: Mapped[str | None] = mapped_column(String(64), unique=True)
+    # hash(outlet + normalised text): the same entry again from the same outlet, under any
+    # URL or GUID. Another outlet's identical copy is stored and linked to the story instead.
+    content_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    text_hash: Mapped[str] = mapped_column(String(64), index=True)
+    url: Mapped[str | None] = mapped_column(String(2048))
+    canonical_url: Mapped[str | None] = mapped_column(String(2048))
+    outlet: Mapped[str | None] = mapped_column(String(300))
+    title: Mapped[str] = mapped_column(Text)
+    summary: Mapped[str] = mapped_column(Text, default="")
+    text: Mapped[str] = mapped_column(Text, default="")
+    author: Mapped[str | None] = mapped_column(String(300))
+    published_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    first_seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    matched: Mapped[list[str]] = mapped_column(JSON, default=list)
+
+
+class FigureSeries(Base):
+    """One row per (figure, unit): the lock point for comparing a new value with history."""
+
+    __tablename__ = "figure_series"
+    __table_args__ = (UniqueConstraint("figure", "unit"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    figure: Mapped[str] = mapped_column(String(100))
+    unit: Mapped[str] = mapped_column(String(50))
+
+
+class FigureObservation(Base):
+    __tablename__ = "observations"
+    __table_args__ = (
+        UniqueConstraint("item_id", "series_id", "low", "high"),
+        Index("ix_observations_series_seen", "series_id", "first_seen_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    series_id: Mapped[int] = mapped_column(ForeignKey("figure_series.id"))
+    item_id: Mapped[int | None] = mapped_column(ForeignKey("items.id", ondelete="SET NULL"))
+    watchlist: Mapped[str] = mapped_column(String(200))
+    value: Mapped[float] = mapped_column(Float)
+    low: Mapped[float] = mapped_column(Float)
+    high: Mapped[float] = mapped_column(Float)
+    qualifier: Mapped[str] = mapped_column(String(20))
+    attributed_to: Mapped[str | None] = mapped_column(Text)
+    quote: Mapped[str] = mapped_column(Text)
+    increment: Mapped[bool] = mapped_column(Boolean, default=False)
+    as_of: Mapped[str | None] = mapped_column(String(10))
+    url: Mapped[str | None] = mapped_column(String(2048))
+    outlet: Mapped[str | None] = mapped_column(String(300))
+    title: Mapped[str | None] = mapped_column(Text)
+    published_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    first_seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    changed: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class AlertRow(Base):
+    __tablename__ = "alerts"
+    __table_args__ = (Index("ix_alerts_state_next", "state", "next_attempt_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    dedup_key: Mapped[str] = mapped_column(String(300), unique=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    notifier: Mapped[str] = mapped_column(String(50))
+    channel: Mapped[str | None] = mapped_column(String(1000))
+    watchlists: Mapped[list[str]] = mapped_column(JSON)
+    story_id: Mapped[int | None] = mapped_column(ForeignKey("stories.id", ondelete="SET NULL"))
+    item_id: Mapped[int | None] = mapped_column(ForeignKey("items.id", ondelete="SET NULL"))
+    content: Mapped[dict[str, Any]] = mapped_column(JSON)
+    state: Mapped[str] = mapped_column(String(10), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    lease_owner: Mapped[str | None] = mapped_column(String(200))
+    lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    remote_id: Mapped[str | None] = mapped_column(String(200))

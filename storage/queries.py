@@ -1,0 +1,514 @@
+"""The queries newsmon runs. Each takes an open Session; callers own the transaction.
+
+Work that several replicas may attempt at once is decided by the database: inserts use
+``ON CONFLICT DO NOTHING`` against unique keys, and claims of feeds and alerts are
+conditional UPDATEs (``... WHERE lease_until < now``), so exactly one replica wins.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Select, and_, delete, func, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from monitor.model import KnownValue, Observation
+from storage.models import (
+    AlertRow,
+    Feed,
+    FigureObservation,
+    FigureSeries,
+    Item,
+    Story,
+    StorySketch,
+)
+
+# ----------------------------------------------------------------------------- helpers
+
+
+def _insert(session: Session, table: Any) -> Any:
+    """A dialect-specific INSERT that supports ``on_conflict_do_nothing``."""
+    if session.get_bind().dialect.name == "postgresql":
+        return postgresql.insert(table)
+    return sqlite.insert(table)
+
+
+def _skip_locked(session: Session, stmt: Select[Any]) -> Select[Any]:
+    if session.get_bind().dialect.name == "postgresql":
+        return stmt.with_for_update(skip_locked=True)
+    return stmt
+
+
+# ----------------------------------------------------------------------------- feeds
+
+
+@dataclass(frozen=True)
+class FeedSpec:
+    url: str
+    name: str | None
+    interval_seconds: float
+
+
+def sync_feeds(session: Session, feeds: Sequence[FeedSpec], now: datetime) -> None:
+    """Make the feeds table agree with the config: add new feeds, update, deactivate removed."""
+    urls = [feed.url for feed in feeds]
+    if feeds:
+        stmt = _insert(session, Feed).values(
+            [
+                {
+                    "url": f.url,
+                    "name": f.name,
+                    "interval_seconds": f.interval_seconds,
+                    "active": True,
+                    "next_poll_at": now,
+                    "consecutive_failures": 0,
+                    "gone": False,
+                    "polls": 0,
+                }
+                for f in feeds
+            ]
+        )
+        session.execute(stmt.on_conflict_do_nothing())
+    for feed in feeds:
+        session.execute(
+            update(Feed)
+            .where(Feed.url == feed.url)
+            .values(name=feed.name, interval_seconds=feed.interval_seconds, active=True)
+        )
+    session.execute(update(Feed).where(Feed.url.not_in(urls)).values(active=False))
+
+
+def claim_feed(session: Session, feed_id: int, owner: str, now: datetime, lease: float) -> bool:
+    """Take the lease on a due feed. True for exactly one replica per due interval."""
+    result = session.execute(
+        update(Feed)
+        .where(
+            Feed.id == feed_id,
+            Feed.active.is_(True),
+            Feed.gone.is_(False),
+            Feed.next_poll_at <= now,
+            or_(Feed.lease_until.is_(None), Feed.lease_until < now),
+        )
+        .values(lease_owner=owner, lease_until=now + timedelta(seconds=lease))
+    )
+    return bool(getattr(result, "rowcount", 0) == 1)
+
+
+def due_feeds(session: Session, now: datetime, limit: int | None = None) -> list[Feed]:
+    """Active feeds whose next poll is due and whose lease (if any) has expired."""
+    stmt = (
+        select(Feed)
+        .where(
+            Feed.active.is_(True),
+            Feed.gone.is_(False),
+            Feed.next_poll_at <= now,
+            or_(Feed.lease_until.is_(None), Feed.lease_until < now),
+        )
+        .order_by(Feed.next_poll_at, Feed.id)
+        .limit(limit)
+    )
+    return list(session.scalars(stmt))
+
+
+def claim_due_feeds(
+    session: Session, owner: str, now: datetime, lease: float, limit: int | None = None
+) -> list[Feed]:
+    """Claim every due feed this replica can get (``SKIP LOCKED`` spares the others' rows)."""
+    stmt = _skip_locked(session, select(Feed.id).where(Feed.id.in_(
+        select(Feed.id)
+        .where(
+            Feed.active.is_(True),
+            Feed.gone.is_(False),
+            Feed.next_poll_at <= now,
+            or_(Feed.lease_until.is_(None), Feed.lease_until < now),
+        )
+        .order_by(Feed.next_poll_at, Feed.id)
+        .limit(limit)
+        .scalar_subquery()
+    )))
+    ids = list(session.scalars(stmt))
+    claimed = [feed_id for feed_id in ids if claim_feed(session, feed_id, owner, now, lease)]
+    if not claimed:
+        return []
+    return list(session.scalars(select(Feed).where(Feed.id.in_(claimed)).order_by(Feed.id)))
+
+
+@dataclass(frozen=True)
+class PollRecord:
+    """What one poll of a feed did, to be written back to the feed row."""
+
+    ok: bool
+    status: int | None
+    error: str | None
+    next_poll_at: datetime
+    etag: str | None = None
+    last_modified: str | None = None
+    body_hash: str | None = None
+    fetch_url: str | None = None
+    gone: bool = False
+
+
+def finish_poll(session: Session, feed_id: int, owner: str, now: datetime, rec: PollRecord) -> None:
+    """Record a poll's outcome and release the lease (only if this replica still holds it)."""
+    values: dict[str, Any] = {
+        "last_polled_at": now,
+        "last_status": rec.status,
+        "next_poll_at": rec.next_poll_at,
+        "lease_owner": None,
+        "lease_until": None,
+        "polls": Feed.polls + 1,
+        "gone": rec.gone,
+    }
+    if rec.ok:
+        values.update(
+            last_success_at=now,
+            last_error=None,
+            consecutive_failures=0,
+            etag=rec.etag,
+            last_modified=rec.last_modified,
+            body_hash=rec.body_hash,
+        )
+    else:
+        values.update(last_error=rec.error, consecutive_failures=Feed.consecutive_failures + 1)
+    if rec.fetch_url:
+        values["fetch_url"] = rec.fetch_url
+    session.execute(
+        update(Feed).where(Feed.id == feed_id, Feed.lease_owner == owner).values(**values)
+    )
+
+
+def list_feeds(session: Session) -> list[Feed]:
+    return list(session.scalars(select(Feed).where(Feed.active.is_(True)).order_by(Feed.id)))
+
+
+# ----------------------------------------------------------------------------- items and stories
+
+
+def known_entry_keys(
+    session: Session, guid_keys: Iterable[str], url_keys: Iterable[str], hashes: Iterable[str]
+) -> set[str]:
+    """Which of these keys are already stored (a fast pre-filter; the constraints decide)."""
+    found: set[str] = set()
+    for column, keys in (
+        (Item.guid_key, set(guid_keys)),
+        (Item.url_key, set(url_keys)),
+        (Item.content_hash, set(hashes)),
+    ):
+        keys.discard("")
+        for chunk in _chunks(sorted(keys), 500):
+            found.update(session.scalars(select(column).where(column.in_(chunk))))
+    return found
+
+
+def _chunks(values: list[str], size: int) -> Iterable[list[str]]:
+    for start in range(0, len(values), size):
+        yield values[start : start + size]
+
+
+def insert_item(session: Session, **values: Any) -> int | None:
+    """Insert an entry; None when any unique key (GUID, URL, content) says it is known."""
+    stmt = _insert(session, Item).values(**values).on_conflict_do_nothing().returning(Item.id)
+    return session.execute(stmt).scalar_one_or_none()
+
+
+def find_similar_story(
+    session: Session, sketch: Sequence[int], min_shared: int, min_similarity: float
+) -> int | None:
+    """The story whose stored sketch is closest to ``sketch``, if similar enough."""
+    if not sketch:
+        return None
+    candidates = session.execute(
+        select(StorySketch.story_id, func.count())
+        .where(StorySketch.h.in_(list(sketch)))
+        .group_by(StorySketch.story_id)
+        .having(func.count() >= min_shared)
+        .order_by(func.count().desc(), StorySketch.story_id)
+        .limit(5)
+    ).all()
+    best: tuple[float, int] | None = None
+    for story_id, _shared in candidates:
+        other = list(session.scalars(select(StorySketch.h).where(StorySketch.story_id == story_id)))
+        score = sketch_similarity(sketch, other)
+        if score >= min_similarity and (best is None or score > best[0]):
+            best = (score, story_id)
+    return best[1] if best else None
+
+
+def sketch_similarity(a: Sequence[int], b: Sequence[int]) -> float:
+    """Estimated Jaccard similarity of two bottom-k sketches."""
+    k = min(len(a), len(b))
+    if k == 0:
+        return 0.0
+    union_bottom = sorted(set(a) | set(b))[:k]
+    both = set(a) & set(b)
+    return sum(1 for h in union_bottom if h in both) / k
+
+
+def create_story(session: Session, title: str, sketch: Sequence[int], now: datetime) -> int:
+    story = Story(title=title, first_seen_at=now)
+    session.add(story)
+    session.flush()
+    if sketch:
+        session.execute(
+            _insert(session, StorySketch)
+            .values([{"story_id": story.id, "h": h} for h in sorted(set(sketch))])
+            .on_conflict_do_nothing()
+        )
+    return story.id
+
+
+def story_outlets(session: Session, story_id: int, exclude_item: int | None = None) -> list[str]:
+    """Outlets that carried a story, first seen first."""
+    stmt = (
+        select(Item.outlet, func.min(Item.first_seen_at))
+        .where(Item.story_id == story_id, Item.outlet.is_not(None))
+        .group_by(Item.outlet)
+        .order_by(func.min(Item.first_seen_at))
+    )
+    if exclude_item is not None:
+        stmt = stmt.where(Item.id != exclude_item)
+    return [outlet for outlet, _ in session.execute(stmt) if outlet]
+
+
+# ----------------------------------------------------------------------------- figures
+
+
+def lock_series(session: Session, figure: str, unit: str) -> int:
+    """The id of the (figure, unit) series, created if new and locked for this transaction."""
+    session.execute(
+        _insert(session, FigureSeries).values(figure=figure, unit=unit).on_conflict_do_nothing()
+    )
+    stmt = select(FigureSeries.id).where(FigureSeries.figure == figure, FigureSeries.unit == unit)
+    if session.get_bind().dialect.name == "postgresql":
+        stmt = stmt.with_for_update()
+    return int(session.execute(stmt).scalar_one())
+
+
+def known_values(session: Session, series_id: int) -> list[KnownValue]:
+    """Distinct stored values of a series (not increments), latest first, with corroborations."""
+    rows = session.scalars(
+        select(FigureObservation)
+        .where(FigureObservation.series_id == series_id, FigureObservation.increment.is_(False))
+        .order_by(FigureObservation.first_seen_at.desc(), FigureObservation.id.desc())
+    ).all()
+    grouped: dict[tuple[float, float], list[FigureObservation]] = {}
+    for row in rows:
+        grouped.setdefault((row.low, row.high), []).append(row)
+    values = []
+    for group in grouped.values():
+        latest = group[0]
+        sources = {(r.outlet or r.url or "", r.attributed_to or "") for r in group}
+        values.append(
+            KnownValue(
+                low=latest.low,
+                high=latest.high,
+                value=latest.value,
+                qualifier=latest.qualifier,
+                attributed_to=latest.attributed_to,
+                outlet=latest.outlet,
+                url=latest.url,
+                published_at=latest.published_at,
+                first_seen_at=latest.first_seen_at,
+                corroborations=len(sources),
+            )
+        )
+    return values
+
+
+def add_observation(
+    session: Session,
+    *,
+    series_id: int,
+    item_id: int | None,
+    obs: Observation,
+    url: str | None,
+    outlet: str | None,
+    title: str | None,
+    published_at: datetime | None,
+    now: datetime,
+    changed: bool,
+) -> bool:
+    """Store one observation; False if this item already stated this value."""
+    stmt = (
+        _insert(session, FigureObservation)
+        .values(
+            series_id=series_id,
+            item_id=item_id,
+            watchlist=obs.watchlist,
+            value=obs.value,
+            low=obs.low,
+            high=obs.high,
+            qualifier=obs.qualifier,
+            attributed_to=obs.attributed_to,
+            quote=obs.quote,
+            increment=obs.increment,
+            as_of=obs.as_of.isoformat() if obs.as_of else None,
+            url=url,
+            outlet=outlet,
+            title=title,
+            published_at=published_at,
+            first_seen_at=now,
+            changed=changed,
+        )
+        .on_conflict_do_nothing()
+        .returning(FigureObservation.id)
+    )
+    return session.execute(stmt).scalar_one_or_none() is not None
+
+
+def list_observations(session: Session, figure: str | None = None) -> list[tuple[FigureObservation, FigureSeries]]:
+    stmt = (
+        select(FigureObservation, FigureSeries)
+        .join(FigureSeries, FigureSeries.id == FigureObservation.series_id)
+        .order_by(
+            FigureSeries.figure,
+            FigureObservation.first_seen_at.desc(),
+            FigureObservation.id.desc(),
+        )
+    )
+    if figure:
+        stmt = stmt.where(FigureSeries.figure == figure)
+    return [(obs, series) for obs, series in session.execute(stmt).tuples()]
+
+
+# ----------------------------------------------------------------------------- alerts (outbox)
+
+
+def add_alert(session: Session, **values: Any) -> int | None:
+    """Record an alert in the outbox; None when its dedup_key was recorded before."""
+    stmt = (
+        _insert(session, AlertRow)
+        .values(**values)
+        .on_conflict_do_nothing(index_elements=["dedup_key"])
+        .returning(AlertRow.id)
+    )
+    return session.execute(stmt).scalar_one_or_none()
+
+
+def claim_alerts(
+    session: Session, owner: str, now: datetime, lease: float, limit: int = 100
+) -> list[AlertRow]:
+    """Claim deliverable alerts in creation order: pending and due, or 'sending' whose
+    lease expired (its replica died between send and mark — the caller checks the channel)."""
+    deliverable = or_(
+        and_(AlertRow.state == "pending", AlertRow.next_attempt_at <= now),
+        and_(AlertRow.state == "sending", AlertRow.lease_until < now),
+    )
+    ids = list(
+        session.scalars(
+            _skip_locked(
+                session, select(AlertRow.id).where(deliverable).order_by(AlertRow.id).limit(limit)
+            )
+        )
+    )
+    claimed = []
+    for alert_id in ids:
+        result = session.execute(
+            update(AlertRow)
+            .where(AlertRow.id == alert_id, deliverable)
+            .values(state="sending", lease_owner=owner, lease_until=now + timedelta(seconds=lease))
+        )
+        if getattr(result, "rowcount", 0) == 1:
+            claimed.append(alert_id)
+    if not claimed:
+        return []
+    return list(session.scalars(select(AlertRow).where(AlertRow.id.in_(claimed)).order_by(AlertRow.id)))
+
+
+def mark_sent(session: Session, alert_id: int, owner: str, now: datetime, remote_id: str | None) -> None:
+    session.execute(
+        update(AlertRow)
+        .where(AlertRow.id == alert_id, AlertRow.lease_owner == owner)
+        .values(
+            state="sent",
+            sent_at=now,
+            remote_id=remote_id,
+            attempts=AlertRow.attempts + 1,
+            last_error=None,
+            lease_owner=None,
+            lease_until=None,
+        )
+    )
+
+
+def mark_retry(
+    session: Session, alert_id: int, owner: str, error: str, next_attempt_at: datetime
+) -> None:
+    """A temporary failure: back to pending; later alerts of the same channel wait too,
+    so a backlog drains in order."""
+    row = session.get(AlertRow, alert_id)
+    session.execute(
+        update(AlertRow)
+        .where(AlertRow.id == alert_id, AlertRow.lease_owner == owner)
+        .values(
+            state="pending",
+            attempts=AlertRow.attempts + 1,
+            last_error=error,
+            next_attempt_at=next_attempt_at,
+            lease_owner=None,
+            lease_until=None,
+        )
+    )
+    if row is not None:
+        session.execute(
+            update(AlertRow)
+            .where(
+                AlertRow.state == "pending",
+                AlertRow.notifier == row.notifier,
+                AlertRow.channel.is_(None) if row.channel is None else AlertRow.channel == row.channel,
+                AlertRow.id > alert_id,
+                AlertRow.next_attempt_at < next_attempt_at,
+            )
+            .values(next_attempt_at=next_attempt_at)
+        )
+
+
+def mark_failed(session: Session, alert_id: int, owner: str, error: str) -> None:
+    session.execute(
+        update(AlertRow)
+        .where(AlertRow.id == alert_id, AlertRow.lease_owner == owner)
+        .values(
+            state="failed",
+            attempts=AlertRow.attempts + 1,
+            last_error=error,
+            lease_owner=None,
+            lease_until=None,
+        )
+    )
+
+
+def requeue_alerts(session: Session, now: datetime, alert_id: int | None = None) -> int:
+    """Put failed alerts (one, or all) back to pending."""
+    stmt = update(AlertRow).where(AlertRow.state == "failed")
+    if alert_id is not None:
+        stmt = stmt.where(AlertRow.id == alert_id)
+    result = session.execute(stmt.values(state="pending", next_attempt_at=now, last_error=None))
+    return int(getattr(result, "rowcount", 0))
+
+
+def list_alerts(session: Session, limit: int = 100, state: str | None = None) -> list[AlertRow]:
+    stmt = select(AlertRow).order_by(AlertRow.id.desc()).limit(limit)
+    if state:
+        stmt = stmt.where(AlertRow.state == state)
+    return list(session.scalars(stmt))
+
+
+def count_alerts(session: Session) -> dict[str, int]:
+    rows = session.execute(select(AlertRow.state, func.count()).group_by(AlertRow.state)).all()
+    return {state: int(count) for state, count in rows}
+
+
+# ----------------------------------------------------------------------------- retention
+
+
+def prune(session: Session, items_before: datetime, alerts_before: datetime) -> tuple[int, int]:
+    """Delete delivered alerts and old items; figure observations (history) are kept."""
+    alerts = session.execute(
+        delete(AlertRow).where(AlertRow.state == "sent", AlertRow.sent_at < alerts_before)
+    )
+    items = session.execute(delete(Item).where(Item.first_seen_at < items_before))
+    return int(getattr(alerts, "rowcount", 0)), int(getattr(items, "rowcount", 0))
