@@ -8,12 +8,22 @@ from monitor.model import Alert, Delivery
 
 
 class Notifier(Protocol):
-    """Delivers one alert. Raises ``monitor.errors.NotifyError`` when it cannot.
+    """Delivers one alert.
 
-    ``send`` must be safe to call again for the same alert after a crash: notifiers that
-    can check whether an alert already arrived (Slack message metadata) do so.
+    ``send`` makes one attempt and raises ``monitor.errors.NotifyError`` when it fails:
+    ``permanent=True`` when retrying cannot help (bad token, unknown channel, rejected
+    recipient), else a temporary error with ``retry_after`` seconds when the channel
+    asked for a delay. Notifiers never retry or sleep themselves: the outbox worker owns
+    retries and pacing.
+
+    ``already_sent`` answers, for an alert whose previous attempt may have been cut short
+    (a crash between send and mark), whether it already arrived: the remote id of the
+    message when the notifier can tell, else ``None`` (send again). Only Slack with a bot
+    token can tell (message metadata); email resends keep the same ``Message-ID``.
     """
 
     name: str
 
     def send(self, alert: Alert) -> Delivery: ...
+
+    def already_sent(self, alert: Alert) -> str | None: ...

@@ -8,6 +8,15 @@ from typing import Literal, TextIO
 from pydantic import BaseModel, ConfigDict
 
 from monitor.model import Alert, Delivery
+from notifiers.format import (
+    change_source,
+    format_time,
+    kind_label,
+    known_source,
+    known_value,
+    observation_value,
+    one_line,
+)
 
 
 class ConsoleConfig(BaseModel):
@@ -17,53 +26,48 @@ class ConsoleConfig(BaseModel):
 
 
 def render_console(alert: Alert) -> str:
-    """Plain-text rendering of an alert."""
+    """Plain-text rendering of an alert (article text flattened to one line per field)."""
     content = alert.content
-    lines = [f"[{content.kind}] {', '.join(content.watchlists)}: {content.title}"]
+    title = one_line(content.title)
+    lines = [f"[{kind_label(content.kind)}] {', '.join(content.watchlists)}: {title}"]
     if content.url:
-        lines.append(f"  {content.url}")
-    meta = [part for part in (content.outlet, _when(alert)) if part]
+        lines.append(f"  {one_line(content.url)}")
+    published = format_time(content.published_at) if content.published_at else None
+    meta = [one_line(part) for part in (content.outlet, published) if part]
     if meta:
         lines.append("  " + " · ".join(meta))
     if content.matched_terms:
-        lines.append("  matched: " + ", ".join(content.matched_terms))
+        lines.append("  matched: " + ", ".join(one_line(t) for t in content.matched_terms))
     for change in content.changes:
         obs = change.observation
-        who = f" ({obs.attributed_to})" if obs.attributed_to else ""
-        lines.append(f"  {obs.figure}: {_value(obs.low, obs.high, obs.qualifier, obs.unit)}{who}")
+        source = change_source(change, content)
+        lines.append(
+            f"  {obs.figure}: {observation_value(obs)}"
+            + (f" — {one_line(source)}" if source else "")
+        )
         for known in change.previous:
-            src = ", ".join(p for p in (known.attributed_to, known.outlet) if p)
-            when = known.published_at or known.first_seen_at
-            value = _value(known.low, known.high, known.qualifier, obs.unit)
-            lines.append(f"    before: {value} — {src or 'unknown source'}, {when:%Y-%m-%d}")
+            lines.append(
+                f"    before: {known_value(known, obs.unit)} — {one_line(known_source(known))}"
+            )
         if change.spread:
-            lines.append(f"    sources disagree: {change.spread}")
+            lines.append(f"    sources disagree: {one_line(change.spread)}")
     if content.also_reported_by:
-        lines.append("  also reported by: " + ", ".join(content.also_reported_by))
+        also = ", ".join(one_line(o) for o in content.also_reported_by)
+        lines.append(f"  also reported by: {also}")
     return "\n".join(lines)
-
-
-def _when(alert: Alert) -> str | None:
-    published = alert.content.published_at
-    return f"{published:%Y-%m-%d %H:%M %Z}".strip() if published else None
-
-
-def _value(low: float, high: float, qualifier: str, unit: str) -> str:
-    def num(x: float) -> str:
-        return f"{x:,.0f}" if float(x).is_integer() else f"{x:,.1f}"
-
-    amount = num(low) if low == high else f"{num(low)}–{num(high)}"
-    prefix = "" if qualifier == "exact" else qualifier.replace("_", " ") + " "
-    suffix = "%" if unit == "percent" else f" {unit}"
-    return f"{prefix}{amount}{suffix}"
 
 
 class ConsoleNotifier:
     name = "console"
 
     def __init__(self, config: ConsoleConfig, stream: TextIO | None = None) -> None:
-        self._stream = stream or (sys.stdout if config.stream == "stdout" else sys.stderr)
+        self._config = config
+        self._stream = stream
 
     def send(self, alert: Alert) -> Delivery:
-        print(render_console(alert), file=self._stream, flush=True)
+        stream = self._stream or (sys.stdout if self._config.stream == "stdout" else sys.stderr)
+        print(render_console(alert), file=stream, flush=True)
         return Delivery()
+
+    def already_sent(self, alert: Alert) -> str | None:
+        return None

@@ -1,8 +1,46 @@
-"""Email notifier: SMTP (plain, STARTTLS or implicit TLS), multipart text + HTML."""
+"""Email notifier: SMTP (plain, STARTTLS or implicit TLS), multipart text + HTML.
+
+Recipients: the alert's route ``to`` when it has one — the outbox passes it in
+``Alert.channel`` as a comma-separated address list — else ``EmailConfig.to``.
+
+The message is built by the pure :func:`render_email`. Its ``Message-ID`` is derived from
+the alert id (``<newsmon-alert-{id}@{sender domain}>``), so a resend after a crash keeps
+the same id and mail clients can fold the duplicate.
+"""
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+import html
+import logging
+import re
+import smtplib
+import ssl
+from collections.abc import Mapping
+from datetime import datetime
+from email.message import EmailMessage
+from email.utils import format_datetime, getaddresses, parseaddr
+from typing import Self
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from monitor.errors import NotifyError
+from monitor.model import Alert, AlertContent, Delivery, FigureChange
+from notifiers.format import (
+    change_source,
+    format_time,
+    kind_label,
+    known_source,
+    known_value,
+    observation_value,
+    one_line,
+    safe_url,
+    truncate,
+)
+
+log = logging.getLogger(__name__)
+
+SUBJECT_LIMIT = 200
+SUMMARY_LIMIT = 2000
 
 
 class EmailConfig(BaseModel):
@@ -13,7 +51,294 @@ class EmailConfig(BaseModel):
     starttls: bool = False
     tls: bool = False
     username: str | None = None
-    password_env: str = "NEWSMON_SMTP_PASSWORD"
+    password_env: str = "NEWSMON_SMTP_PASSWORD"  # noqa: S105 (a variable name, not a secret)
     from_: str = Field("newsmon@localhost", alias="from")
     to: list[str] = Field(default_factory=lambda: ["team@example.org"])
     timeout: float = 30.0
+    ca_file: str | None = None  # extra CA bundle to trust (a private relay's certificate)
+
+    @model_validator(mode="after")
+    def _one_tls_mode(self) -> Self:
+        if self.tls and self.starttls:
+            raise ValueError("set either tls (implicit TLS, port 465) or starttls, not both")
+        return self
+
+
+# --- rendering ------------------------------------------------------------------------------
+
+
+def message_id(alert: Alert, sender: str) -> str:
+    """``<newsmon-alert-{id}@{domain of sender}>``: the same for every attempt."""
+    domain = parseaddr(sender)[1].rpartition("@")[2]
+    domain = re.sub(r"[^A-Za-z0-9.-]", "", domain) or "localhost"
+    return f"<newsmon-alert-{alert.id}@{domain}>"
+
+
+def subject(alert: Alert) -> str:
+    """One line, no CR/LF or control characters, at most ``SUBJECT_LIMIT`` characters."""
+    content = alert.content
+    lead = f"[newsmon] {kind_label(content.kind)} · {', '.join(content.watchlists)}"
+    if content.changes:
+        first = content.changes[0].observation
+        lead += f": {first.figure} {observation_value(first)}"
+        if len(content.changes) > 1:
+            lead += f" (+{len(content.changes) - 1} more)"
+        return truncate(one_line(f"{lead} — {content.title}"), SUBJECT_LIMIT)
+    return truncate(one_line(f"{lead}: {content.title}"), SUBJECT_LIMIT)
+
+
+def _change_lines(change: FigureChange, content: AlertContent) -> list[str]:
+    obs = change.observation
+    before = known_value(change.previous[0], obs.unit) if change.previous else "first value"
+    lines = [f"{obs.figure}: {before} → {observation_value(obs)}"]
+    source = change_source(change, content)
+    if source:
+        lines.append(f"  stated by {one_line(source)}")
+    for known in change.previous:
+        lines.append(f"  before: {known_value(known, obs.unit)} — {one_line(known_source(known))}")
+    if change.spread:
+        lines.append(f"  sources disagree: {one_line(change.spread)}")
+    return lines
+
+
+def render_text(alert: Alert) -> str:
+    """The text/plain part."""
+    content = alert.content
+    lines = [
+        f"{kind_label(content.kind)} · {', '.join(content.watchlists)}",
+        "",
+        one_line(content.title),
+    ]
+    if content.url:
+        lines.append(one_line(content.url))
+    published = format_time(content.published_at) if content.published_at else None
+    meta = [one_line(part) for part in (content.outlet, published) if part]
+    if meta:
+        lines.append(" · ".join(meta))
+    if content.summary:
+        lines += ["", truncate(one_line(content.summary), SUMMARY_LIMIT)]
+    if content.matched_terms:
+        lines += ["", "Matched: " + ", ".join(one_line(t) for t in content.matched_terms)]
+    for change in content.changes:
+        lines += ["", *_change_lines(change, content)]
+    if content.also_reported_by:
+        also = ", ".join(one_line(outlet) for outlet in content.also_reported_by)
+        lines += ["", f"Also reported by: {also}"]
+    lines += ["", "-- ", "Sent by newsmon."]
+    return "\n".join(lines) + "\n"
+
+
+def _h(text: str) -> str:
+    return html.escape(one_line(text), quote=True)
+
+
+_CELL = "padding:6px 8px;border-top:1px solid #e3e6ea;vertical-align:top"
+_MUTED = "color:#5f6b7a;font-size:13px"
+
+
+def _html_change(change: FigureChange, content: AlertContent) -> str:
+    obs = change.observation
+    before = known_value(change.previous[0], obs.unit) if change.previous else "first value"
+    history = "".join(
+        f'<li>{_h(known_value(known, obs.unit))} — <span style="{_MUTED}">'
+        f"{_h(known_source(known))}</span></li>"
+        for known in change.previous
+    )
+    spread = (
+        f'<div style="color:#9a5b00;font-size:13px">⚠ Sources disagree: {_h(change.spread)}</div>'
+        if change.spread
+        else ""
+    )
+    history_html = (
+        f'<ul style="margin:4px 0 0 0;padding-left:18px;{_MUTED}">{history}</ul>' if history else ""
+    )
+    return (
+        f'<tr><td style="{_CELL};font-family:monospace">{_h(obs.figure)}</td>'
+        f'<td style="{_CELL};color:#5f6b7a">{_h(before)}</td>'
+        f'<td style="{_CELL}"><strong>{_h(observation_value(obs))}</strong>'
+        f'<div style="{_MUTED}">{_h(change_source(change, content))}</div>'
+        f"{history_html}{spread}</td></tr>"
+    )
+
+
+def render_html(alert: Alert) -> str:
+    """The text/html part: one inline-styled table, no external resources."""
+    content = alert.content
+    url = safe_url(content.url)
+    title = _h(content.title) or "(untitled)"
+    headline = (
+        f'<a href="{html.escape(url, quote=True)}" style="color:#1a4d8f;text-decoration:none">'
+        f"{title}</a>"
+        if url
+        else title
+    )
+    published = format_time(content.published_at) if content.published_at else None
+    meta = " · ".join(_h(part) for part in (content.outlet, published) if part)
+    rows = [
+        f'<tr><td style="padding:10px 16px;background:#1f3a5f;color:#ffffff;font-size:13px">'
+        f"{_h(kind_label(content.kind))} · {_h(', '.join(content.watchlists))}</td></tr>",
+        f'<tr><td style="padding:16px 16px 4px 16px;font-size:18px;font-weight:bold">'
+        f"{headline}</td></tr>",
+    ]
+    if meta:
+        rows.append(f'<tr><td style="padding:0 16px;{_MUTED}">{meta}</td></tr>')
+    if content.summary:
+        summary = _h(truncate(content.summary, SUMMARY_LIMIT))
+        rows.append(f'<tr><td style="padding:12px 16px 0 16px">{summary}</td></tr>')
+    if content.matched_terms:
+        terms = ", ".join(_h(term) for term in content.matched_terms)
+        rows.append(f'<tr><td style="padding:12px 16px 0 16px;{_MUTED}">Matched: {terms}</td></tr>')
+    if content.changes:
+        changes = "".join(_html_change(change, content) for change in content.changes)
+        rows.append(
+            '<tr><td style="padding:12px 16px 0 16px"><table role="presentation" width="100%" '
+            'cellpadding="0" cellspacing="0" style="border-collapse:collapse;font-size:14px">'
+            f'<tr><th align="left" style="padding:6px 8px">Figure</th>'
+            f'<th align="left" style="padding:6px 8px">Before</th>'
+            f'<th align="left" style="padding:6px 8px">Now</th></tr>{changes}</table></td></tr>'
+        )
+    if content.also_reported_by:
+        also = ", ".join(_h(outlet) for outlet in content.also_reported_by)
+        rows.append(
+            f'<tr><td style="padding:12px 16px 0 16px;{_MUTED}">Also reported by: {also}</td></tr>'
+        )
+    rows.append(f'<tr><td style="padding:16px;{_MUTED}">Sent by newsmon.</td></tr>')
+    return (
+        '<!DOCTYPE html>\n<html><head><meta charset="utf-8"></head>'
+        '<body style="margin:0;padding:16px;background:#f4f5f7;'
+        'font-family:Arial,Helvetica,sans-serif;color:#1d2430;font-size:15px;line-height:1.4">'
+        '<table role="presentation" width="100%" cellpadding="0" cellspacing="0" '
+        'style="max-width:680px;margin:0 auto;background:#ffffff;border:1px solid #dde1e6;'
+        'border-collapse:collapse">' + "".join(rows) + "</table></body></html>\n"
+    )
+
+
+def render_email(alert: Alert, *, sender: str, recipients: list[str]) -> EmailMessage:
+    """The complete message for an alert: headers, text part, HTML part."""
+    msg = EmailMessage()
+    msg["Subject"] = subject(alert)
+    msg["From"] = one_line(sender)
+    msg["To"] = ", ".join(one_line(r) for r in recipients)
+    msg["Message-ID"] = message_id(alert, sender)
+    if alert.created_at is not None:
+        msg["Date"] = format_datetime(alert.created_at)
+    msg["Auto-Submitted"] = "auto-generated"
+    msg["X-Newsmon-Alert-Id"] = str(alert.id)
+    msg.set_content(render_text(alert))
+    msg.add_alternative(render_html(alert), subtype="html")
+    return msg
+
+
+# --- delivery -------------------------------------------------------------------------------
+
+
+def parse_recipients(value: str | list[str]) -> list[str]:
+    """Addresses from a comma-separated string or a list; ``NotifyError`` when malformed."""
+    raw = [value] if isinstance(value, str) else value
+    if any(_CONTROL.search(item) for item in raw):
+        raise NotifyError("email: recipient contains a line break", permanent=True)
+    addresses = [addr for _, addr in getaddresses(raw) if addr]
+    bad = [addr for addr in addresses if "@" not in addr]
+    if bad or not addresses:
+        raise NotifyError(f"email: bad recipient list {', '.join(raw)!r}", permanent=True)
+    return addresses
+
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def _smtp_error(err: Exception) -> NotifyError:
+    """An SMTP failure as a ``NotifyError``: 5xx replies and TLS/config problems are
+    permanent; 4xx replies, disconnects, timeouts and network errors are temporary."""
+    if isinstance(err, smtplib.SMTPRecipientsRefused):
+        codes = [code for code, _ in err.recipients.values()]
+        permanent = bool(codes) and all(code >= 500 for code in codes)
+        return NotifyError(
+            f"email: recipients refused: {sorted(err.recipients)}", permanent=permanent
+        )
+    if isinstance(err, smtplib.SMTPResponseException):
+        text = (
+            err.smtp_error.decode(errors="replace")
+            if isinstance(err.smtp_error, bytes)
+            else str(err.smtp_error)
+        )
+        return NotifyError(
+            f"email: SMTP {err.smtp_code} {one_line(text)}", permanent=err.smtp_code >= 500
+        )
+    if isinstance(err, smtplib.SMTPNotSupportedError):
+        return NotifyError(f"email: server does not support {err}", permanent=True)
+    if isinstance(err, ssl.SSLError):
+        return NotifyError(f"email: TLS failed: {err}", permanent=True)
+    return NotifyError(f"email: cannot reach the SMTP server: {err}")
+
+
+class EmailNotifier:
+    """Sends alerts by SMTP, one connection per alert."""
+
+    name = "email"
+
+    def __init__(
+        self,
+        config: EmailConfig,
+        *,
+        password: str | None = None,
+        ssl_context: ssl.SSLContext | None = None,
+    ) -> None:
+        if config.username and not password:
+            raise NotifyError(
+                f"email: username is set but ${config.password_env} (SMTP password) is not",
+                permanent=True,
+            )
+        self._config = config
+        self._password = password
+        self._recipients = parse_recipients(config.to) if config.to else []
+        self._ssl = ssl_context or ssl.create_default_context(cafile=config.ca_file)
+
+    @classmethod
+    def from_env(cls, config: EmailConfig, environ: Mapping[str, str]) -> EmailNotifier:
+        password = environ.get(config.password_env) if config.username else None
+        return cls(config, password=password or None)
+
+    def recipients_for(self, alert: Alert) -> list[str]:
+        """The route's ``to`` (``Alert.channel``, comma-separated) or else ``config.to``."""
+        if alert.channel:
+            return parse_recipients(alert.channel)
+        if not self._recipients:
+            raise NotifyError("email: no recipients (set notifiers.email.to)", permanent=True)
+        return self._recipients
+
+    def send(self, alert: Alert) -> Delivery:
+        recipients = self.recipients_for(alert)
+        msg = render_email(alert, sender=self._config.from_, recipients=recipients)
+        if "Date" not in msg:
+            msg["Date"] = format_datetime(datetime.now().astimezone())
+        try:
+            with self._connect() as smtp:
+                refused = smtp.send_message(msg, to_addrs=recipients)
+        except (smtplib.SMTPException, OSError) as err:
+            raise _smtp_error(err) from err
+        if refused:
+            log.warning("alert %s: some recipients refused: %s", alert.id, sorted(refused))
+        return Delivery(remote_id=msg["Message-ID"], thread_id=msg["Message-ID"])
+
+    def already_sent(self, alert: Alert) -> str | None:
+        return None  # SMTP cannot tell; a resend keeps the same Message-ID
+
+    def _connect(self) -> smtplib.SMTP:
+        config = self._config
+        smtp: smtplib.SMTP
+        if config.tls:
+            smtp = smtplib.SMTP_SSL(
+                config.host, config.port, timeout=config.timeout, context=self._ssl
+            )
+        else:
+            smtp = smtplib.SMTP(config.host, config.port, timeout=config.timeout)
+        try:
+            if config.starttls:
+                smtp.starttls(context=self._ssl)
+            if config.username and self._password:
+                smtp.login(config.username, self._password)
+        except BaseException:
+            smtp.close()
+            raise
+        return smtp
