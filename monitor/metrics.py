@@ -50,7 +50,7 @@ class Metrics:
     def __init__(self) -> None:
         # No "<name>_created" timestamp series: they double the output, and
         # "newsmon_alerts_created" would read as a count of alerts created.
-        disable_created_metrics()
+        disable_created_metrics()  # type: ignore[no-untyped-call]
         self.registry = CollectorRegistry(auto_describe=True)
         r = self.registry
         self._info = Gauge(
