@@ -189,13 +189,13 @@ def render_html(alert: Alert) -> str:
         terms = ", ".join(_h(term) for term in content.matched_terms)
         rows.append(f'<tr><td style="padding:12px 16px 0 16px;{_MUTED}">Matched: {terms}</td></tr>')
     if content.changes:
-        changes = "".join(_html_change(change, content) for change in content.changes)
+        changes = "\n".join(_html_change(change, content) for change in content.changes)
         rows.append(
             '<tr><td style="padding:12px 16px 0 16px"><table role="presentation" width="100%" '
             'cellpadding="0" cellspacing="0" style="border-collapse:collapse;font-size:14px">'
             f'<tr><th align="left" style="padding:6px 8px">Figure</th>'
             f'<th align="left" style="padding:6px 8px">Before</th>'
-            f'<th align="left" style="padding:6px 8px">Now</th></tr>{changes}</table></td></tr>'
+            f'<th align="left" style="padding:6px 8px">Now</th></tr>\n{changes}\n</table></td></tr>'
         )
     if content.also_reported_by:
         also = ", ".join(_h(outlet) for outlet in content.also_reported_by)
@@ -209,7 +209,7 @@ def render_html(alert: Alert) -> str:
         'font-family:Arial,Helvetica,sans-serif;color:#1d2430;font-size:15px;line-height:1.4">'
         '<table role="presentation" width="100%" cellpadding="0" cellspacing="0" '
         'style="max-width:680px;margin:0 auto;background:#ffffff;border:1px solid #dde1e6;'
-        'border-collapse:collapse">' + "".join(rows) + "</table></body></html>\n"
+        'border-collapse:collapse">\n' + "\n".join(rows) + "\n</table></body></html>\n"
     )
 
 

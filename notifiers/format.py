@@ -61,8 +61,9 @@ def known_value(known: KnownValue, unit: str) -> str:
 def known_source(known: KnownValue) -> str:
     """``Zelensky, Reuters, 2024-12-20`` — who said a stored value, where and when."""
     who = [part for part in (known.attributed_to, known.outlet) if part]
-    when = known.published_at or known.first_seen_at
-    return ", ".join([*who, format_date(when)]) if who else f"unknown source, {format_date(when)}"
+    when = format_date(known.published_at or known.first_seen_at)
+    source = ", ".join([*who, when]) if who else f"unknown source, {when}"
+    return source + (f" ({known.corroborations} reports)" if known.corroborations > 1 else "")
 
 
 def change_source(change: FigureChange, content: AlertContent) -> str:
