@@ -1,0 +1,627 @@
+"""Extract tracked figures from an article (pure functions, no I/O).
+
+A number is a figure when, in its sentence, one of the spec's ``cues`` belongs to it —
+in the same clause and at most ``_MAX_CUE_WORDS`` words away, the nearest of all cues —
+and the figure is about one of the spec's ``subjects``. Mechanics, in order:
+
+1. Only sentences holding a number (digits or a number word) are looked at; the article
+   is never scanned word by word.
+2. A number that is a year, date, time, age, distance, money (unless ``spec.money``),
+   list numbering ("2. How many…"), page furniture ("16 px") or a label ("level 10") is
+   not a figure.
+3. The counted noun follows the number across at most four modifiers ("1,500 North Korean
+   special forces"); it must be one of the spec's ``units`` ("North Koreans" counts as
+   people). A partitive "3,000 of the 10,000 soldiers sent" gives the head (3,000) the
+   clause's predicate and the inner number (10,000) only the cue attached to its own noun.
+   A share ("a quarter of …", "40% of …") is stored in ``percent``.
+4. Subject: a nationality written in the number's own noun phrase decides ("600,000
+   Russian soldiers" is no North Korean figure); else the nearest subject-like mention in
+   the sentence that is not inside an attribution and not governed by a preposition
+   ("alongside Russian forces") decides; a sentence without any takes the previous
+   sentence's subject ("This contingent was joined by an additional 10,000 soldiers").
+   Each spec's ``exclude`` terms are competing subjects too.
+5. Negated ("no", "not", "denied"), hypothetical ("if", "unless") statements yield nothing.
+6. ``attributed_to`` is the source the sentence names ("according to X", "X said",
+   "citing X", "as reported by X"), nearest to the number; else the previous sentence's
+   source when it names exactly one. Generic sources ("reports", "estimates") are None.
+7. ``as_of`` is set only when an explicit past date anchors the figure ("in January",
+   "in October 2024", "on 3 March"); "by mid-January" marks a running total, not a date.
+   A month without a year takes the article's publication year (the year before when the
+   month lies after the publication month) and is left unset with no publication date.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from monitor.model import Article, FigureSpec, Observation
+from monitor.numbers import Quantity, find_quantities, lower_same_length
+
+_MAX_CUE_WORDS = 12
+_MONTHS = (
+    "january|february|march|april|may|june|july|august|september|october|november|december"
+    "|jan|feb|mar|apr|jun|jul|aug|sep|sept|oct|nov|dec"
+)
+_MONTH_NUMBER = {m[:3]: i + 1 for i, m in enumerate(_MONTHS.split("|")[:12])}
+
+# Subjects that compete with a spec's own: a figure about them is not the spec's figure.
+_COMPETING = (
+    "russian|russians|russia's|russia|ukrainian|ukrainians|ukraine's|ukraine|american|americans"
+    "|u.s.|us|america's|chinese|china's|china|south korean|south koreans|south korea's"
+    "|south korea|iranian|iranians|iran's|iran|belarusian|belarusians|syrian|syrians|chechen"
+    "|chechens|wagner|nato|israeli|israelis|israel's|palestinian|palestinians|cuban|cubans"
+    "|nepalese|indian|indians|kremlin's|moscow's|kyiv's|seoul's|washington's|civilian|civilians"
+)
+_PREPOSITIONS = frozenset(
+    "by to in into from with alongside against for on at of near toward towards across"
+    " inside within through between among behind via onto".split()
+)
+_NOUN_MODIFIERS = frozenset(
+    "north south korean koreans special military combat elite infantry regular more additional"
+    " other active trained armed fresh new young kpa dprk strong highly well professional"
+    " of the its their these those such experienced army assault storm corps ballistic"
+    " artillery short-range long-range larger-caliber large-caliber heavy".split()
+)
+_NO_NOUN = frozenset(
+    "were was are is have has had be been being will would could may might should can did do"
+    " does who that which and or but as in on at to from by with for of more than per while"
+    " since after before when where among including reportedly had also now already still"
+    " a an the it they them this these those".split()
+)
+_NOT_A_FIGURE = [
+    re.compile(rf"(?:\b(?:{_MONTHS})\.?|\$|us\$|€|£|¥|₩|\busd|\bkrw|\brub)\s*$"),  # date, money
+    re.compile(
+        r"\b(?:aged?|ages|age of|level|page|no\.|number|article|resolution|section|chapter"
+        r"|episode|part|figure|table|round|phase|grade|category|tier|model|type|version"
+        r"|stage|step|item|question|kn-?|hwasong-?|su-?|mig-?|t-?|f-?)\s*#?$"
+    ),
+]
+_NOT_A_FIGURE_AFTER = re.compile(
+    rf"(?:st|nd|rd|th)?\s*(?:of\s+)?(?:{_MONTHS})\b|\s*(?::\d|a\.?m\.?(?!\w)|p\.?m\.?(?!\w)"
+    r"|gmt\b|utc\b|hrs\b|o'clock)|[\s-]*years?[\s-]+old\b|-year\b|\s*-?(?:km\b|kilomet|miles?\b"
+    r"|mi\b|met(?:er|re)s?\b|feet\b|ft\b|yards?\b|nautical|px\b|pt\b|kg\b|tons?\b|tonnes?\b)"
+)
+_MONEY_AFTER = re.compile(
+    r"\s*(?:dollars|usd|euros?|pounds|won|rubles?|roubles?|yuan|yen|\$)\b|\s*(?:million|billion)?"
+    r"\s*(?:dollars|usd|euros?|won|rubles?|roubles?)\b"
+)
+_LIST_NUMBER = re.compile(r"[.)]\s")
+_NEGATION = re.compile(
+    r"\b(?:no(?!\s+(?:fewer|less|more|longer)\b)|not(?!\s+(?:only|less|more|fewer)\b)|never"
+    r"|none|neither|nor|den(?:y|ied|ies|ying)|dismiss(?:ed|es)?|reject(?:ed|s)?|refut(?:ed|es)"
+    r"|false(?:ly)?|without)\b|n't\b|n’t\b"
+)
+_HYPOTHETICAL = re.compile(r"\b(?:if|unless|whether|were to|in case|suppos(?:e|ing)|hypothetical\w*)\b")
+_CLAUSE_BREAK = re.compile(
+    r"[;:()\[\]]|\s[—–]\s|,\s*(?:but|while|whereas|although|though|yet|with|meanwhile|however)\b"
+    r"|,\s*which\b(?!\s+(?:is|was|translates|represents|amounts|means|equals|accounts))"
+    r"|\s(?:but|while|whereas|although|though)\s"
+)
+_SENTENCE_END = re.compile(r"[.!?]+[\"”’')\]]*\s+(?=[\"“‘'(\[]?[A-Z0-9])|\n\s*")
+_ABBREVIATION = re.compile(r"\b(?:[A-Z]|mr|mrs|ms|dr|gen|col|lt|maj|sgt|st|no|vs|u\.s|approx|est)\.$", re.I)
+_PARTITIVE = re.compile(r"\s+of\s+(?:the\s+|these\s+|those\s+|its\s+|their\s+|all\s+|some\s+)?[\"“‘']?")
+_WORD = re.compile(r"\s*[\"“”'‘’]?([\w][\w'’.-]*)")
+_GLUE_TAIL = r"(?:which|where|the|with|even|that|and)"
+_GLUE = re.compile(rf"^([a-z]{{3,}}?){_GLUE_TAIL}$")
+_NOT_GLUED = frozenset(
+    "breathe clothe loathe bathe lithe seethe soothe teethe swathe blithe writhe tithe scythe"
+    " forthwith herewith therewith wherewith somewhere elsewhere anywhere everywhere nowhere"
+    " unstand command demand expand errand husband brigand garland island reprimand"
+    " withstand understand ampersand hinterland homeland mainland".split()
+)
+_REPORTING_VERB = (
+    r"(?:has |have |had )?(?:said|says|say|stated|states|state|estimated|estimates|estimate"
+    r"|claimed|claims|claim|reported|reports|report|told|believes|believe|assessed|assesses"
+    r"|indicated|indicates|indicate|suggested|suggests|suggest|confirmed|confirms|announced"
+    r"|wrote|noted|revealed|disclosed|added|calculated|calculates|counted|put the)"
+)
+_ATTRIBUTION_BEFORE = re.compile(
+    r"\b(?:according to|citing|as reported by|reported by|as claimed by|claimed by"
+    r"|as stated by|as estimated by|cited by)\s+"
+)
+_ATTRIBUTION_VERB = re.compile(rf"(?:\s+(?:they|it|he|she))?\s+{_REPORTING_VERB}\b")
+_SAID_BEFORE_NAME = re.compile(r",\s*(?:said|says|according to)\s+")
+_GENERIC_SOURCES = frozenset(
+    "reports report estimates estimate sources source media some many it they he she analysts"
+    " experts observers studies".split()
+)
+_DESCRIPTORS = re.compile(
+    r"^(?:the\s+)?(?:(?:newspaper|daily|outlet|agency|broadcaster|magazine|website|reports?"
+    r"|news agency|publication)\s+)+(?=[A-Z])"
+)
+_LEADING = re.compile(r"^(?:(?:and|but|although|though|while|however|nonetheless|yet|so|the|that)\b,?\s*)+", re.I)
+_TRAILING = re.compile(r"(?:\s+(?:they|it|he|she|has|have|had))+$")
+_AS_OF = re.compile(
+    rf"\b(?:in|on|as of|at the end of|during|since|last)\s+(?:(?:early|mid|late)[-\s]+)?"
+    rf"(?:(?P<day>\d{{1,2}})\s+)?(?P<month>{_MONTHS})\.?(?:\s+(?P<day2>\d{{1,2}})\b)?"
+    rf"(?:,?\s+(?P<year>(?:19|20)\d\d))?\b|\bin\s+(?P<year_only>(?:19|20)\d\d)\b"
+)
+
+
+def _phrase_pattern(phrases: Iterable[str]) -> re.Pattern[str]:
+    """One alternation of ``phrases`` (lower case, spaces or hyphens interchangeable)."""
+    alternatives = sorted({_norm(p) for p in phrases if p.strip()}, key=len, reverse=True)
+    parts = [re.escape(p).replace(r"\ ", r"[\s-]+").replace(r"\-", r"[\s-]?") for p in alternatives]
+    return re.compile(rf"(?<![\w-])(?:{'|'.join(parts)})(?:(?![\w])|(?={_GLUE_TAIL}\b))")
+
+
+def _norm(phrase: str) -> str:
+    return re.sub(r"[\s-]+", " ", phrase.lower().replace("’", "'")).strip()
+
+
+@dataclass(frozen=True, slots=True)
+class _Hit:
+    start: int
+    end: int
+    key: str
+
+
+@dataclass(slots=True)
+class _Sentence:
+    start: int
+    end: int
+    paragraph: int
+
+
+@dataclass(slots=True)
+class _Phrase:
+    """A quantity with the noun phrase it counts."""
+
+    q: Quantity
+    np_end: int  # end of the counted noun (and the participle attached to it)
+    noun: str | None  # normalised counted noun, None when none follows
+    noun_known: bool  # False when an unknown noun follows: not a figure of ours
+    inner: _Phrase | None = None  # for "3,000 of the 10,000 soldiers": the 10,000
+    is_inner: bool = False
+    of_start: int = -1  # "of the North Korean soldiers deployed": its cues are not ours
+
+
+
+class FigureExtractor:
+    """Compiled figure vocabulary; :meth:`extract` reads an article's figures."""
+
+    def __init__(self, specs: Sequence[FigureSpec]) -> None:
+        self.specs = tuple(specs)
+        self._cue_owner = _owners(self.specs, lambda s: s.cues)
+        self._subject_owner = _owners(self.specs, lambda s: s.subjects)
+        self._unit_owner = _owners(self.specs, lambda s: s.units)
+        exclude = {_norm(e) for spec in self.specs for e in spec.exclude}
+        self._cues = _phrase_pattern(self._cue_owner)
+        competing = set(_COMPETING.split("|")) | exclude
+        self._subjects = _phrase_pattern(set(self._subject_owner) | competing)
+        self._competing = competing - set(self._subject_owner)
+        people_nouns = {
+            _norm(s)
+            for spec in self.specs
+            for s in spec.subjects
+            if s[:1].isupper() and s.endswith("s") and "'" not in s
+        }
+        self._people_nouns = people_nouns | {c for c in competing if c.endswith(("ns", "ese"))}
+        measures = "days weeks months years decades hours minutes km kilometers miles people"
+        self._units = _phrase_pattern(set(self._unit_owner) | self._people_nouns | set(measures.split()))
+        self._number_words = re.compile(
+            r"\d|\b(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|thirteen"
+            r"|fourteen|fifteen|sixteen|seventeen|eighteen|nineteen|twenty|thirty|forty|fifty"
+            r"|sixty|seventy|eighty|ninety|hundreds?|thousands?|millions?|dozens?|half|thirds?"
+            r"|quarters?|fifths?|tenths?)\b"
+        )
+
+    def extract(self, article: Article) -> list[Observation]:
+        """Every tracked figure the article's title and text state, each once."""
+        seen: set[tuple[Any, ...]] = set()
+        found: list[Observation] = []
+        for part in (article.title, article.text):
+            if not part:
+                continue
+            for obs in _Reader(self, part, article).observations():
+                key = (obs.figure, obs.watchlist, obs.low, obs.high, obs.unit, obs.qualifier)
+                if key not in seen:
+                    seen.add(key)
+                    found.append(obs)
+        return found
+
+
+def _owners(specs: Sequence[FigureSpec], terms: Any) -> dict[str, set[int]]:
+    owners: dict[str, set[int]] = {}
+    for i, spec in enumerate(specs):
+        for term in terms(spec):
+            owners.setdefault(_norm(term), set()).add(i)
+    return owners
+
+
+class _Reader:
+    """One pass over one text."""
+
+    def __init__(self, ex: FigureExtractor, text: str, article: Article) -> None:
+        self.ex = ex
+        self.text = text
+        self.low = lower_same_length(text)
+        self.article = article
+        self.sentences = _split_sentences(text)
+
+    def observations(self) -> Iterable[Observation]:
+        candidates = {self._sentence_index(m.start()) for m in self.ex._number_words.finditer(self.low)}
+        for index in sorted(candidates):
+            yield from self._read_sentence(index)
+
+    def _sentence_index(self, pos: int) -> int:
+        lo, hi = 0, len(self.sentences) - 1
+        while lo < hi:
+            mid = (lo + hi + 1) // 2
+            if self.sentences[mid].start <= pos:
+                lo = mid
+            else:
+                hi = mid - 1
+        return lo
+
+    def _hits(self, pattern: re.Pattern[str], start: int, end: int) -> list[_Hit]:
+        return [_Hit(m.start(), m.end(), _norm(m.group())) for m in pattern.finditer(self.low, start, end)]
+
+    def _read_sentence(self, index: int) -> Iterable[Observation]:
+        sent = self.sentences[index]
+        cues = self._hits(self.ex._cues, sent.start, sent.end)
+        if not cues:
+            return
+        quantities = [q for q in find_quantities(self.low, sent.start, sent.end) if self._may_be_figure(q, sent)]
+        if not quantities:
+            return
+        subjects = self._hits(self.ex._subjects, sent.start, sent.end)
+        units = self._hits(self.ex._units, sent.start, sent.end)
+        attributions = self._attributions(sent)
+        phrases = self._phrases(quantities, units, cues)
+        for phrase in phrases:
+            obs = self._observe(phrase, sent, index, cues, subjects, attributions)
+            yield from obs
+
+    # -- numbers that are not figures -------------------------------------------------
+
+    def _may_be_figure(self, q: Quantity, sent: _Sentence) -> bool:
+        low = self.low
+        before = low[max(sent.start, q.core_start - 12) : q.core_start]
+        if any(p.search(before) for p in _NOT_A_FIGURE):
+            return "$" in before and any(s.money for s in self.ex.specs)
+        if _NOT_A_FIGURE_AFTER.match(low, q.core_end):
+            return False
+        if _MONEY_AFTER.match(low, q.core_end) and not any(s.money for s in self.ex.specs):
+            return False
+        if q.integer and 1900 <= q.low <= 2100 and q.low == q.high and not q.percent:
+            return False
+        line_start = low.rfind("\n", 0, q.start) + 1
+        return not (not low[line_start : q.start].strip() and _LIST_NUMBER.match(low, q.core_end))
+
+    # -- noun phrases -------------------------------------------------------------------
+
+    def _phrases(self, quantities: list[Quantity], units: list[_Hit], cues: list[_Hit]) -> list[_Phrase]:
+        phrases = [self._noun_phrase(q, q.end, units, cues) for q in quantities]
+        by_start = {p.q.core_start: p for p in phrases}
+        for p in phrases:
+            m = _PARTITIVE.match(self.low, p.q.end)
+            if m is None or p.is_inner:
+                continue
+            inner = by_start.get(m.end()) or next(
+                (o for o in phrases if m.end() <= o.q.start <= m.end() + 2), None
+            )
+            p.of_start = m.start()
+            if inner is not None:
+                inner.is_inner = True
+                p.inner, p.noun, p.noun_known, p.np_end = inner, inner.noun, inner.noun_known, inner.np_end
+            else:
+                head = self._noun_phrase(p.q, m.end(), units, cues)
+                p.noun, p.noun_known, p.np_end = head.noun, head.noun_known, head.np_end
+        return phrases
+
+    def _noun_phrase(self, q: Quantity, pos: int, units: list[_Hit], cues: list[_Hit]) -> _Phrase:
+        unit_at = {u.start: u for u in units}
+        cue_at = {c.start: c for c in cues}
+        for _ in range(5):
+            m = _WORD.match(self.text, pos)
+            if m is None:
+                break
+            start = m.start(1)
+            if start in unit_at:
+                unit = unit_at[start]
+                return _Phrase(q, self._participle_end(unit.end, cues), unit.key, True)
+            word = self.low[start : m.end(1)].strip(".'’")
+            if start in cue_at or word in _NO_NOUN:
+                break
+            original = self.text[start]
+            if not (original.isupper() or "-" in word or word in _NOUN_MODIFIERS or q.percent):
+                return _Phrase(q, q.end, word, False)
+            pos = m.end()
+        return _Phrase(q, q.end, None, True)
+
+    def _participle_end(self, end: int, cues: list[_Hit]) -> int:
+        for cue in cues:
+            if end <= cue.start <= end + 2:
+                return cue.end
+        return end
+
+    # -- assignment ---------------------------------------------------------------------
+
+    def _observe(
+        self,
+        phrase: _Phrase,
+        sent: _Sentence,
+        index: int,
+        cues: list[_Hit],
+        subjects: list[_Hit],
+        attributions: list[tuple[int, int, str | None]],
+    ) -> list[Observation]:
+        if not phrase.noun_known:
+            return []
+        q = phrase.q
+        clause_start, clause_end = self._clause(q.start, sent)
+        best = self._best_cue(phrase, cues, clause_start, clause_end)
+        if best is None:
+            return []
+        cue, spec_ids = best
+        if self._negated(q, cue, clause_start):
+            return []
+        spec_ids = {i for i in spec_ids if self._fits(self.ex.specs[i], phrase)}
+        if not spec_ids or not self._about_subject(phrase, sent, index, subjects, attributions, spec_ids):
+            return []
+        source = self._source(q, index, attributions)
+        quote_start = min(q.start, cue.start)
+        quote_end = max(phrase.np_end, cue.end, q.end)
+        quote = self.text[quote_start:quote_end].strip(" ,;\"“”")
+        return [self._observation(self.ex.specs[i], q, phrase, source, quote, sent) for i in sorted(spec_ids)]
+
+    def _clause(self, pos: int, sent: _Sentence) -> tuple[int, int]:
+        start, end = sent.start, sent.end
+        for m in _CLAUSE_BREAK.finditer(self.low, sent.start, sent.end):
+            if m.end() <= pos:
+                start = m.end()
+            elif m.start() >= pos:
+                end = m.start()
+                break
+        return start, end
+
+    def _best_cue(
+        self, phrase: _Phrase, cues: list[_Hit], clause_start: int, clause_end: int
+    ) -> tuple[_Hit, set[int]] | None:
+        q = phrase.q
+        inner_from, inner_to = phrase.of_start, phrase.np_end
+        best: tuple[int, int, _Hit] | None = None
+        for cue in cues:
+            if not (clause_start <= cue.start and cue.end <= clause_end):
+                continue
+            if inner_from >= 0 and inner_from <= cue.start < inner_to:
+                continue
+            if phrase.is_inner and not (q.start <= cue.start < phrase.np_end):
+                continue
+            if cue.end <= q.start:
+                gap = self.low.count(" ", cue.end, q.start)
+            elif cue.start >= phrase.np_end:
+                gap = self.low.count(" ", phrase.np_end, cue.start)
+            else:
+                gap = 0
+            if q.start <= cue.start < q.end:  # a cue word inside the number phrase itself
+                continue
+            if gap <= _MAX_CUE_WORDS and (best is None or (gap, -len(cue.key)) < best[:2]):
+                best = (gap, -len(cue.key), cue)
+        if best is None:
+            return None
+        return best[2], set(self.ex._cue_owner[best[2].key])
+
+    def _fits(self, spec: FigureSpec, phrase: _Phrase) -> bool:
+        q, noun = phrase.q, phrase.noun
+        if q.percent:
+            return spec.percent and (noun is None or noun in self._spec_units(spec))
+        if spec.unit == "days":
+            return noun in ("days", "weeks", "months") or bool(
+                re.match(r"-(?:day|week|month)\b", self.low[q.core_end : q.core_end + 7])
+            )
+        if noun is None:
+            return True
+        return noun in self._spec_units(spec)
+
+    def _spec_units(self, spec: FigureSpec) -> set[str]:
+        units = {_norm(u) for u in spec.units}
+        if spec.unit == "people":
+            units |= {n for n in self.ex._people_nouns if n not in self.ex._competing}
+        return units
+
+    def _negated(self, q: Quantity, cue: _Hit, clause_start: int) -> bool:
+        lo = max(clause_start, min(q.start, cue.start) - 80)
+        hi = max(q.start, cue.start)
+        span = self.low[lo:hi]
+        return bool(_NEGATION.search(span) or _HYPOTHETICAL.search(self.low, clause_start, hi))
+
+    def _about_subject(
+        self,
+        phrase: _Phrase,
+        sent: _Sentence,
+        index: int,
+        subjects: list[_Hit],
+        attributions: list[tuple[int, int, str | None]],
+        spec_ids: set[int],
+    ) -> bool:
+        own = {s for i in spec_ids for s in (_norm(x) for x in self.ex.specs[i].subjects)} | {
+            u for i in spec_ids for u in (_norm(x) for x in self.ex.specs[i].units)
+        }
+        q = phrase.q
+        in_np = [s for s in subjects if q.core_start <= s.start < phrase.np_end]
+        if phrase.noun in self.ex._competing:
+            return False
+        for hit in in_np:
+            if hit.key in self.ex._competing:
+                return False
+            if hit.key in own:
+                return True
+        candidates = [
+            s
+            for s in subjects
+            if not any(a <= s.start < b for a, b, _ in attributions)
+            and (s.key in own or not self._oblique(s.start))
+            and (s.key in own or s.key in self.ex._competing)
+        ]
+        if candidates:
+            nearest = min(candidates, key=lambda s: min(abs(s.start - q.start), abs(s.end - q.start)))
+            return nearest.key in own
+        if index == 0 or self.sentences[index - 1].paragraph != sent.paragraph:
+            return False
+        prev = self.sentences[index - 1]
+        return any(h.key in own for h in self._hits(self.ex._subjects, prev.start, prev.end))
+
+    def _oblique(self, pos: int) -> bool:
+        words = self.low[max(0, pos - 14) : pos].split()
+        return bool(words) and words[-1] in _PREPOSITIONS
+
+    # -- attribution, date --------------------------------------------------------------
+
+    def _attributions(self, sent: _Sentence) -> list[tuple[int, int, str | None]]:
+        found: list[tuple[int, int, str | None]] = []
+        for m in _ATTRIBUTION_BEFORE.finditer(self.low, sent.start, sent.end):
+            end, name = self._name_after(m.end(), sent.end)
+            found.append((m.start(), end, name))
+        for m in _ATTRIBUTION_VERB.finditer(self.low, sent.start, sent.end):
+            start, name = self._name_before(m.start(), sent.start)
+            if name is not None or start < m.start():
+                found.append((start, m.end(), name))
+        for m in _SAID_BEFORE_NAME.finditer(self.low, sent.start, sent.end):
+            end, name = self._name_after(m.end(), sent.end)
+            found.append((m.start(), end, name))
+        return found
+
+    def _name_after(self, pos: int, limit: int) -> tuple[int, str | None]:
+        end = pos
+        words = 0
+        for m in re.finditer(r"[^\s,;:.!?“”\"]+", self.text[pos:limit]):
+            word = m.group()
+            if re.match(r"\d", word) or self.low[pos + m.start() :].startswith(("two-thirds", "half")):
+                break
+            glued = _GLUE.match(word.lower())
+            if glued and word.lower() not in _NOT_GLUED:
+                end = pos + m.start() + len(glued.group(1))
+                break
+            if words and word.lower() in ("the", "a", "an", "that", "this", "these", "north", "some"):
+                break
+            end = pos + m.end()
+            words += 1
+            if words >= 8 or self.text[end : end + 1] in ",;:.":
+                break
+        return end, _clean_source(self.text[pos:end])
+
+    def _name_before(self, pos: int, limit: int) -> tuple[int, str | None]:
+        chunk = self.text[limit:pos]
+        appositive = re.search(r",\s*([^,]{2,60}),\s*$", chunk)
+        if appositive and appositive.group(1)[:1].isupper():
+            return limit + appositive.start(1), _clean_source(appositive.group(1))
+        cut = max(chunk.rfind(","), chunk.rfind(";"), chunk.rfind(":"), chunk.lower().rfind(" that "))
+        words = chunk[cut + 1 :].split()[-8:]
+        text = " ".join(words)
+        return pos - len(text), _clean_source(text)
+
+    def _source(self, q: Quantity, index: int, attributions: list[tuple[int, int, str | None]]) -> str | None:
+        named = [a for a in attributions if a[2]]
+        if named:
+            return min(named, key=lambda a: min(abs(a[0] - q.start), abs(a[1] - q.start)))[2]
+        if attributions or index == 0:
+            return None
+        prev = self.sentences[index - 1]
+        if prev.paragraph != self.sentences[index].paragraph:
+            return None
+        names = {a[2] for a in self._attributions(prev) if a[2]}
+        return names.pop() if len(names) == 1 else None
+
+    def _as_of(self, q: Quantity, sent: _Sentence) -> date | None:
+        published = self.article.published_at
+        anchor: date | None = None
+        for m in _AS_OF.finditer(self.low, sent.start, sent.end):
+            if m["year_only"]:
+                anchor = date(int(m["year_only"]), 1, 1)
+                continue
+            month = _MONTH_NUMBER[m["month"][:3]]
+            if m["year"]:
+                anchor = date(int(m["year"]), month, 1)
+            elif published is not None:
+                year = published.year - (1 if month > published.month else 0)
+                anchor = date(year, month, 1)
+        if anchor is None:
+            return None
+        if published is not None and anchor >= date(published.year, published.month, 1):
+            return None
+        return anchor
+
+    def _observation(
+        self, spec: FigureSpec, q: Quantity, phrase: _Phrase, source: str | None, quote: str, sent: _Sentence
+    ) -> Observation:
+        low, high, unit = q.low, q.high, spec.unit
+        if q.percent:
+            unit = "percent"
+        elif spec.unit == "days":
+            factor = {"weeks": 7.0, "months": 30.0}.get(phrase.noun or "", 1.0)
+            if factor == 1.0 and (m := re.match(r"-(week|month)\b", self.low[q.core_end : q.core_end + 7])):
+                factor = 7.0 if m.group(1) == "week" else 30.0
+            low, high = low * factor, high * factor
+        return Observation(
+            figure=spec.name,
+            watchlist=spec.watchlist,
+            value=(low + high) / 2,
+            low=low,
+            high=high,
+            unit=unit,
+            qualifier=q.qualifier,
+            attributed_to=source,
+            quote=quote,
+            increment=q.increment,
+            as_of=self._as_of(q, sent),
+        )
+
+
+def _clean_source(raw: str) -> str | None:
+    name = _LEADING.sub("", raw.strip(" ,;:\"“”'")).strip()
+    name = _TRAILING.sub("", name)
+    name = _DESCRIPTORS.sub("", name)
+    name = re.sub(r"^(?:the\s+)(?=[a-z])", "", name)
+    if not name or name.lower() in _GENERIC_SOURCES or len(name.split()) > 8:
+        return None
+    if not any(c.isupper() for c in name) and not re.search(
+        r"\b(?:data|intelligence|officials?|ministry|military|government|agency|services?|command)\b", name
+    ):
+        return None
+    return name
+
+
+def _split_sentences(text: str) -> list[_Sentence]:
+    sentences: list[_Sentence] = []
+    start = 0
+    paragraph = 0
+    for m in _SENTENCE_END.finditer(text):
+        if m.group()[0] in ".!?" and _ABBREVIATION.search(text, max(0, m.start() - 6), m.start() + 1):
+            continue
+        sentences.append(_Sentence(start, m.start() + (1 if m.group()[0] in ".!?" else 0), paragraph))
+        if "\n" in m.group():
+            paragraph += 1
+        start = m.end()
+    sentences.append(_Sentence(start, len(text), paragraph))
+    return sentences
+
+
+def extract_figures(article: Article, specs: Sequence[FigureSpec]) -> list[Observation]:
+    """The figures ``article`` states, for ``specs`` (compiles them; reuse a FigureExtractor)."""
+    return FigureExtractor(specs).extract(article)
+
+
+def spec_from_yaml(watchlist: str, name: str, data: dict[str, Any]) -> FigureSpec:
+    """One ``figures:`` entry of a watchlist file as a FigureSpec (keys map 1:1 to fields)."""
+    def terms(key: str) -> tuple[str, ...]:
+        value = data.get(key) or ()
+        return tuple(str(v) for v in ([value] if isinstance(value, str) else value))
+
+    return FigureSpec(
+        name=name,
+        watchlist=watchlist,
+        unit=str(data.get("unit", "people")),
+        cues=terms("cues"),
+        subjects=terms("subjects"),
+        units=terms("units"),
+        exclude=terms("exclude"),
+        percent=bool(data.get("percent", True)),
+        money=bool(data.get("money", False)),
+        tolerance=float(data.get("tolerance", 0.0)),
+    )
