@@ -1,0 +1,460 @@
+"""Match stories against watchlists: every alias of every watchlist compiled into one regex.
+
+Semantics of a *phrase* alias (what a maintainer writes in ``terms:``):
+
+- case-insensitive; curly and straight apostrophes are the same character;
+- it matches whole words only: "KPA" is not found in "KPAX" and "Kursk" not in "Kurskaya"
+  (list inflections you want, or use a regex alias);
+- a space or hyphen in the alias matches any run of whitespace or hyphens in the text, or
+  nothing: "KN-23" finds "KN-23", "KN 23" and "KN23"; "Kim Jong Un" finds "Kim Jong-un";
+- a phrase must start with a letter or digit (use ``{regex: ...}`` otherwise).
+
+A *regex* alias (``{regex: "Hwasong-?1[1-9]"}``) is for what a phrase cannot say. It is
+matched case-insensitively, also never inside a word, and reported as the text it matched.
+
+Speed: all phrases of all watchlists form one trie-shaped regex, so one pass over the text
+finds every phrase however many watchlists there are; each watchlist's group rules are then
+evaluated on the set of hits, and only for watchlists with at least one hit. Regex aliases
+are searched one by one: they are the rare exception.
+"""
+
+from __future__ import annotations
+
+import importlib
+import re
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from monitor.model import Article, Match
+
+if TYPE_CHECKING:
+    from monitor.watchlist import Watchlist
+
+# What a space or hyphen in an alias matches in a text: any run of these, or nothing.
+_SEP_CHARS = r"\s\-\u2010\u2011\u00ad"
+_SEP_RUN = re.compile(f"[{_SEP_CHARS}]+")
+_SEP_REGEX = f"[{_SEP_CHARS}]*"
+_APOSTROPHES = "'\u2018\u2019\u02bc"
+_APOSTROPHE_REGEX = f"[{_APOSTROPHES}]"
+_APOSTROPHE_TABLE = str.maketrans(dict.fromkeys(_APOSTROPHES, "'"))
+_NOT_IN_WORD = r"(?:(?<!\w)|(?!\w))"
+
+SEP = "\x00sep"  # token: a space or hyphen in an alias
+APOS = "\x00apos"  # token: an apostrophe in an alias
+Form = tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Phrase:
+    """A plain alias, matched by the rules in the module docstring."""
+
+    text: str
+
+    @property
+    def label(self) -> str:
+        return self.text
+
+
+@dataclass(frozen=True, slots=True)
+class Pattern:
+    """A regex alias, for the rare term a phrase cannot say."""
+
+    regex: str
+
+    @property
+    def label(self) -> str:
+        return f"regex: {self.regex}"
+
+
+Alias = Phrase | Pattern
+
+
+def phrase_form(text: str) -> Form:
+    """The alias as tokens: lower-case characters, SEP for space/hyphen runs, APOS."""
+    tokens: list[str] = []
+    for char in text.strip().lower():
+        if _SEP_RUN.fullmatch(char):
+            if tokens and tokens[-1] != SEP:
+                tokens.append(SEP)
+        elif char in _APOSTROPHES:
+            tokens.append(APOS)
+        else:
+            tokens.append(char)
+    return tuple(tokens)
+
+
+def phrase_key(text: str) -> str:
+    """What two spellings share when they are the same phrase ("KN-23", "kn 23", "KN23")."""
+    return _SEP_RUN.sub("", text.lower()).translate(_APOSTROPHE_TABLE)
+
+
+def phrase_problem(text: str) -> str | None:
+    """Why ``text`` cannot be a phrase alias, or None."""
+    stripped = text.strip()
+    if not stripped:
+        return "an alias must not be empty"
+    if not (stripped[0].isalnum()):
+        return f"phrase {text!r} must start with a letter or digit (use {{regex: ...}} otherwise)"
+    return None
+
+
+# --- regex aliases: compile, and refuse what could backtrack catastrophically --------------
+
+_sre: Any = importlib.import_module("re._parser")
+_MAXREPEAT: Any = importlib.import_module("re._constants").MAXREPEAT
+_SAMPLE = [chr(c) for c in range(32, 127)] + list("\t\n\xa0éßЖ’—")
+_ALL = frozenset(_SAMPLE)
+_CATEGORIES: dict[str, Callable[[str], bool]] = {
+    "CATEGORY_DIGIT": str.isdigit,
+    "CATEGORY_WORD": lambda c: c.isalnum() or c == "_",
+    "CATEGORY_SPACE": str.isspace,
+}
+
+
+def regex_problem(pattern: str) -> str | None:
+    """Why ``pattern`` cannot be a regex alias (does not compile, matches the empty string,
+    or could backtrack catastrophically), or None. The backtracking check is static and
+    conservative: it refuses a repeated group containing another quantifier (``(a+)+``,
+    ``(.*)*``), a repeated alternation whose branches can start alike (``(a|ab)*``), and two
+    adjacent unbounded repeats that can match the same character (``\\d+\\d*``)."""
+    try:
+        re.compile(pattern)
+        tree = _sre.parse(pattern)
+    except (re.error, RecursionError) as exc:
+        return f"regex {pattern!r} does not compile: {exc}"
+    if _nullable(tree):
+        return f"regex {pattern!r} can match the empty string"
+    danger = _danger(tree, inside_repeat=False)
+    return f"regex {pattern!r} could backtrack catastrophically: {danger}" if danger else None
+
+
+def _items(seq: Any) -> list[tuple[str, Any]]:
+    return [(str(op), av) for op, av in seq]
+
+
+def _danger(seq: Any, *, inside_repeat: bool) -> str | None:
+    items = _items(seq)
+    for (op, av), nxt in zip(items, [*items[1:], None], strict=True):
+        if op in ("MAX_REPEAT", "MIN_REPEAT", "POSSESSIVE_REPEAT"):
+            _low, high, body = av
+            repeats = high is _MAXREPEAT or high > 1
+            if repeats and inside_repeat:
+                return "a quantifier inside a repeated group, e.g. (a+)+"
+            if found := _danger(body, inside_repeat=inside_repeat or high is _MAXREPEAT):
+                return found
+            if high is _MAXREPEAT and nxt and _adjacent_overlap(body, nxt):
+                return "two adjacent repeats can match the same text, e.g. \\d+\\d*"
+        elif op == "BRANCH":
+            if inside_repeat and _branches_overlap(av[1]):
+                return "a repeated alternation whose branches can match alike, e.g. (a|ab)*"
+            for branch in av[1]:
+                if found := _danger(branch, inside_repeat=inside_repeat):
+                    return found
+        elif op in ("SUBPATTERN", "ATOMIC_GROUP"):
+            body = av[-1] if op == "SUBPATTERN" else av
+            if found := _danger(body, inside_repeat=inside_repeat):
+                return found
+    return None
+
+
+def _adjacent_overlap(body: Any, nxt: tuple[str, Any]) -> bool:
+    op, av = nxt
+    if op not in ("MAX_REPEAT", "MIN_REPEAT") or av[1] is not _MAXREPEAT:
+        return False
+    return bool(_first(body) & _first(av[2]))
+
+
+def _branches_overlap(branches: Sequence[Any]) -> bool:
+    firsts = [_first(branch) for branch in branches]
+    return any(a & b for i, a in enumerate(firsts) for b in firsts[i + 1 :])
+
+
+def _first(seq: Any) -> frozenset[str]:
+    """The sample characters that can start a match of ``seq`` (an over-approximation)."""
+    result: set[str] = set()
+    for op, av in _items(seq):
+        result |= _first_of(op, av)
+        if not _nullable_item(op, av):
+            break
+    return frozenset(result)
+
+
+def _first_of(op: str, av: Any) -> frozenset[str]:
+    if op in ("LITERAL", "NOT_LITERAL", "IN", "ANY"):
+        return frozenset(c for c in _SAMPLE if _accepts(op, av, c))
+    if op in ("MAX_REPEAT", "MIN_REPEAT", "POSSESSIVE_REPEAT"):
+        return _first(av[2])
+    if op == "SUBPATTERN":
+        return _first(av[-1])
+    if op == "ATOMIC_GROUP":
+        return _first(av)
+    if op == "BRANCH":
+        return frozenset().union(*(_first(branch) for branch in av[1]))
+    if op in ("AT", "ASSERT", "ASSERT_NOT"):
+        return frozenset()
+    return _ALL
+
+
+def _accepts(op: str, av: Any, char: str) -> bool:
+    if op == "ANY":
+        return char != "\n"
+    if op == "LITERAL":
+        return char.lower() == chr(av).lower()
+    if op == "NOT_LITERAL":
+        return char.lower() != chr(av).lower()
+    negate = False
+    hit = False
+    for item_op, item_av in _items(av):
+        if item_op == "NEGATE":
+            negate = True
+        elif item_op == "LITERAL":
+            hit = hit or char.lower() == chr(item_av).lower()
+        elif item_op == "RANGE":
+            hit = hit or item_av[0] <= ord(char.lower()) <= item_av[1]
+            hit = hit or item_av[0] <= ord(char.upper()) <= item_av[1]
+        elif item_op == "CATEGORY":
+            name = str(item_av)
+            test = _CATEGORIES.get(name.replace("NOT_", ""), _anything)
+            hit = hit or (test(char) != name.startswith("CATEGORY_NOT_"))
+        else:
+            hit = True
+    return hit != negate
+
+
+def _anything(char: str) -> bool:
+    return True
+
+
+def _nullable(seq: Any) -> bool:
+    return all(_nullable_item(op, av) for op, av in _items(seq))
+
+
+def _nullable_item(op: str, av: Any) -> bool:
+    if op in ("MAX_REPEAT", "MIN_REPEAT", "POSSESSIVE_REPEAT"):
+        return bool(av[0] == 0 or _nullable(av[2]))
+    if op == "SUBPATTERN":
+        return _nullable(av[-1])
+    if op == "ATOMIC_GROUP":
+        return _nullable(av)
+    if op == "BRANCH":
+        return any(_nullable(branch) for branch in av[1])
+    return op in ("AT", "ASSERT", "ASSERT_NOT", "GROUPREF", "GROUPREF_EXISTS")
+
+
+# --- the trie-shaped regex of all phrases ---------------------------------------------------
+
+
+def _token_regex(token: str) -> str:
+    if token == SEP:
+        return _SEP_REGEX
+    if token == APOS:
+        return _APOSTROPHE_REGEX
+    return re.escape(token)
+
+
+def _is_word(char: str) -> bool:
+    return len(char) == 1 and (char.isalnum() or char == "_")
+
+
+def _trie_regex(forms: Iterable[Form]) -> str:
+    trie: dict[str, Any] = {}
+    for form in forms:
+        node = trie
+        for token in form:
+            node = node.setdefault(token, {})
+        node[""] = {}
+    return _node_regex(trie, last="")
+
+
+def _node_regex(node: dict[str, Any], last: str) -> str:
+    alternatives = [
+        _token_regex(token) + _node_regex(child, token)
+        for token, child in sorted(node.items())
+        if token
+    ]
+    if "" in node:  # an alias ends here: after the longer ones, so the longest wins
+        alternatives.append(r"(?!\w)" if _is_word(last) else "")
+    if len(alternatives) == 1:
+        return alternatives[0]
+    return "(?:" + "|".join(alternatives) + ")"
+
+
+def _implied(form: Form, forms: set[Form]) -> list[Form]:
+    """Shorter aliases that a match of ``form`` also is: "North Korea" in "North Korea army"."""
+    found = []
+    for end in range(1, len(form)):
+        prefix = form[:end]
+        if prefix in forms and (form[end] == SEP or not _is_word(form[end - 1])):
+            found.append(prefix)
+    return found
+
+
+# --- the matcher ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class _Ref:
+    """One alias of one group of one watchlist."""
+
+    watchlist: int
+    group: int
+    label: str
+
+
+@dataclass(frozen=True, slots=True)
+class Explanation:
+    """Why a watchlist did or did not match a story (for ``newsmon inspect``)."""
+
+    watchlist: str
+    matched: bool
+    matched_terms: tuple[str, ...]
+    groups: tuple[tuple[str, tuple[str, ...]], ...]  # every group that hit, with its terms
+    missing: tuple[str, ...] = ()  # all_of groups without a hit
+    missing_any_of: tuple[str, ...] = ()  # the any_of groups, when none of them hit
+    excluded_by: tuple[str, ...] = ()  # none_of groups that hit
+
+    @property
+    def reason(self) -> str:
+        """One line: what was missing or what excluded the story, or the matched terms."""
+        parts = []
+        if self.missing:
+            plural = "s" if len(self.missing) > 1 else ""
+            parts.append(f"missing group{plural}: {', '.join(self.missing)}")
+        if self.missing_any_of:
+            parts.append(f"none of the any_of groups hit: {', '.join(self.missing_any_of)}")
+        for group in self.excluded_by:
+            terms = dict(self.groups)[group]
+            parts.append(f"excluded by none_of group {group} ({', '.join(terms)})")
+        if parts:
+            return "; ".join(parts)
+        return "matched: " + ", ".join(self.matched_terms)
+
+
+@dataclass(frozen=True, slots=True)
+class _Rule:
+    all_of: frozenset[int]
+    any_of: frozenset[int]
+    none_of: frozenset[int]
+    positive: frozenset[int] = field(init=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "positive", self.all_of | self.any_of)
+
+    def accepts(self, hit: set[int] | dict[int, Any]) -> bool:
+        return (
+            all(g in hit for g in self.all_of)
+            and (not self.any_of or any(g in hit for g in self.any_of))
+            and not any(g in hit for g in self.none_of)
+        )
+
+
+class Matcher:
+    """All watchlists compiled once; ``match`` is pure and safe to share between threads."""
+
+    def __init__(self, watchlists: Sequence[Watchlist]) -> None:
+        self._watchlists = list(watchlists)
+        self._groups: list[list[str]] = []
+        self._rules: list[_Rule] = []
+        by_form: dict[Form, list[_Ref]] = {}
+        self._patterns: list[tuple[re.Pattern[str], int, int]] = []
+        for w, watchlist in enumerate(self._watchlists):
+            names = [group.name for group in watchlist.terms]
+            self._groups.append(names)
+            self._rules.append(_compile_rule(watchlist, names))
+            for g, group in enumerate(watchlist.terms):
+                for alias in group.aliases:
+                    if isinstance(alias, Phrase):
+                        by_form.setdefault(phrase_form(alias.text), []).append(
+                            _Ref(w, g, alias.text)
+                        )
+                    else:
+                        self._patterns.append((_compile_pattern(alias.regex), w, g))
+        self._by_key = _refs_by_key(by_form)
+        self._scanner = (
+            re.compile(r"(?<!\w)(?=(" + _trie_regex(by_form) + "))") if by_form else None
+        )
+
+    def match(self, article: Article) -> list[Match]:
+        """The watchlists that fit the article, each with its matched terms in text order."""
+        hits = self._hits(article.full_text)
+        matches = []
+        for w, found in hits.items():
+            rule = self._rules[w]
+            if rule.accepts(found):
+                terms = _terms(found, rule.positive)
+                matches.append(Match(self._watchlists[w].name, terms))
+        return matches
+
+    def explain(self, article: Article) -> list[Explanation]:
+        """For every watchlist: matched or not, the terms found, and what was missing."""
+        hits = self._hits(article.full_text)
+        return [self._explain(w, hits.get(w, {})) for w in range(len(self._watchlists))]
+
+    def _explain(self, w: int, found: dict[int, list[tuple[int, str]]]) -> Explanation:
+        rule, names = self._rules[w], self._groups[w]
+        any_of_hit = not rule.any_of or any(g in found for g in rule.any_of)
+        return Explanation(
+            watchlist=self._watchlists[w].name,
+            matched=rule.accepts(found),
+            matched_terms=_terms(found, rule.positive),
+            groups=tuple((names[g], _terms(found, {g})) for g in sorted(found)),
+            missing=tuple(names[g] for g in sorted(rule.all_of) if g not in found),
+            missing_any_of=() if any_of_hit else tuple(names[g] for g in sorted(rule.any_of)),
+            excluded_by=tuple(names[g] for g in sorted(rule.none_of) if g in found),
+        )
+
+    def _hits(self, text: str) -> dict[int, dict[int, list[tuple[int, str]]]]:
+        """watchlist → group → [(position, alias label)] for every alias found."""
+        hits: dict[int, dict[int, list[tuple[int, str]]]] = {}
+        for position, ref in self._scan(text):
+            hits.setdefault(ref.watchlist, {}).setdefault(ref.group, []).append(
+                (position, ref.label)
+            )
+        return hits
+
+    def _scan(self, text: str) -> Iterator[tuple[int, _Ref]]:
+        seen: set[str] = set()
+        if self._scanner is not None:
+            for found in self._scanner.finditer(text.lower()):
+                key = phrase_key(found.group(1))
+                if key not in seen:
+                    seen.add(key)
+                    for ref in self._by_key[key]:
+                        yield found.start(), ref
+        for pattern, w, g in self._patterns:
+            if hit := pattern.search(text):
+                yield hit.start(), _Ref(w, g, hit.group())
+
+
+def _compile_rule(watchlist: Watchlist, names: list[str]) -> _Rule:
+    index = {name: g for g, name in enumerate(names)}
+    rule = watchlist.rule
+    return _Rule(
+        frozenset(index[n] for n in rule.all_of),
+        frozenset(index[n] for n in rule.any_of),
+        frozenset(index[n] for n in rule.none_of),
+    )
+
+
+def _compile_pattern(regex: str) -> re.Pattern[str]:
+    return re.compile(f"{_NOT_IN_WORD}(?:{regex}){_NOT_IN_WORD}", re.IGNORECASE)
+
+
+def _refs_by_key(by_form: dict[Form, list[_Ref]]) -> dict[str, list[_Ref]]:
+    """phrase key → every alias it is, including the shorter aliases a longer one implies."""
+    forms = set(by_form)
+    by_key: dict[str, list[_Ref]] = {}
+    for form, refs in by_form.items():
+        key = phrase_key("".join(t for t in form if t != SEP).replace(APOS, "'"))
+        bucket = by_key.setdefault(key, [])
+        for prefix in _implied(form, forms):
+            bucket.extend(ref for ref in by_form[prefix] if ref not in bucket)
+        bucket.extend(ref for ref in refs if ref not in bucket)
+    return by_key
+
+
+def _terms(found: dict[int, list[tuple[int, str]]], groups: Iterable[int]) -> tuple[str, ...]:
+    """The labels of ``groups`` in order of first appearance in the text, deduplicated."""
+    hits = sorted(hit for g in groups for hit in found.get(g, ()))
+    return tuple(dict.fromkeys(label for _, label in hits))

@@ -1,0 +1,559 @@
+"""Watchlists: the YAML schema, loading with FILE:LINE problems, and examples run as tests.
+
+A watchlist is one YAML file ``watchlists/<name>.yaml``::
+
+    name: kn-23                      # must equal the file name without .yaml
+    description: ...
+    terms:                           # named groups of aliases (see monitor.matching)
+      north_korea: [North Korea, DPRK, Pyongyang]
+      munitions: [KN-23, Hwasong-11, {regex: "Hwasong-?11[a-d]?"}]
+      games: [video game]
+    match:                           # rules on groups; a story matches when
+      all_of: [north_korea, munitions]   # every one of these groups has a hit,
+      any_of: []                         # at least one of these has (when listed),
+      none_of: [games]                   # and none of these has.
+    alerts: [new_item, figure_change]
+    routes: [{notifier: slack, channel: "#nk"}, {notifier: email, to: [a@example.org]}]
+    figures: {kn23_missiles: {unit: missiles, cues: [...], subjects: [...]}}
+    examples:                        # run by ``newsmon validate`` and the tests
+      match: ["..."]
+      no_match: ["..."]
+      figures: [{text: "...", expect: [{figure: kn23_missiles, low: 50, high: 50}]}]
+
+There is no separate top-level ``exclude:``: a ``none_of`` group says the same, by name.
+Every group must be used by a rule, and at least one of ``all_of``/``any_of`` is needed,
+so a watchlist never matches everything.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Any, Protocol
+
+import yaml
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic_core import PydanticCustomError
+
+from monitor.errors import ConfigError, Problem
+from monitor.matching import (
+    Alias,
+    Explanation,
+    Matcher,
+    Pattern,
+    Phrase,
+    phrase_key,
+    phrase_problem,
+    regex_problem,
+)
+from monitor.model import (
+    ALERT_KINDS,
+    AlertKind,
+    Article,
+    FigureSpec,
+    Observation,
+    Qualifier,
+    Route,
+)
+from monitor.yamlfile import Loc, YamlDoc, parse_yaml, validate_doc
+
+NOTIFIERS = ("slack", "email", "console")
+NAME_PATTERN = r"^[a-z0-9][a-z0-9_-]*$"
+
+# --- the schema -----------------------------------------------------------------------------
+
+
+def _alias(value: object) -> Alias:
+    if isinstance(value, str):
+        if problem := phrase_problem(value):
+            raise PydanticCustomError("alias", problem)
+        return Phrase(value.strip())
+    if isinstance(value, dict) and set(value) == {"regex"} and isinstance(value["regex"], str):
+        if problem := regex_problem(value["regex"]):
+            raise PydanticCustomError("alias", problem)
+        return Pattern(value["regex"])
+    raise PydanticCustomError(
+        "alias",
+        "an alias is a phrase (quote it if YAML reads it as a number or yes/no) "
+        "or a mapping {regex: ...}",
+    )
+
+
+def _text(value: object) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise PydanticCustomError("text", "expected non-empty text (quote numbers and yes/no)")
+    return value.strip()
+
+
+def _non_empty(what: str) -> Callable[[list[Any]], list[Any]]:
+    def check(items: list[Any]) -> list[Any]:
+        if not items:
+            raise PydanticCustomError("empty", f"must list at least one {what}")
+        return items
+
+    return check
+
+
+AliasField = Annotated[Alias, BeforeValidator(_alias)]
+Text = Annotated[str, BeforeValidator(_text)]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, arbitrary_types_allowed=True)
+
+
+class MatchModel(_Strict):
+    all_of: list[str] = Field(default_factory=list)
+    any_of: list[str] = Field(default_factory=list)
+    none_of: list[str] = Field(default_factory=list)
+
+
+class RouteModel(_Strict):
+    notifier: str
+    channel: Text | None = None
+    to: list[Text] = Field(default_factory=list)
+
+
+class FigureModel(_Strict):
+    unit: Text
+    cues: Annotated[list[Text], AfterValidator(_non_empty("cue"))]
+    subjects: Annotated[list[Text], AfterValidator(_non_empty("subject"))]
+    units: list[Text] = Field(default_factory=list)
+    exclude: list[Text] = Field(default_factory=list)
+    percent: bool = True
+    money: bool = False
+    tolerance: float = Field(0.0, ge=0)
+
+
+class ExpectedModel(_Strict):
+    figure: str
+    low: float
+    high: float
+    unit: Text | None = None
+    qualifier: Qualifier | None = None
+
+
+class FigureExampleModel(_Strict):
+    text: Text
+    expect: Annotated[list[ExpectedModel], AfterValidator(_non_empty("expected figure"))]
+
+
+class ExamplesModel(_Strict):
+    match: list[Text] = Field(default_factory=list)
+    no_match: list[Text] = Field(default_factory=list)
+    figures: list[FigureExampleModel] = Field(default_factory=list)
+
+
+class WatchlistModel(_Strict):
+    name: str = Field(pattern=NAME_PATTERN)
+    description: str = ""
+    terms: Annotated[
+        dict[str, Annotated[list[AliasField], AfterValidator(_non_empty("alias"))]],
+        AfterValidator(_non_empty("group")),
+    ]
+    match: MatchModel
+    alerts: list[str] = Field(default_factory=lambda: [str(kind) for kind in ALERT_KINDS])
+    routes: list[RouteModel] = Field(default_factory=list)
+    figures: dict[str, FigureModel] = Field(default_factory=dict)
+    examples: ExamplesModel = ExamplesModel()
+
+
+# --- the domain type ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class TermGroup:
+    name: str
+    aliases: tuple[Alias, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    all_of: tuple[str, ...] = ()
+    any_of: tuple[str, ...] = ()
+    none_of: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class TextExample:
+    text: str
+    line: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class ExpectedFigure:
+    figure: str
+    low: float
+    high: float
+    unit: str | None = None
+    qualifier: Qualifier | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class FigureExample:
+    text: str
+    expect: tuple[ExpectedFigure, ...]
+    line: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class Examples:
+    match: tuple[TextExample, ...] = ()
+    no_match: tuple[TextExample, ...] = ()
+    figures: tuple[FigureExample, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Watchlist:
+    """One validated watchlist file."""
+
+    name: str
+    description: str
+    path: str
+    terms: tuple[TermGroup, ...]
+    rule: Rule
+    alerts: tuple[AlertKind, ...]
+    routes: tuple[Route, ...]
+    figures: tuple[FigureSpec, ...]
+    examples: Examples = Examples()
+
+
+# --- loading --------------------------------------------------------------------------------
+
+
+def load_watchlists(directory: Path) -> list[Watchlist]:
+    """Every ``*.yaml``/``*.yml`` in ``directory``, sorted by file name.
+
+    Raises one ConfigError with every problem of every file (FILE:LINE each).
+    """
+    if not directory.is_dir():
+        raise ConfigError([Problem(str(directory), None, "watchlist directory not found")])
+    paths = sorted(
+        path
+        for pattern in ("*.yaml", "*.yml")
+        for path in directory.glob(pattern)
+        if not path.name.startswith(".")
+    )
+    if not paths:
+        raise ConfigError([Problem(str(directory), None, "no watchlists (*.yaml) in directory")])
+    watchlists: list[Watchlist] = []
+    problems: list[Problem] = []
+    for path in paths:
+        try:
+            text = path.read_text(encoding="utf-8")
+            watchlists.append(load_watchlist_text(text, path))
+        except ConfigError as exc:
+            problems.extend(exc.problems)
+        except (OSError, UnicodeDecodeError) as exc:
+            problems.append(Problem(str(path), None, f"cannot read file: {exc}"))
+    problems.extend(_duplicate_names(watchlists))
+    if problems:
+        raise ConfigError(problems)
+    return watchlists
+
+
+def load_watchlist_text(text: str, path: str | Path) -> Watchlist:
+    """Parse and check one watchlist document; ``path`` names it in problems and gives the
+    expected ``name`` (its stem). Raises ConfigError with every problem, sorted by line."""
+    doc = _parse_yaml(text, str(path))
+    if not isinstance(doc.data, dict):
+        raise ConfigError([Problem(doc.path, 1, "a watchlist must be a mapping of keys")])
+    model = validate_doc(doc, WatchlistModel)
+    problems = _check(doc, model, Path(path).stem)
+    if problems:
+        raise ConfigError(sorted(problems, key=lambda p: p.line or 0))
+    return _build(doc, model)
+
+
+def _parse_yaml(text: str, path: str) -> YamlDoc:
+    """``parse_yaml`` with a working constructor.
+
+    TODO: call ``monitor.yamlfile.parse_yaml`` directly once its ``_construct`` stops
+    building ``_Loader(None)``, which PyYAML 6.0.3 refuses (AttributeError on any mapping).
+    """
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.YAMLError:
+        return parse_yaml(text, path)  # raises the ConfigError at the right line
+    if node is None:
+        return YamlDoc(path, None, {(): 1})
+    lines: dict[Loc, int] = {}
+    return YamlDoc(path, _construct(node, (), lines, path), lines)
+
+
+def _construct(node: yaml.Node, loc: Loc, lines: dict[Loc, int], path: str) -> Any:
+    lines[loc] = node.start_mark.line + 1
+    if isinstance(node, yaml.MappingNode):
+        result: dict[Any, Any] = {}
+        for key_node, value_node in node.value:
+            key = _SCALARS.construct_object(key_node)
+            where = key_node.start_mark.line + 1
+            if isinstance(key, list | dict) or key in result:
+                message = (
+                    "a mapping key must be a scalar"
+                    if isinstance(key, list | dict)
+                    else (f"duplicate key {key!r}")
+                )
+                raise ConfigError([Problem(path, where, message)])
+            result[key] = _construct(value_node, (*loc, key), lines, path)
+            lines[(*loc, key)] = where
+        return result
+    if isinstance(node, yaml.SequenceNode):
+        return [_construct(item, (*loc, i), lines, path) for i, item in enumerate(node.value)]
+    return _SCALARS.construct_object(node)  # type: ignore[no-untyped-call]
+
+
+_SCALARS = yaml.SafeLoader("")
+
+
+def _duplicate_names(watchlists: Iterable[Watchlist]) -> list[Problem]:
+    first: dict[str, str] = {}
+    problems = []
+    for watchlist in watchlists:
+        if watchlist.name in first:
+            message = (
+                f"watchlist name {watchlist.name!r} is already used by {first[watchlist.name]}"
+            )
+            problems.append(Problem(watchlist.path, None, message))
+        first.setdefault(watchlist.name, watchlist.path)
+    return problems
+
+
+def _check(doc: YamlDoc, model: WatchlistModel, stem: str) -> list[Problem]:
+    def at(*loc: str | int) -> Callable[[str], Problem]:
+        return lambda message: Problem(doc.path, doc.line_of(loc), message)
+
+    problems = []
+    if model.name != stem:
+        problems.append(at("name")(f"name {model.name!r} must equal the file name {stem!r}"))
+    problems += _check_rules(model, at)
+    problems += _check_aliases(model, at)
+    problems += _check_delivery(model, at)
+    problems += _check_figure_examples(model, at)
+    return problems
+
+
+At = Callable[..., Callable[[str], Problem]]
+
+
+def _check_rules(model: WatchlistModel, at: At) -> list[Problem]:
+    problems = []
+    used: dict[str, str] = {}
+    for rule in ("all_of", "any_of", "none_of"):
+        for i, group in enumerate(getattr(model.match, rule)):
+            if group not in model.terms:
+                known = ", ".join(model.terms)
+                problems.append(at("match", rule, i)(f"unknown group {group!r} (groups: {known})"))
+            elif group in used:
+                message = f"group {group!r} is already in {used[group]}"
+                problems.append(at("match", rule, i)(message))
+            used.setdefault(group, rule)
+    if not model.match.all_of and not model.match.any_of:
+        problems.append(at("match")("match needs all_of or any_of, or it would match anything"))
+    for group in model.terms:
+        if group not in used:
+            problems.append(at("terms", group)(f"group {group!r} is not used by match"))
+    return problems
+
+
+def _check_aliases(model: WatchlistModel, at: At) -> list[Problem]:
+    problems = []
+    for group, aliases in model.terms.items():
+        seen: dict[str, str] = {}
+        for i, alias in enumerate(aliases):
+            if not isinstance(alias, Phrase):
+                continue
+            key = phrase_key(alias.text)
+            if key in seen:
+                message = f"alias {alias.text!r} is the same as {seen[key]!r} (spaces, hyphens "
+                problems.append(at("terms", group, i)(message + "and case do not matter)"))
+            seen.setdefault(key, alias.text)
+    return problems
+
+
+def _check_delivery(model: WatchlistModel, at: At) -> list[Problem]:
+    problems = []
+    for i, kind in enumerate(model.alerts):
+        if kind not in ALERT_KINDS:
+            problems.append(
+                at("alerts", i)(f"unknown alert kind {kind!r} ({', '.join(ALERT_KINDS)})")
+            )
+    if "figure_change" in model.alerts and not model.figures:
+        problems.append(at("alerts")("figure_change alerts need at least one figure in figures:"))
+    if model.alerts and not model.routes:
+        problems.append(at("alerts")("alerts need routes: say where to send them"))
+    for i, route in enumerate(model.routes):
+        problems += [at("routes", i)(message) for message in _route_problems(route)]
+    return problems
+
+
+def _route_problems(route: RouteModel) -> list[str]:
+    if route.notifier not in NOTIFIERS:
+        return [f"unknown notifier {route.notifier!r} ({', '.join(NOTIFIERS)})"]
+    problems = []
+    if route.channel and route.notifier != "slack":
+        problems.append("channel is for slack routes only")
+    if route.to and route.notifier != "email":
+        problems.append("to is for email routes only")
+    problems += [
+        f"{address!r} is not an email address" for address in route.to if "@" not in address
+    ]
+    return problems
+
+
+def _check_figure_examples(model: WatchlistModel, at: At) -> list[Problem]:
+    problems = []
+    for i, example in enumerate(model.examples.figures):
+        for j, expected in enumerate(example.expect):
+            where = at("examples", "figures", i, "expect", j)
+            if expected.figure not in model.figures:
+                problems.append(where(f"unknown figure {expected.figure!r}"))
+            if expected.low > expected.high:
+                problems.append(where("low must not be greater than high"))
+    return problems
+
+
+def _build(doc: YamlDoc, model: WatchlistModel) -> Watchlist:
+    examples = model.examples
+    return Watchlist(
+        name=model.name,
+        description=model.description,
+        path=doc.path,
+        terms=tuple(TermGroup(name, tuple(aliases)) for name, aliases in model.terms.items()),
+        rule=Rule(*(tuple(getattr(model.match, r)) for r in ("all_of", "any_of", "none_of"))),
+        alerts=tuple(kind for kind in ALERT_KINDS if kind in model.alerts),
+        routes=tuple(Route(r.notifier, r.channel, tuple(r.to)) for r in model.routes),
+        figures=tuple(_figure_spec(model.name, name, f) for name, f in model.figures.items()),
+        examples=Examples(
+            match=_texts(doc, "match", examples.match),
+            no_match=_texts(doc, "no_match", examples.no_match),
+            figures=tuple(
+                FigureExample(
+                    example.text,
+                    tuple(ExpectedFigure(**e.model_dump()) for e in example.expect),
+                    doc.line_of(("examples", "figures", i)),
+                )
+                for i, example in enumerate(examples.figures)
+            ),
+        ),
+    )
+
+
+def _texts(doc: YamlDoc, kind: str, texts: list[str]) -> tuple[TextExample, ...]:
+    return tuple(TextExample(t, doc.line_of(("examples", kind, i))) for i, t in enumerate(texts))
+
+
+def _figure_spec(watchlist: str, name: str, figure: FigureModel) -> FigureSpec:
+    return FigureSpec(
+        name=name,
+        watchlist=watchlist,
+        unit=figure.unit,
+        cues=tuple(figure.cues),
+        subjects=tuple(figure.subjects),
+        units=tuple(figure.units),
+        exclude=tuple(figure.exclude),
+        percent=figure.percent,
+        money=figure.money,
+        tolerance=figure.tolerance,
+    )
+
+
+# --- examples as tests ----------------------------------------------------------------------
+
+
+class FigureExtracting(Protocol):
+    def extract(self, article: Article) -> list[Observation]: ...
+
+
+ExtractorFactory = Callable[[Sequence[FigureSpec]], FigureExtracting]
+
+
+def check_examples(
+    watchlists: Sequence[Watchlist], extractor_factory: ExtractorFactory | None = None
+) -> list[Problem]:
+    """Run every watchlist's examples; each failure is a Problem at the example's line.
+
+    ``extractor_factory`` builds a figure extractor from specs (default:
+    ``monitor.figures.FigureExtractor``); it is only needed for figure examples.
+    """
+    matcher = Matcher(watchlists)
+    problems = []
+    for watchlist in watchlists:
+        problems += _check_text_examples(matcher, watchlist)
+        if watchlist.examples.figures:
+            problems += _check_figure_examples_run(watchlist, extractor_factory)
+    return problems
+
+
+def explanation_for(matcher: Matcher, article: Article, name: str) -> Explanation:
+    """The explanation of one watchlist (by name) for ``article``."""
+    return next(e for e in matcher.explain(article) if e.watchlist == name)
+
+
+def _check_text_examples(matcher: Matcher, watchlist: Watchlist) -> list[Problem]:
+    problems = []
+    for example, should_match in [
+        *((e, True) for e in watchlist.examples.match),
+        *((e, False) for e in watchlist.examples.no_match),
+    ]:
+        found = explanation_for(matcher, Article(title="", text=example.text), watchlist.name)
+        if found.matched == should_match:
+            continue
+        if should_match:
+            message = f"example should match but did not ({found.reason})"
+        else:
+            message = f"example should not match but did ({found.reason})"
+        problems.append(Problem(watchlist.path, example.line, message))
+    return problems
+
+
+def _check_figure_examples_run(
+    watchlist: Watchlist, extractor_factory: ExtractorFactory | None
+) -> list[Problem]:
+    if extractor_factory is None:
+        try:
+            from monitor.figures import FigureExtractor  # type: ignore[import-not-found,unused-ignore]
+        except ImportError:
+            line = watchlist.examples.figures[0].line
+            return [Problem(watchlist.path, line, "figure examples not run: no figure extractor")]
+        extractor_factory = FigureExtractor
+    extractor = extractor_factory(watchlist.figures)
+    problems = []
+    for example in watchlist.examples.figures:
+        observations = extractor.extract(Article(title="", text=example.text))
+        for expected in example.expect:
+            if not any(_fits(expected, obs) for obs in observations):
+                message = f"example should yield {_describe(expected)} but got {_got(observations)}"
+                problems.append(Problem(watchlist.path, example.line, message))
+    return problems
+
+
+def _fits(expected: ExpectedFigure, observation: Observation) -> bool:
+    return (
+        observation.figure == expected.figure
+        and observation.low <= expected.high
+        and expected.low <= observation.high
+        and expected.unit in (None, observation.unit)
+        and expected.qualifier in (None, observation.qualifier)
+    )
+
+
+def _describe(expected: ExpectedFigure) -> str:
+    extra = [expected.unit or "", f"({expected.qualifier})" if expected.qualifier else ""]
+    return " ".join(x for x in (expected.figure, _span(expected.low, expected.high), *extra) if x)
+
+
+def _got(observations: Sequence[Observation]) -> str:
+    if not observations:
+        return "no figures"
+    return "; ".join(
+        f"{o.figure} {_span(o.low, o.high)} {o.unit} ({o.qualifier})" for o in observations
+    )
+
+
+def _span(low: float, high: float) -> str:
+    def number(value: float) -> str:
+        return f"{int(value):,}" if value == int(value) else f"{value:,.1f}"
+
+    return number(low) if low == high else f"{number(low)}–{number(high)}"
