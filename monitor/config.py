@@ -89,7 +89,16 @@ class NotifiersConfig(_Strict):
 
 
 class HttpConfig(_Strict):
-    listen: str | None = "127.0.0.1:8080"
+    listen: str | None = "127.0.0.1:8080"  # null disables the HTTP endpoints
+
+    @field_validator("listen")
+    @classmethod
+    def _listen(cls, value: str | None) -> str | None:
+        if value is not None:
+            from monitor.health import parse_listen
+
+            parse_listen(value)  # raises ValueError with what was expected
+        return value
 
 
 class LogConfig(_Strict):
@@ -99,7 +108,6 @@ class LogConfig(_Strict):
 
 class DeliveryConfig(_Strict):
     interval: Duration = 10.0
-    max_attempts: int = Field(20, gt=0)
     backoff_max: Duration = 3600.0
 
 
@@ -154,11 +162,22 @@ def load_config(explicit: str | None = None) -> Config:
     if not isinstance(data, dict):
         raise ConfigError([Problem(doc.path, 1, "the config file must be a mapping of keys")])
     config = validate_doc(doc, Config, data)
-    overrides: dict[str, object] = {"base_dir": base_dir}
+    overrides: dict[str, object] = {
+        "base_dir": base_dir,
+        "feeds": [_resolve_file_url(feed, base_dir) for feed in config.feeds],
+    }
     if env_url := os.environ.get("NEWSMON_DATABASE_URL"):
         overrides["database"] = DatabaseConfig(url=env_url)
     _check_feeds(doc, config)
     return config.model_copy(update=overrides)
+
+
+def _resolve_file_url(feed: FeedConfig, base_dir: Path) -> FeedConfig:
+    """``file://relative/path`` is relative to the config file; ``file:///abs`` is absolute."""
+    rest = feed.url[len("file://") :] if feed.url.lower().startswith("file://") else None
+    if rest is None or rest.startswith("/"):
+        return feed
+    return feed.model_copy(update={"url": (base_dir / rest).resolve().as_uri()})
 
 
 def _check_feeds(doc: YamlDoc, config: Config) -> None:

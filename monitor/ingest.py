@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from monitor.alerts import PlannedAlert, Routed, plan_figure_change, plan_new_item
 from monitor.changes import compare
 from monitor.identity import EntryKeys, text_hash, text_sketch
-from monitor.model import Article, Entry, FigureChange, Match, Observation, content_to_json
+from monitor.model import AlertKind, Article, Entry, FigureChange, Match, Observation, content_to_json
 from storage import queries
 from storage.models import Item
 
@@ -45,6 +45,7 @@ class Ingested:
     story_id: int | None = None
     new_story: bool = False
     alerts: int = 0
+    alert_kinds: tuple[AlertKind, ...] = ()
     changes: tuple[FigureChange, ...] = ()
     also_reported_by: tuple[str, ...] = ()
 
@@ -108,8 +109,11 @@ def _record_figures(
     return changes
 
 
-def _store_alerts(session: Session, planned: Sequence[PlannedAlert], story_id: int, item_id: int, now: datetime) -> int:
-    created = 0
+def _store_alerts(
+    session: Session, planned: Sequence[PlannedAlert], story_id: int, item_id: int, now: datetime
+) -> list[AlertKind]:
+    """Record the planned alerts; returns the kinds of those not recorded before."""
+    created: list[AlertKind] = []
     for alert in planned:
         alert_id = queries.add_alert(
             session,
@@ -126,7 +130,8 @@ def _store_alerts(session: Session, planned: Sequence[PlannedAlert], story_id: i
             created_at=now,
             next_attempt_at=now,
         )
-        created += alert_id is not None
+        if alert_id is not None:
+            created.append(alert.kind)
     return created
 
 
@@ -200,4 +205,4 @@ def _record(
         item_id, article, changes, routing.watchlists, routing.notifiers, routing.default_channels
     )
     created = _store_alerts(session, planned, story_id, item_id, now)
-    return Ingested(item_id, story_id, new_story, created, tuple(changes), also)
+    return Ingested(item_id, story_id, new_story, len(created), tuple(created), tuple(changes), also)

@@ -48,7 +48,7 @@ def _construct(node: yaml.Node, loc: Loc, lines: dict[Loc, int], path: str) -> A
     if isinstance(node, yaml.MappingNode):
         result: dict[Any, Any] = {}
         for key_node, value_node in node.value:
-            key = _Loader(None).construct_object(key_node)  # type: ignore[arg-type]
+            key = _Loader("").construct_object(key_node)
             if isinstance(key, list | dict):
                 raise ConfigError(
                     [Problem(path, key_node.start_mark.line + 1, "a mapping key must be a scalar")]
@@ -62,7 +62,7 @@ def _construct(node: yaml.Node, loc: Loc, lines: dict[Loc, int], path: str) -> A
         return result
     if isinstance(node, yaml.SequenceNode):
         return [_construct(item, (*loc, i), lines, path) for i, item in enumerate(node.value)]
-    return _Loader(None).construct_object(node)  # type: ignore[arg-type]
+    return _Loader("").construct_object(node)
 
 
 def parse_yaml(text: str, path: str) -> YamlDoc:

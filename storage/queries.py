@@ -82,15 +82,22 @@ def sync_feeds(session: Session, feeds: Sequence[FeedSpec], now: datetime) -> No
     session.execute(update(Feed).where(Feed.url.not_in(urls)).values(active=False))
 
 
-def claim_feed(session: Session, feed_id: int, owner: str, now: datetime, lease: float) -> bool:
-    """Take the lease on a due feed. True for exactly one replica per due interval."""
+def claim_feed(
+    session: Session,
+    feed_id: int,
+    owner: str,
+    now: datetime,
+    lease: float,
+    due_by: datetime | None = None,
+) -> bool:
+    """Take the lease on a feed due by ``due_by`` (default now). True for exactly one replica."""
     result = session.execute(
         update(Feed)
         .where(
             Feed.id == feed_id,
             Feed.active.is_(True),
             Feed.gone.is_(False),
-            Feed.next_poll_at <= now,
+            Feed.next_poll_at <= (due_by or now),
             or_(Feed.lease_until.is_(None), Feed.lease_until < now),
         )
         .values(lease_owner=owner, lease_until=now + timedelta(seconds=lease))
@@ -98,40 +105,32 @@ def claim_feed(session: Session, feed_id: int, owner: str, now: datetime, lease:
     return bool(getattr(result, "rowcount", 0) == 1)
 
 
-def due_feeds(session: Session, now: datetime, limit: int | None = None) -> list[Feed]:
-    """Active feeds whose next poll is due and whose lease (if any) has expired."""
+def claim_due_feeds(
+    session: Session,
+    owner: str,
+    now: datetime,
+    lease: float,
+    limit: int | None = None,
+    due_by: datetime | None = None,
+) -> list[Feed]:
+    """Claim the due feeds this replica can get (``SKIP LOCKED`` passes over rows another
+    replica is claiming; the conditional UPDATE in claim_feed is what guarantees one winner).
+    ``due_by`` later than ``now`` claims feeds before their time (``run --once``)."""
     stmt = (
-        select(Feed)
+        select(Feed.id)
         .where(
             Feed.active.is_(True),
             Feed.gone.is_(False),
-            Feed.next_poll_at <= now,
+            Feed.next_poll_at <= (due_by or now),
             or_(Feed.lease_until.is_(None), Feed.lease_until < now),
         )
         .order_by(Feed.next_poll_at, Feed.id)
         .limit(limit)
     )
-    return list(session.scalars(stmt))
-
-
-def claim_due_feeds(
-    session: Session, owner: str, now: datetime, lease: float, limit: int | None = None
-) -> list[Feed]:
-    """Claim every due feed this replica can get (``SKIP LOCKED`` spares the others' rows)."""
-    stmt = _skip_locked(session, select(Feed.id).where(Feed.id.in_(
-        select(Feed.id)
-        .where(
-            Feed.active.is_(True),
-            Feed.gone.is_(False),
-            Feed.next_poll_at <= now,
-            or_(Feed.lease_until.is_(None), Feed.lease_until < now),
-        )
-        .order_by(Feed.next_poll_at, Feed.id)
-        .limit(limit)
-        .scalar_subquery()
-    )))
-    ids = list(session.scalars(stmt))
-    claimed = [feed_id for feed_id in ids if claim_feed(session, feed_id, owner, now, lease)]
+    ids = list(session.scalars(_skip_locked(session, stmt)))
+    claimed = [
+        feed_id for feed_id in ids if claim_feed(session, feed_id, owner, now, lease, due_by)
+    ]
     if not claimed:
         return []
     return list(session.scalars(select(Feed).where(Feed.id.in_(claimed)).order_by(Feed.id)))
@@ -163,10 +162,10 @@ def finish_poll(session: Session, feed_id: int, owner: str, now: datetime, rec: 
         "polls": Feed.polls + 1,
         "gone": rec.gone,
     }
-    if rec.ok:
+    if rec.ok:  # an ok poll may still carry a warning (a feed that parsed with errors)
         values.update(
             last_success_at=now,
-            last_error=None,
+            last_error=rec.error,
             consecutive_failures=0,
             etag=rec.etag,
             last_modified=rec.last_modified,
@@ -360,7 +359,9 @@ def add_observation(
     return session.execute(stmt).scalar_one_or_none() is not None
 
 
-def list_observations(session: Session, figure: str | None = None) -> list[tuple[FigureObservation, FigureSeries]]:
+def list_observations(
+    session: Session, figure: str | None = None
+) -> list[tuple[FigureObservation, FigureSeries]]:
     stmt = (
         select(FigureObservation, FigureSeries)
         .join(FigureSeries, FigureSeries.id == FigureObservation.series_id)
@@ -391,35 +392,41 @@ def add_alert(session: Session, **values: Any) -> int | None:
 
 def claim_alerts(
     session: Session, owner: str, now: datetime, lease: float, limit: int = 100
-) -> list[AlertRow]:
-    """Claim deliverable alerts in creation order: pending and due, or 'sending' whose
-    lease expired (its replica died between send and mark — the caller checks the channel)."""
+) -> list[tuple[AlertRow, bool]]:
+    """Claim deliverable alerts in creation order: pending and due, or 'sending' whose lease
+    expired. The flag is True for the latter: its replica died between send and mark, so
+    the caller must check the channel before sending again."""
     deliverable = or_(
         and_(AlertRow.state == "pending", AlertRow.next_attempt_at <= now),
         and_(AlertRow.state == "sending", AlertRow.lease_until < now),
     )
-    ids = list(
-        session.scalars(
-            _skip_locked(
-                session, select(AlertRow.id).where(deliverable).order_by(AlertRow.id).limit(limit)
-            )
+    candidates = session.execute(
+        _skip_locked(
+            session,
+            select(AlertRow.id, AlertRow.state)
+            .where(deliverable)
+            .order_by(AlertRow.id)
+            .limit(limit),
         )
-    )
-    claimed = []
-    for alert_id in ids:
+    ).all()
+    resumed: dict[int, bool] = {}
+    for alert_id, state in candidates:
         result = session.execute(
             update(AlertRow)
-            .where(AlertRow.id == alert_id, deliverable)
+            .where(AlertRow.id == alert_id, AlertRow.state == state, deliverable)
             .values(state="sending", lease_owner=owner, lease_until=now + timedelta(seconds=lease))
         )
         if getattr(result, "rowcount", 0) == 1:
-            claimed.append(alert_id)
-    if not claimed:
+            resumed[alert_id] = state == "sending"
+    if not resumed:
         return []
-    return list(session.scalars(select(AlertRow).where(AlertRow.id.in_(claimed)).order_by(AlertRow.id)))
+    rows = session.scalars(select(AlertRow).where(AlertRow.id.in_(resumed)).order_by(AlertRow.id))
+    return [(row, resumed[row.id]) for row in rows]
 
 
-def mark_sent(session: Session, alert_id: int, owner: str, now: datetime, remote_id: str | None) -> None:
+def mark_sent(
+    session: Session, alert_id: int, owner: str, now: datetime, remote_id: str | None
+) -> None:
     session.execute(
         update(AlertRow)
         .where(AlertRow.id == alert_id, AlertRow.lease_owner == owner)
@@ -436,17 +443,23 @@ def mark_sent(session: Session, alert_id: int, owner: str, now: datetime, remote
 
 
 def mark_retry(
-    session: Session, alert_id: int, owner: str, error: str, next_attempt_at: datetime
+    session: Session,
+    alert_id: int,
+    owner: str,
+    error: str,
+    next_attempt_at: datetime,
+    *,
+    count: bool = True,
 ) -> None:
-    """A temporary failure: back to pending; later alerts of the same channel wait too,
-    so a backlog drains in order."""
+    """A temporary failure (``count``) or a deferral: back to pending; later alerts of the
+    same channel wait too, so a backlog drains in order."""
     row = session.get(AlertRow, alert_id)
     session.execute(
         update(AlertRow)
         .where(AlertRow.id == alert_id, AlertRow.lease_owner == owner)
         .values(
             state="pending",
-            attempts=AlertRow.attempts + 1,
+            attempts=AlertRow.attempts + (1 if count else 0),
             last_error=error,
             next_attempt_at=next_attempt_at,
             lease_owner=None,
@@ -459,7 +472,9 @@ def mark_retry(
             .where(
                 AlertRow.state == "pending",
                 AlertRow.notifier == row.notifier,
-                AlertRow.channel.is_(None) if row.channel is None else AlertRow.channel == row.channel,
+                AlertRow.channel.is_(None)
+                if row.channel is None
+                else AlertRow.channel == row.channel,
                 AlertRow.id > alert_id,
                 AlertRow.next_attempt_at < next_attempt_at,
             )

@@ -1,0 +1,150 @@
+"""The running application: config, database, compiled watchlists, notifiers, metrics.
+
+Built once per process by the CLI. The compiled watchlists are swapped as one object on a
+live reload, so a cycle always sees one consistent version.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from monitor.config import Config
+from monitor.errors import ConfigError, Problem
+from monitor.figures import FigureExtractor
+from monitor.ingest import Routing
+from monitor.metrics import Metrics
+from monitor.watchlist import Matcher, Watchlist, load_watchlists
+from notifiers import build_notifiers
+from notifiers.base import Notifier
+from storage.db import make_engine, sessions, upgrade
+
+log = logging.getLogger("newsmon")
+
+
+@dataclass(frozen=True)
+class Compiled:
+    """One consistent version of the watchlists, compiled for matching and extraction."""
+
+    watchlists: tuple[Watchlist, ...]
+    matcher: Matcher
+    extractor: FigureExtractor
+    by_name: Mapping[str, Watchlist]
+    tolerances: Mapping[str, float]
+    source_mtimes: Mapping[str, float] = field(default_factory=dict)
+
+
+def compile_watchlists(watchlists: list[Watchlist], directory: Path | None = None) -> Compiled:
+    specs = [spec for wl in watchlists for spec in wl.figures]
+    return Compiled(
+        watchlists=tuple(watchlists),
+        matcher=Matcher(watchlists),
+        extractor=FigureExtractor(specs),
+        by_name={wl.name: wl for wl in watchlists},
+        tolerances={spec.name: spec.tolerance for spec in specs},
+        source_mtimes=watchlist_mtimes(directory) if directory else {},
+    )
+
+
+def watchlist_mtimes(directory: Path) -> dict[str, float]:
+    """Modification times of the watchlist files, to notice edits without a restart."""
+    try:
+        return {str(p): p.stat().st_mtime for p in sorted(directory.glob("*.yaml"))}
+    except OSError:
+        return {}
+
+
+def load_compiled(directory: Path) -> Compiled:
+    if not directory.is_dir():
+        raise ConfigError([Problem(str(directory), None, "watchlist directory not found")])
+    return compile_watchlists(load_watchlists(directory), directory)
+
+
+def default_channels(config: Config) -> dict[str, str | None]:
+    slack = config.notifiers.slack
+    return {"slack": slack.channel if slack else None, "email": None, "console": None}
+
+
+def instance_id() -> str:
+    """This replica's name in leases: host, pid and a random suffix."""
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+
+
+@dataclass
+class App:
+    config: Config
+    engine: Engine
+    sessions: sessionmaker[Session]
+    compiled: Compiled
+    notifiers: dict[str, Notifier]
+    metrics: Metrics
+    owner: str = field(default_factory=instance_id)
+    reload_error: str | None = None
+
+    def routing(self) -> Routing:
+        compiled = self.compiled
+        return Routing(
+            watchlists=compiled.by_name,
+            notifiers=tuple(self.notifiers),
+            default_channels=default_channels(self.config),
+            tolerances=compiled.tolerances,
+        )
+
+    def reload_watchlists(self) -> bool:
+        """Load edited watchlists; on error keep the last good version. True if reloaded."""
+        directory = self.config.watchlists_dir
+        if watchlist_mtimes(directory) == self.compiled.source_mtimes:
+            return False
+        try:
+            compiled = load_compiled(directory)
+        except ConfigError as exc:
+            message = str(exc)
+            if message != self.reload_error:
+                log.error("watchlist reload failed, keeping the last good version:\n%s", message)
+            self.reload_error = message
+            # Remember these mtimes so the same broken edit is not re-read every tick.
+            self.compiled = _with_mtimes(self.compiled, watchlist_mtimes(directory))
+            return False
+        self.compiled = compiled
+        self.reload_error = None
+        self.metrics.watchlists_loaded(compiled.by_name)
+        log.info("watchlists reloaded: %s", ", ".join(sorted(compiled.by_name)))
+        return True
+
+
+def _with_mtimes(compiled: Compiled, mtimes: Mapping[str, float]) -> Compiled:
+    return Compiled(
+        compiled.watchlists,
+        compiled.matcher,
+        compiled.extractor,
+        compiled.by_name,
+        compiled.tolerances,
+        mtimes,
+    )
+
+
+def build_app(
+    config: Config, *, migrate: bool = True, environ: Mapping[str, str] | None = None
+) -> App:
+    """Everything a command needs; raises ConfigError/StorageError/NotifyError on bad setup."""
+    compiled = load_compiled(config.watchlists_dir)
+    engine = make_engine(config.database.url)
+    if migrate:
+        upgrade(engine)
+    notifiers = build_notifiers(
+        slack=config.notifiers.slack,
+        email=config.notifiers.email,
+        console=config.notifiers.console,
+        environ=os.environ if environ is None else environ,
+    )
+    metrics = Metrics()
+    metrics.watchlists_loaded(compiled.by_name)
+    return App(config, engine, sessions(engine), compiled, notifiers, metrics)

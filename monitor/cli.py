@@ -1,0 +1,308 @@
+"""The ``newsmon`` command line (see CONTRACT.md).
+
+Exit status 0 on success, 1 on a user error with a clear message on stderr (one line per
+problem, FILE:LINE where there is a file) — never a traceback for bad input.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import sys
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from monitor import __version__
+from monitor.config import Config, load_config
+from monitor.errors import ConfigError, NewsmonError
+from monitor.logs import register_secret_env, setup_logging
+
+log = logging.getLogger("newsmon")
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.astimezone(UTC).isoformat() if value else None
+
+
+def _print_json(data: Any) -> None:
+    json.dump(data, sys.stdout, indent=2, ensure_ascii=False)
+    sys.stdout.write("\n")
+
+
+def _table(rows: Sequence[Sequence[object]], headers: Sequence[str]) -> None:
+    cells = [[str(h) for h in headers]] + [["" if c is None else str(c) for c in r] for r in rows]
+    widths = [max(len(row[i]) for row in cells) for i in range(len(headers))]
+    for n, row in enumerate(cells):
+        print("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip())
+        if n == 0:
+            print("  ".join("-" * w for w in widths))
+
+
+def _config(args: argparse.Namespace) -> Config:
+    config = load_config(args.config)
+    setup_logging(config.log.level, config.log.format)
+    secrets = [config.notifiers.email.password_env] if config.notifiers.email else []
+    if config.notifiers.slack:
+        secrets += [config.notifiers.slack.token_env, config.notifiers.slack.webhook_url_env]
+    register_secret_env(*secrets)
+    return config
+
+
+# ----------------------------------------------------------------------------- commands
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from monitor.app import build_app
+    from monitor.cycle import run_once
+    from monitor.service import run_service
+
+    config = _config(args)
+    app = build_app(config)
+    if not args.once:
+        run_service(app)
+        return 0
+    report = asyncio.run(run_once(app))
+    errors = [p for p in report.polls if p.error]
+    print(
+        f"newsmon: polled {len(report.polls)} feeds ({len(errors)} failed), "
+        f"{report.new_items} new items, {report.delivered} alerts delivered"
+        + (f", {report.failed} failed" if report.failed else ""),
+        file=sys.stderr,
+    )
+    for poll in errors:
+        print(f"  {poll.feed}: {poll.error}", file=sys.stderr)
+    return 0
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    from monitor.figures import FigureExtractor
+    from monitor.watchlist import check_examples, load_watchlists
+
+    config = _config(args)
+    directory = config.watchlists_dir
+    if not directory.is_dir():
+        raise ConfigError([_problem(str(directory), "watchlist directory not found")])
+    watchlists = load_watchlists(directory)
+    problems = check_examples(watchlists, FigureExtractor)
+    configured = {
+        name for name in ("slack", "email", "console") if getattr(config.notifiers, name)
+    }
+    for problem in problems:
+        print(problem, file=sys.stderr)
+    if problems:
+        return 1
+    examples = sum(wl.examples.count for wl in watchlists)
+    print(
+        f"ok: config {args.config or 'defaults'}; {len(watchlists)} watchlists "
+        f"({', '.join(wl.name for wl in watchlists)}), {examples} examples pass; "
+        f"{len(config.feeds)} feeds; notifiers: {', '.join(sorted(configured)) or 'none'}"
+    )
+    return 0
+
+
+def _problem(file: str, message: str) -> Any:
+    from monitor.errors import Problem
+
+    return Problem(file, None, message)
+
+
+def cmd_inspect(args: argparse.Namespace) -> int:
+    from monitor.inspect import inspect_article, read_source, render_inspect
+
+    config = _config(args)
+    from monitor.app import load_compiled
+
+    compiled = load_compiled(config.watchlists_dir)
+    article = asyncio.run(read_source(args.source, config.fetch))
+    result = inspect_article(article, compiled)
+    if args.json:
+        _print_json(result)
+    else:
+        print(render_inspect(result))
+    return 0
+
+
+def _open_db(args: argparse.Namespace) -> Any:
+    from storage.db import make_engine, sessions, upgrade
+
+    config = _config(args)
+    engine = make_engine(config.database.url)
+    upgrade(engine)
+    return sessions(engine)
+
+
+def cmd_feeds(args: argparse.Namespace) -> int:
+    from storage import queries
+
+    with _open_db(args)() as session:
+        feeds = queries.list_feeds(session)
+    rows = [
+        {
+            "url": f.url,
+            "name": f.name,
+            "last_polled_at": _iso(f.last_polled_at),
+            "last_success_at": _iso(f.last_success_at),
+            "last_status": f.last_status,
+            "consecutive_failures": f.consecutive_failures,
+            "last_error": f.last_error,
+            "next_poll_at": None if f.gone else _iso(f.next_poll_at),
+            "gone": f.gone,
+            "moved_to": f.fetch_url,
+            "polls": f.polls,
+        }
+        for f in feeds
+    ]
+    if args.json:
+        _print_json(rows)
+        return 0
+    _table(
+        [
+            (
+                r["name"] or r["url"],
+                _short(r["last_polled_at"]),
+                r["last_status"],
+                r["consecutive_failures"],
+                "gone (HTTP 410)" if r["gone"] else _short(r["next_poll_at"]),
+                (r["last_error"] or "")[:80],
+            )
+            for r in rows
+        ],
+        ["feed", "last poll", "status", "failures", "next poll", "last error"],
+    )
+    return 0
+
+
+def _short(iso: str | None) -> str:
+    return iso[:19].replace("T", " ") if iso else "-"
+
+
+def cmd_alerts(args: argparse.Namespace) -> int:
+    from storage import queries
+
+    session_factory = _open_db(args)
+    if args.retry is not None or args.retry_failed:
+        with session_factory.begin() as session:
+            count = queries.requeue_alerts(session, datetime.now(UTC), args.retry)
+        if args.retry is not None and count == 0:
+            raise NewsmonError(f"alert {args.retry} is not in the failed state (or does not exist)")
+        print(f"re-queued {count} alert(s)")
+        return 0
+    with session_factory() as session:
+        alerts = queries.list_alerts(session, limit=args.limit, state=args.state)
+    rows = [
+        {
+            "id": a.id,
+            "kind": a.kind,
+            "watchlist": ", ".join(a.watchlists),
+            "watchlists": a.watchlists,
+            "notifier": a.notifier,
+            "channel": a.channel,
+            "state": a.state,
+            "attempts": a.attempts,
+            "last_error": a.last_error,
+            "url": a.content.get("url"),
+            "title": a.content.get("title"),
+            "created_at": _iso(a.created_at),
+            "sent_at": _iso(a.sent_at),
+        }
+        for a in alerts
+    ]
+    if args.json:
+        _print_json(rows)
+        return 0
+    _table(
+        [
+            (
+                r["id"], r["kind"], r["watchlist"], f"{r['notifier']}:{r['channel'] or '-'}",
+                r["state"], r["attempts"], _short(r["created_at"]),
+                (r["last_error"] or r["title"] or "")[:70],
+            )
+            for r in rows
+        ],
+        ["id", "kind", "watchlist", "to", "state", "tries", "created", "title / last error"],
+    )
+    return 0
+
+
+def cmd_figures(args: argparse.Namespace) -> int:
+    from monitor.inspect import figure_rows, render_figure_rows
+    from storage import queries
+
+    with _open_db(args)() as session:
+        rows = figure_rows(queries.list_observations(session, args.name))
+    if args.json:
+        _print_json(rows)
+    elif not rows:
+        print(f"no values stored for {args.name}" if args.name else "no figures stored yet")
+    else:
+        print(render_figure_rows(rows))
+    return 0
+
+
+def cmd_db(args: argparse.Namespace) -> int:
+    from storage.db import make_engine, redact_url, upgrade
+
+    config = _config(args)
+    upgrade(make_engine(config.database.url))
+    print(f"database {redact_url(config.database.url)} is at the latest schema")
+    return 0
+
+
+# ----------------------------------------------------------------------------- parser
+
+
+def build_parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "--config", metavar="FILE", default=argparse.SUPPRESS,
+        help="config file (default: $NEWSMON_CONFIG, else ./newsmon.yaml, else built-in defaults)",
+    )
+    parser = argparse.ArgumentParser(
+        prog="newsmon", parents=[common],
+        description="Polls news feeds, matches watchlists, tracks figures and sends alerts.",
+    )
+    parser.add_argument("--version", action="version", version=f"newsmon {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def add(name: str, func: Callable[[argparse.Namespace], int], help: str) -> argparse.ArgumentParser:
+        p = sub.add_parser(name, parents=[common], help=help, description=help)
+        p.set_defaults(func=func)
+        return p
+
+    run = add("run", cmd_run, "run the service (scheduler, pollers, delivery, HTTP endpoints)")
+    run.add_argument("--once", action="store_true", help="one full cycle, then exit")
+    add("validate", cmd_validate, "check the config and every watchlist, and run their examples")
+    insp = add("inspect", cmd_inspect, "show what the watchlists do with an article")
+    insp.add_argument("source", metavar="SOURCE", help="a file path, - for stdin, or an http(s) URL")
+    insp.add_argument("--json", action="store_true", help="print JSON")
+    figs = add("figures", cmd_figures, "stored figure history, newest first")
+    figs.add_argument("name", nargs="?", metavar="NAME", help="one figure, e.g. nk_killed")
+    figs.add_argument("--json", action="store_true", help="print JSON")
+    feeds = add("feeds", cmd_feeds, "per-feed poll status")
+    feeds.add_argument("--json", action="store_true", help="print JSON")
+    alerts = add("alerts", cmd_alerts, "recent alerts and their delivery state")
+    alerts.add_argument("--json", action="store_true", help="print JSON")
+    alerts.add_argument("--state", choices=["pending", "sending", "sent", "failed"])
+    alerts.add_argument("--limit", type=int, default=100, help="how many (default 100)")
+    alerts.add_argument("--retry", type=int, metavar="ID", help="re-queue failed alert ID")
+    alerts.add_argument("--retry-failed", action="store_true", help="re-queue every failed alert")
+    db = add("db", cmd_db, "database maintenance")
+    db.add_argument("action", choices=["upgrade"], help="upgrade: apply schema migrations")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if not hasattr(args, "config"):
+        args.config = None
+    try:
+        return int(args.func(args))
+    except NewsmonError as exc:
+        for line in str(exc).splitlines() or [type(exc).__name__]:
+            print(f"newsmon: {line}" if not isinstance(exc, ConfigError) else line, file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130

@@ -1,0 +1,292 @@
+"""One poll of one feed, and one full cycle over all feeds.
+
+scheduler → fetch → parse → identity → store (the database says what is new) → match →
+extract → compare figures → record alerts → deliver. Only fetch, store and deliver do I/O.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+from monitor.app import App
+from monitor.article import extract_article_text, needs_article
+from monitor.delivery import deliver_pending
+from monitor.errors import FetchError
+from monitor.fetch import ARTICLE_ACCEPT, Fetcher, FetchResult
+from monitor.identity import EntryKeys, entry_keys
+from monitor.ingest import record_entry
+from monitor.model import Article, Entry
+from monitor.parse import parse_feed
+from monitor.schedule import Bounds, failure_delay, success_delay
+from monitor.urls import outlet_of
+from storage import queries
+from storage.models import Feed
+
+log = logging.getLogger("newsmon.cycle")
+
+FEED_LEASE_MIN = 300.0
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass
+class PollResult:
+    feed: str
+    outcome: str  # ok, not_modified, unchanged, error, gone
+    entries: int = 0
+    new: int = 0
+    alerts: int = 0
+    error: str | None = None
+
+
+@dataclass
+class CycleReport:
+    polls: list[PollResult] = field(default_factory=list)
+    delivered: int = 0
+    failed: int = 0
+
+    @property
+    def new_items(self) -> int:
+        return sum(p.new for p in self.polls)
+
+
+def _bounds(app: App) -> Bounds:
+    return Bounds(app.config.fetch.min_interval, app.config.fetch.max_interval)
+
+
+def feed_lease(app: App) -> float:
+    """Long enough for a slow poll with its article fetches; expires if the replica dies."""
+    return max(FEED_LEASE_MIN, app.config.fetch.timeout * 10)
+
+
+async def poll_feed(app: App, fetcher: Fetcher, feed: Feed) -> PollResult:
+    """Poll one claimed feed, store what is new, and release the lease with the outcome."""
+    started = time.monotonic()
+    url = feed.fetch_url or feed.url
+    try:
+        result = await fetcher.fetch(
+            url, etag=feed.etag, last_modified=feed.last_modified, allow_file=True
+        )
+        outcome = await _process(app, fetcher, feed, result)
+    except FetchError as exc:
+        outcome = _failed(app, feed, exc)
+    except Exception as exc:  # one broken feed never stops the others
+        log.exception("unexpected error polling feed", extra={"feed": feed.url})
+        outcome = _failed(app, feed, FetchError(f"internal error: {type(exc).__name__}: {exc}"))
+    app.metrics.poll(outcome.outcome, time.monotonic() - started)  # type: ignore[arg-type]
+    return outcome
+
+
+async def _process(app: App, fetcher: Fetcher, feed: Feed, result: FetchResult) -> PollResult:
+    now = utcnow()
+    delay = success_delay(feed.interval_seconds, _bounds(app), max_age=result.cache_max_age)
+    if result.not_modified or result.body is None:
+        _finish(app, feed, now, status=result.status, delay=delay, result=result, body_hash=feed.body_hash)
+        return PollResult(feed.url, "not_modified")
+    body_hash = hashlib.sha256(result.body).hexdigest()
+    if body_hash == feed.body_hash:  # many servers ignore conditional requests
+        _finish(app, feed, now, status=result.status, delay=delay, result=result, body_hash=body_hash)
+        return PollResult(feed.url, "unchanged")
+    parsed = parse_feed(result.body, url=result.final_url, content_type=result.content_type)
+    delay = success_delay(
+        feed.interval_seconds, _bounds(app), ttl=parsed.ttl_seconds, max_age=result.cache_max_age
+    )
+    new, alerts = await ingest_entries(app, fetcher, feed, parsed.entries)
+    warning = f"parsed with errors: {parsed.error}" if parsed.error else None
+    _finish(
+        app, feed, now, status=result.status, delay=delay, result=result,
+        body_hash=body_hash, warning=warning,
+    )
+    log.info(
+        "polled feed: %d entries, %d new, %d alerts",
+        len(parsed.entries), new, alerts, extra={"feed": feed.url},
+    )
+    return PollResult(feed.url, "ok", len(parsed.entries), new, alerts)
+
+
+def _finish(
+    app: App,
+    feed: Feed,
+    now: datetime,
+    *,
+    status: int,
+    delay: float,
+    result: FetchResult,
+    body_hash: str | None,
+    warning: str | None = None,
+) -> None:
+    record = queries.PollRecord(
+        ok=True,
+        status=status,
+        error=warning,
+        next_poll_at=now + timedelta(seconds=delay),
+        etag=result.etag or feed.etag,
+        last_modified=result.last_modified or feed.last_modified,
+        body_hash=body_hash,
+        fetch_url=result.permanent_redirect,
+    )
+    if result.permanent_redirect:
+        log.warning("feed moved permanently to %s", result.permanent_redirect, extra={"feed": feed.url})
+    with app.sessions.begin() as session:
+        queries.finish_poll(session, feed.id, app.owner, now, record)
+
+
+def _failed(app: App, feed: Feed, exc: FetchError) -> PollResult:
+    now = utcnow()
+    failures = feed.consecutive_failures + 1
+    delay = failure_delay(
+        feed.interval_seconds, failures, _bounds(app), retry_after=exc.retry_after
+    )
+    record = queries.PollRecord(
+        ok=False,
+        status=exc.status,
+        error=str(exc),
+        next_poll_at=now + timedelta(seconds=delay),
+        gone=exc.permanent and exc.status == 410,
+    )
+    with app.sessions.begin() as session:
+        queries.finish_poll(session, feed.id, app.owner, now, record)
+    if record.gone:
+        log.error("feed is gone (HTTP 410); polling stopped: %s", exc, extra={"feed": feed.url})
+    else:
+        log.warning(
+            "poll failed (%d in a row), next attempt in %.0fs: %s",
+            failures, delay, exc, extra={"feed": feed.url},
+        )
+    return PollResult(feed.url, "gone" if record.gone else "error", error=str(exc))
+
+
+def _fresh_entries(app: App, feed: Feed, entries: Sequence[Entry]) -> list[tuple[Entry, EntryKeys, str | None]]:
+    """Entries not stored yet, oldest first, each once (feeds repeat GUIDs)."""
+    keyed = []
+    seen: set[str] = set()
+    for entry in entries:
+        outlet = outlet_of(entry.url) if entry.url else (feed.name or outlet_of(feed.url))
+        keys = entry_keys(entry, outlet)
+        own = {k for k in (keys.guid_key, keys.url_key, keys.content_hash) if k}
+        if own & seen:
+            continue
+        seen |= own
+        keyed.append((entry, keys, outlet))
+    with app.sessions() as session:
+        known = queries.known_entry_keys(
+            session,
+            (k.guid_key for _, k, _ in keyed if k.guid_key),
+            (k.url_key for _, k, _ in keyed if k.url_key),
+            (k.content_hash for _, k, _ in keyed),
+        )
+    fresh = [
+        (e, k, o) for e, k, o in keyed
+        if not {k.guid_key, k.url_key, k.content_hash} & known
+    ]
+    app.metrics.items("duplicate", len(keyed) - len(fresh))
+    epoch = datetime.min.replace(tzinfo=UTC)
+    fresh.sort(key=lambda item: item[0].published_at or epoch)
+    return fresh
+
+
+async def ingest_entries(app: App, fetcher: Fetcher, feed: Feed, entries: Sequence[Entry]) -> tuple[int, int]:
+    """Store the new entries of a feed; returns (new items, alerts recorded)."""
+    new = alerts = 0
+    for entry, keys, outlet in _fresh_entries(app, feed, entries):
+        article = await build_article(app, fetcher, feed, entry, outlet)
+        compiled = app.compiled
+        matches = compiled.matcher.match(article)
+        observations = compiled.extractor.extract(article)
+        with app.sessions() as session:
+            result = record_entry(
+                session,
+                feed_id=feed.id,
+                entry=entry,
+                keys=keys,
+                article=article,
+                matches=matches,
+                observations=observations,
+                routing=app.routing(),
+                now=utcnow(),
+            )
+        if result.item_id is None:
+            app.metrics.items("duplicate")
+            continue
+        new += 1
+        alerts += result.alerts
+        for kind in result.alert_kinds:
+            app.metrics.alert(kind, "created")
+        app.metrics.items("new" if result.new_story else "syndicated")
+        for match in matches:
+            app.metrics.matched(match.watchlist)
+        for obs in observations:
+            app.metrics.figure_extracted(obs.figure)
+        for change in result.changes:
+            log.info(
+                "figure %s changed to %s–%s", change.observation.figure,
+                change.observation.low, change.observation.high,
+                extra={"feed": feed.url, "item": result.item_id, "url": entry.url},
+            )
+    return new, alerts
+
+
+async def build_article(
+    app: App, fetcher: Fetcher, feed: Feed, entry: Entry, outlet: str | None
+) -> Article:
+    """The entry's text, or the linked page's main text when the feed carries only a summary."""
+    text = entry.text
+    mode = _fetch_mode(app, feed)
+    if entry.url and needs_article(entry, mode, app.config.fetch.article_min_chars):
+        try:
+            page = await fetcher.fetch(entry.url, accept=ARTICLE_ACCEPT)
+            extracted = extract_article_text(page.body or b"", page.final_url)
+            if extracted and len(extracted) > len(text):
+                text = extracted
+        except FetchError as exc:  # keep the summary; the entry is not lost
+            log.warning("article fetch failed, using the feed's summary: %s", exc, extra={"url": entry.url})
+    return Article(
+        title=entry.title, text=text, url=entry.url, outlet=outlet, published_at=entry.published_at
+    )
+
+
+def _fetch_mode(app: App, feed: Feed) -> str:
+    for configured in app.config.feeds:
+        if configured.url == feed.url:
+            return configured.fetch_article
+    return "never"
+
+
+def sync_feeds(app: App) -> None:
+    specs = [
+        queries.FeedSpec(f.url, f.name, f.interval) for f in app.config.feeds
+    ]
+    with app.sessions.begin() as session:
+        queries.sync_feeds(session, specs, utcnow())
+
+
+async def poll_due(app: App, fetcher: Fetcher, *, everything: bool = False, limit: int | None = None) -> list[PollResult]:
+    """Claim the due feeds (all active feeds with ``everything``) and poll them concurrently."""
+    now = utcnow()
+    due_by = now + timedelta(days=36500) if everything else None
+    with app.sessions.begin() as session:
+        feeds = queries.claim_due_feeds(session, app.owner, now, feed_lease(app), limit, due_by)
+    return list(await asyncio.gather(*(poll_feed(app, fetcher, feed) for feed in feeds)))
+
+
+async def run_once(app: App, fetcher: Fetcher | None = None) -> CycleReport:
+    """One full cycle: poll every feed once, process every new item, deliver every pending alert."""
+    started = time.monotonic()
+    sync_feeds(app)
+    report = CycleReport()
+    if fetcher is None:
+        async with Fetcher(app.config.fetch) as own:
+            report.polls = await poll_due(app, own, everything=True)
+    else:
+        report.polls = await poll_due(app, fetcher, everything=True)
+    report.delivered, report.failed = await deliver_pending(app)
+    app.metrics.cycle(time.monotonic() - started)
+    return report

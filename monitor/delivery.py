@@ -1,0 +1,164 @@
+"""The delivery worker: claims pending alerts from the outbox, sends them, marks them sent.
+
+- A claim is a lease; if this replica dies mid-send the lease expires and another replica
+  resumes the alert, first asking the channel whether it already arrived (Slack message
+  metadata) so it is not posted twice. Email cannot be asked: it is sent again with the
+  same Message-ID, which clients use to fold duplicates.
+- A temporary failure (outage, 5xx, 429) reschedules the alert with backoff, and the later
+  alerts of the same channel wait behind it, so a backlog drains in order. An outage of any
+  length delays alerts and loses none. A permanent failure (bad token, unknown channel)
+  marks the alert ``failed`` with the reason; ``newsmon alerts --retry`` re-queues it.
+- Sends to one channel are paced (``min_interval`` of the notifier, ~1/s for Slack).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from monitor.app import App
+from monitor.errors import NotifyError
+from monitor.model import Alert, content_from_json
+from monitor.schedule import delivery_backoff
+from notifiers.base import Notifier
+from storage import queries
+from storage.models import AlertRow
+
+log = logging.getLogger("newsmon.delivery")
+
+ALERT_LEASE = 120.0
+BATCH = 50
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def to_alert(row: AlertRow) -> Alert:
+    return Alert(
+        id=row.id,
+        kind=row.kind,  # type: ignore[arg-type]
+        notifier=row.notifier,
+        channel=row.channel,
+        content=content_from_json(row.content),
+        state=row.state,  # type: ignore[arg-type]
+        attempts=row.attempts,
+        created_at=row.created_at,
+    )
+
+
+class _Pacer:
+    """Keeps sends to one (notifier, channel) at least ``min_interval`` apart."""
+
+    def __init__(self) -> None:
+        self._last: dict[tuple[str, str | None], float] = {}
+
+    async def wait(self, notifier: Notifier, channel: str | None) -> None:
+        interval = float(getattr(notifier, "min_interval", 0.0))
+        key = (notifier.name, channel)
+        if interval > 0 and key in self._last:
+            remaining = self._last[key] + interval - time.monotonic()
+            if remaining > 0:
+                await asyncio.sleep(remaining)  # rate pacing, not waiting for an event
+
+    def sent(self, notifier: Notifier, channel: str | None) -> None:
+        self._last[(notifier.name, channel)] = time.monotonic()
+
+
+async def deliver_pending(app: App, *, limit: int | None = None) -> tuple[int, int]:
+    """Deliver every deliverable alert; returns (sent, failed). Safe to run on every replica."""
+    sent = failed = 0
+    pacer = _Pacer()
+    blocked: dict[tuple[str, str | None], datetime] = {}
+    while limit is None or sent + failed < limit:
+        with app.sessions.begin() as session:
+            claimed = queries.claim_alerts(session, app.owner, utcnow(), ALERT_LEASE, BATCH)
+        if not claimed:
+            break
+        for row, resumed in claimed:
+            outcome = await _deliver_one(app, row, resumed, pacer, blocked)
+            sent += outcome == "sent"
+            failed += outcome == "failed"
+        _update_pending_gauge(app)
+    return sent, failed
+
+
+async def _deliver_one(
+    app: App,
+    row: AlertRow,
+    resumed: bool,
+    pacer: _Pacer,
+    blocked: dict[tuple[str, str | None], datetime],
+) -> str:
+    key = (row.notifier, row.channel)
+    extra: dict[str, Any] = {"alert_id": row.id, "notifier": row.notifier, "channel": row.channel}
+    notifier = app.notifiers.get(row.notifier)
+    if notifier is None:
+        _finish_failed(app, row, f"notifier {row.notifier!r} is not configured")
+        log.error("alert failed: notifier %s is not configured", row.notifier, extra=extra)
+        return "failed"
+    if key in blocked:  # an earlier alert of this channel is waiting: keep the order
+        wait = max(1.0, (blocked[key] - utcnow()).total_seconds())
+        _finish_retry(app, row, "waiting for an earlier alert of this channel", wait, count=False)
+        return "deferred"
+    alert = to_alert(row)
+    try:
+        if resumed and (remote := await _already_sent(notifier, alert)):
+            log.info("alert was already delivered before a restart", extra=extra)
+            _finish_sent(app, row, remote)
+            return "sent"
+        await pacer.wait(notifier, row.channel)
+        delivery = await asyncio.to_thread(notifier.send, alert)
+        pacer.sent(notifier, row.channel)
+    except NotifyError as exc:
+        if exc.permanent:
+            _finish_failed(app, row, str(exc))
+            log.error("alert failed permanently: %s", exc, extra=extra)
+            return "failed"
+        delay = max(exc.retry_after or 0.0, delivery_backoff(row.attempts + 1, app.config.delivery.backoff_max))
+        _finish_retry(app, row, str(exc), delay)
+        blocked[key] = utcnow() + timedelta(seconds=delay)
+        log.warning("alert delivery failed, retrying in %.0fs: %s", delay, exc, extra=extra)
+        return "retry"
+    _finish_sent(app, row, delivery.remote_id)
+    log.info("alert sent", extra={**extra, "kind": row.kind})
+    return "sent"
+
+
+async def _already_sent(notifier: Notifier, alert: Alert) -> str | None:
+    check = getattr(notifier, "already_sent", None)
+    if check is None:
+        return None
+    result = await asyncio.to_thread(check, alert)
+    return str(result) if result else None
+
+
+def _finish_sent(app: App, row: AlertRow, remote_id: str | None) -> None:
+    now = utcnow()
+    with app.sessions.begin() as session:
+        queries.mark_sent(session, row.id, app.owner, now, remote_id)
+    app.metrics.delivered(row.kind, (now - row.created_at).total_seconds())  # type: ignore[arg-type]
+
+
+def _finish_failed(app: App, row: AlertRow, error: str) -> None:
+    with app.sessions.begin() as session:
+        queries.mark_failed(session, row.id, app.owner, error)
+    app.metrics.alert(row.kind, "failed")  # type: ignore[arg-type]
+
+
+def _finish_retry(app: App, row: AlertRow, error: str, delay: float, *, count: bool = True) -> None:
+    with app.sessions.begin() as session:
+        queries.mark_retry(
+            session, row.id, app.owner, error, utcnow() + timedelta(seconds=delay), count=count
+        )
+    if count:
+        app.metrics.alert(row.kind, "retried")  # type: ignore[arg-type]
+
+
+def _update_pending_gauge(app: App) -> None:
+    with app.sessions() as session:
+        counts = queries.count_alerts(session)
+    app.metrics.alerts_pending(counts.get("pending", 0) + counts.get("sending", 0))

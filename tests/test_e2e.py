@@ -1,0 +1,191 @@
+"""End to end: local feeds → ``newsmon run --once`` → local Slack API and SMTP server.
+
+Proves, on SQLite and PostgreSQL: every recorded alert arrives exactly once; a second run
+with unchanged feeds sends nothing; the same story through a tracking URL or a syndicated
+copy is not alerted again; a new item with a changed figure sends exactly one
+figure_change alert per channel, showing the previous value and its source.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from monitor.cli import main
+from tests.conftest import REPO
+from tests.feedserver import FeedServer
+from tests.slack_server import SlackServer
+from tests.smtp_server import SmtpServer
+
+DATA = Path(__file__).parent / "data" / "e2e"
+CHANNELS = {
+    "C0DEPLOY01": "nk-deployment",
+    "C0CASUAL01": "nk-casualties",
+    "C0MISSIL01": "nk-missiles",
+    "C0NEWS0001": "news-alerts",
+}
+
+
+@pytest.fixture
+def slack() -> Iterator[SlackServer]:
+    with SlackServer(channels=dict(CHANNELS)) as server:
+        yield server
+
+
+@pytest.fixture
+def smtp() -> Iterator[SmtpServer]:
+    with SmtpServer() as server:
+        yield server
+
+
+@pytest.fixture
+def feeds() -> Iterator[FeedServer]:
+    with FeedServer() as server:
+        server.add("/kyiv.xml", (DATA / "kyiv-round1.xml").read_bytes(), content_type="application/rss+xml")
+        server.add("/seoul.xml", (DATA / "seoul.xml").read_bytes(), content_type="application/atom+xml")
+        server.add("/agg.xml", (DATA / "aggregator.xml").read_bytes(), content_type="application/rss+xml")
+        yield server
+
+
+def write_config(tmp_path: Path, db_url: str, feeds: FeedServer, slack: SlackServer, smtp: SmtpServer) -> Path:
+    config = {
+        "database": {"url": db_url},
+        "watchlists": str(REPO / "watchlists"),
+        "feeds": [
+            {"url": feeds.url("/kyiv.xml"), "name": "Kyiv Desk", "interval": "15m", "fetch_article": "never"},
+            {"url": feeds.url("/seoul.xml"), "name": "Seoul Desk", "interval": "15m", "fetch_article": "never"},
+            {"url": feeds.url("/agg.xml"), "name": "Aggregator", "interval": "15m", "fetch_article": "never"},
+        ],
+        "fetch": {"allow_private_networks": True, "timeout": "10s"},
+        "notifiers": {
+            "slack": {"base_url": slack.base_url, "channel": "#news-alerts"},
+            "email": {"host": "127.0.0.1", "port": smtp.port, "from": "newsmon@test.example", "to": ["analysts@test.example"]},
+        },
+        "http": {"listen": None},
+        "log": {"level": "WARNING"},
+    }
+    path = tmp_path / "newsmon.yaml"
+    path.write_text(yaml.safe_dump(config), encoding="utf-8")
+    return path
+
+
+def cli_json(*args: str) -> Any:
+    """Run a listing command in-process and parse its JSON."""
+    from io import StringIO
+    from contextlib import redirect_stdout
+
+    out = StringIO()
+    with redirect_stdout(out):
+        assert main(list(args)) == 0
+    return json.loads(out.getvalue())
+
+
+def slack_alert_ids(slack: SlackServer) -> list[int]:
+    ids = []
+    for message in slack.messages:
+        payload = (message.get("metadata") or {}).get("event_payload") or {}
+        ids.append(int(payload["alert_id"]))
+    return ids
+
+
+def email_alert_ids(smtp: SmtpServer) -> list[str]:
+    return [str(m.message["Message-ID"]) for m in smtp.messages]
+
+
+def test_run_once_delivers_each_alert_once_and_alerts_a_changed_figure(
+    tmp_path: Path, db_url: str, feeds: FeedServer, slack: SlackServer, smtp: SmtpServer,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("SLACK_BOT_TOKEN", slack.token)
+    monkeypatch.delenv("SLACK_WEBHOOK_URL", raising=False)
+    config = str(write_config(tmp_path, db_url, feeds, slack, smtp))
+
+    # Round 1: everything is new.
+    assert main(["run", "--once", "--config", config]) == 0
+    alerts = cli_json("alerts", "--json", "--config", config)
+    assert alerts, "the round-1 stories match the shipped watchlists"
+    assert {a["state"] for a in alerts} == {"sent"}
+    slack_rows = [a for a in alerts if a["notifier"] == "slack"]
+    email_rows = [a for a in alerts if a["notifier"] == "email"]
+    # Exactly once: each recorded alert arrived once, and nothing arrived unrecorded.
+    assert sorted(slack_alert_ids(slack)) == sorted(a["id"] for a in slack_rows)
+    assert len(email_alert_ids(smtp)) == len(set(email_alert_ids(smtp))) == len(email_rows)
+
+    # One new_item alert per story and channel: the tracking-URL copy and the syndicated
+    # copy of the Zelensky story are recorded, not alerted.
+    new_items = [a for a in slack_rows if a["kind"] == "new_item"]
+    per_channel = Counter((a["channel"], a["url"]) for a in new_items)
+    assert all(count == 1 for count in per_channel.values())
+    titles = {a["title"] for a in new_items}
+    assert "Zelensky: at least 3,000 North Korean soldiers killed in Kursk" in titles
+    assert "Zelensky says 3,000 North Korean troops have died in Kursk" not in titles
+    assert not any("Kyiv metro" in t for t in titles)
+    assert not any("utm_" in (a["url"] or "") for a in alerts)
+
+    figures = cli_json("figures", "nk_killed", "--json", "--config", config)
+    assert {(f["low"], f["high"]) for f in figures} == {(3000, 3000)}
+    assert max(f["corroborations"] for f in figures) >= 2  # Kyiv and Seoul both said it
+
+    feeds_json = cli_json("feeds", "--json", "--config", config)
+    assert {f["name"] for f in feeds_json} == {"Kyiv Desk", "Seoul Desk", "Aggregator"}
+    assert all(f["last_status"] == 200 and f["consecutive_failures"] == 0 for f in feeds_json)
+
+    # Round 2: the same feeds again — nothing new is sent.
+    before_slack, before_mail = len(slack.messages), len(smtp.messages)
+    assert main(["run", "--once", "--config", config]) == 0
+    assert (len(slack.messages), len(smtp.messages)) == (before_slack, before_mail)
+
+    # Round 3: a new item with a changed figure → exactly one figure_change per channel.
+    round2 = (DATA / "kyiv-round1.xml").read_text().replace(
+        "<item>", (DATA / "kyiv-round2-item.xml").read_text() + "\n<item>", 1
+    )
+    feeds.add("/kyiv.xml", round2.encode(), content_type="application/rss+xml")
+    assert main(["run", "--once", "--config", config]) == 0
+    new_messages = slack.messages[before_slack:]
+    changes = [m for m in new_messages if "figure" in m.get("text", "").lower() and "4,000" in m.get("text", "")]
+    casualty_channel = slack.channel_id("#nk-casualties")
+    in_casualties = [m for m in changes if m["channel"] == casualty_channel]
+    assert len(in_casualties) == 1
+    text = json.dumps(in_casualties[0])
+    assert "3,000" in text and "Zelensky" in text  # the previous value and who said it
+
+    alerts = cli_json("alerts", "--json", "--config", config)
+    change_rows = [a for a in alerts if a["kind"] == "figure_change" and a["url"] and a["url"].endswith("nk-killed-update")]
+    assert Counter((a["notifier"], a["channel"]) for a in change_rows) == {
+        ("slack", "#nk-casualties"): 1,
+        ("email", None): 1,
+    }
+    assert sorted(slack_alert_ids(slack)) == sorted(
+        a["id"] for a in alerts if a["notifier"] == "slack"
+    )
+    figures = cli_json("figures", "nk_killed", "--json", "--config", config)
+    assert figures[0]["low"] == 4000  # newest first
+
+
+def test_run_once_as_a_subprocess_prints_alerts_on_the_console(tmp_path: Path, feeds: FeedServer) -> None:
+    config = {
+        "database": {"url": f"sqlite:///{tmp_path / 'console.db'}"},
+        "watchlists": str(REPO / "watchlists"),
+        "feeds": [{"url": feeds.url("/kyiv.xml"), "name": "Kyiv Desk", "fetch_article": "never"}],
+        "fetch": {"allow_private_networks": True},
+        "notifiers": {"console": {}},
+        "http": {"listen": None},
+    }
+    path = tmp_path / "console.yaml"
+    path.write_text(yaml.safe_dump(config), encoding="utf-8")
+    run = subprocess.run(
+        [sys.executable, "-m", "monitor", "run", "--once", "--config", str(path)],
+        capture_output=True, text=True, timeout=120, cwd=tmp_path,
+    )
+    assert run.returncode == 0, run.stderr
+    assert "[new_item]" in run.stdout
+    assert "Zelensky: at least 3,000 North Korean soldiers killed in Kursk" in run.stdout
+    assert "polled 1 feeds (0 failed)" in run.stderr
