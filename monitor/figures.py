@@ -32,7 +32,9 @@ and the figure is about one of the spec's ``subjects``. Mechanics, in order:
 
 from __future__ import annotations
 
+import functools
 import re
+import string
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -42,6 +44,14 @@ from monitor.model import Article, FigureSpec, Observation
 from monitor.numbers import Quantity, find_quantities, lower_same_length
 
 _MAX_CUE_WORDS = 12
+_DIGIT = re.compile(rb"[0-9]+")
+_PUNCTUATION_TO_SPACE = str.maketrans({c: " " for c in string.punctuation + "“”‘’—–"})
+_NUMBER_WORDS = frozenset(
+    "one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen"
+    " sixteen seventeen eighteen nineteen twenty thirty forty fifty sixty seventy eighty ninety"
+    " hundred hundreds thousand thousands million millions dozen dozens half third thirds"
+    " quarter quarters fifth fifths tenth tenths".split()
+)
 _MONTHS = (
     "january|february|march|april|may|june|july|august|september|october|november|december"
     "|jan|feb|mar|apr|jun|jul|aug|sep|sept|oct|nov|dec"
@@ -89,6 +99,7 @@ _MONEY_AFTER = re.compile(
     r"\s*(?:dollars|usd|euros?|pounds|won|rubles?|roubles?|yuan|yen|\$)\b|\s*(?:million|billion)?"
     r"\s*(?:dollars|usd|euros?|won|rubles?|roubles?)\b"
 )
+_STOPS = (". ", "? ", "! ", ".” ", '." ', ".) ", ".’ ")
 _LIST_NUMBER = re.compile(r"[.)]\s")
 _NEGATION = re.compile(
     r"\b(?:no(?!\s+(?:fewer|less|more|longer)\b)|not(?!\s+(?:only|less|more|fewer)\b)|never"
@@ -102,7 +113,6 @@ _CLAUSE_BREAK = re.compile(
     r"|\s(?:but|while|whereas|although|though)\s"
 )
 _SENTENCE_END = re.compile(r"[.!?]+[\"”’')\]]*\s+(?=[\"“‘'(\[]?[A-Z0-9])|\n\s*")
-_ABBREVIATION = re.compile(r"\b(?:[A-Z]|mr|mrs|ms|dr|gen|col|lt|maj|sgt|st|no|vs|u\.s|approx|est)\.$", re.I)
 _PARTITIVE = re.compile(r"\s+of\s+(?:the\s+|these\s+|those\s+|its\s+|their\s+|all\s+|some\s+)?[\"“‘']?")
 _WORD = re.compile(r"\s*[\"“”'‘’]?([\w][\w'’.-]*)")
 _GLUE_TAIL = r"(?:which|where|the|with|even|that|and)"
@@ -149,6 +159,7 @@ def _phrase_pattern(phrases: Iterable[str]) -> re.Pattern[str]:
     return re.compile(rf"(?<![\w-])(?:{'|'.join(parts)})(?:(?![\w])|(?={_GLUE_TAIL}\b))")
 
 
+@functools.lru_cache(maxsize=4096)
 def _norm(phrase: str) -> str:
     return re.sub(r"[\s-]+", " ", phrase.lower().replace("’", "'")).strip()
 
@@ -164,7 +175,7 @@ class _Hit:
 class _Sentence:
     start: int
     end: int
-    paragraph: int
+    first_in_paragraph: bool
 
 
 @dataclass(slots=True)
@@ -203,6 +214,9 @@ class FigureExtractor:
         self._people_nouns = people_nouns | {c for c in competing if c.endswith(("ns", "ese"))}
         measures = "days weeks months years decades hours minutes km kilometers miles people"
         self._units = _phrase_pattern(set(self._unit_owner) | self._people_nouns | set(measures.split()))
+        self._own = [
+            {_norm(x) for x in (*spec.subjects, *spec.units)} for spec in self.specs
+        ]
         self._number_words = re.compile(
             r"\d|\b(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|thirteen"
             r"|fourteen|fifteen|sixteen|seventeen|eighteen|nineteen|twenty|thirty|forty|fifty"
@@ -241,28 +255,68 @@ class _Reader:
         self.text = text
         self.low = lower_same_length(text)
         self.article = article
-        self.sentences = _split_sentences(text)
 
     def observations(self) -> Iterable[Observation]:
-        candidates = {self._sentence_index(m.start()) for m in self.ex._number_words.finditer(self.low)}
-        for index in sorted(candidates):
-            yield from self._read_sentence(index)
+        low = self.low
+        ascii_low = low.encode("ascii", "replace")  # same offsets, faster to scan
+        positions = [m.start() for m in _DIGIT.finditer(ascii_low)]
+        for word in _number_words_in(ascii_low):
+            at = low.find(word)
+            while at >= 0:
+                end = at + len(word)
+                if not (low[at - 1 : at].isalpha() or low[end : end + 1].isalpha()):
+                    positions.append(at)
+                at = low.find(word, end)
+        done = -1
+        for pos in sorted(positions):
+            if pos < done:
+                continue
+            sent = self._sentence_at(pos)
+            done = sent.end
+            yield from self._read_sentence(sent)
 
-    def _sentence_index(self, pos: int) -> int:
-        lo, hi = 0, len(self.sentences) - 1
-        while lo < hi:
-            mid = (lo + hi + 1) // 2
-            if self.sentences[mid].start <= pos:
-                lo = mid
-            else:
-                hi = mid - 1
-        return lo
+    def _sentence_at(self, pos: int) -> _Sentence:
+        """The sentence around ``pos``, found by looking outwards only as far as needed."""
+        text = self.text
+        start, first, i = 0, True, pos
+        while i > 0:
+            stop = max(text.rfind(b, 0, i) for b in _STOPS)
+            newline = text.rfind("\n", 0, i)
+            if newline >= stop:
+                start, first = newline + 1, True
+                break
+            if stop < 0:
+                break
+            if _ends_sentence(text, stop):
+                start, first = stop + 2, False
+                break
+            i = stop
+        end, i = len(text), pos
+        while True:
+            found = [at for b in _STOPS if (at := text.find(b, i)) >= 0]
+            newline = text.find("\n", pos)
+            stop = min(found) if found else -1
+            if newline >= 0 and (stop < 0 or newline < stop):
+                end = newline
+                break
+            if stop < 0:
+                break
+            if _ends_sentence(text, stop):
+                end = stop + 1
+                break
+            i = stop + 1
+        return _Sentence(start, end, first)
+
+    def _previous(self, sent: _Sentence) -> _Sentence | None:
+        if sent.first_in_paragraph or sent.start < 2:
+            return None
+        return self._sentence_at(sent.start - 2)
 
     def _hits(self, pattern: re.Pattern[str], start: int, end: int) -> list[_Hit]:
         return [_Hit(m.start(), m.end(), _norm(m.group())) for m in pattern.finditer(self.low, start, end)]
 
-    def _read_sentence(self, index: int) -> Iterable[Observation]:
-        sent = self.sentences[index]
+
+    def _read_sentence(self, sent: _Sentence) -> Iterable[Observation]:
         cues = self._hits(self.ex._cues, sent.start, sent.end)
         if not cues:
             return
@@ -274,7 +328,7 @@ class _Reader:
         attributions = self._attributions(sent)
         phrases = self._phrases(quantities, units, cues)
         for phrase in phrases:
-            obs = self._observe(phrase, sent, index, cues, subjects, attributions)
+            obs = self._observe(phrase, sent, cues, subjects, attributions)
             yield from obs
 
     # -- numbers that are not figures -------------------------------------------------
@@ -346,7 +400,6 @@ class _Reader:
         self,
         phrase: _Phrase,
         sent: _Sentence,
-        index: int,
         cues: list[_Hit],
         subjects: list[_Hit],
         attributions: list[tuple[int, int, str | None]],
@@ -362,9 +415,9 @@ class _Reader:
         if self._negated(q, cue, clause_start):
             return []
         spec_ids = {i for i in spec_ids if self._fits(self.ex.specs[i], phrase)}
-        if not spec_ids or not self._about_subject(phrase, sent, index, subjects, attributions, spec_ids):
+        if not spec_ids or not self._about_subject(phrase, sent, subjects, attributions, spec_ids):
             return []
-        source = self._source(q, index, attributions)
+        source = self._source(q, sent, attributions)
         quote_start = min(q.start, cue.start)
         quote_end = max(phrase.np_end, cue.end, q.end)
         quote = self.text[quote_start:quote_end].strip(" ,;\"“”")
@@ -435,14 +488,11 @@ class _Reader:
         self,
         phrase: _Phrase,
         sent: _Sentence,
-        index: int,
         subjects: list[_Hit],
         attributions: list[tuple[int, int, str | None]],
         spec_ids: set[int],
     ) -> bool:
-        own = {s for i in spec_ids for s in (_norm(x) for x in self.ex.specs[i].subjects)} | {
-            u for i in spec_ids for u in (_norm(x) for x in self.ex.specs[i].units)
-        }
+        own = set().union(*(self.ex._own[i] for i in spec_ids))
         q = phrase.q
         in_np = [s for s in subjects if q.core_start <= s.start < phrase.np_end]
         if phrase.noun in self.ex._competing:
@@ -462,9 +512,9 @@ class _Reader:
         if candidates:
             nearest = min(candidates, key=lambda s: min(abs(s.start - q.start), abs(s.end - q.start)))
             return nearest.key in own
-        if index == 0 or self.sentences[index - 1].paragraph != sent.paragraph:
+        prev = self._previous(sent)
+        if prev is None:
             return False
-        prev = self.sentences[index - 1]
         return any(h.key in own for h in self._hits(self.ex._subjects, prev.start, prev.end))
 
     def _oblique(self, pos: int) -> bool:
@@ -516,14 +566,15 @@ class _Reader:
         text = " ".join(words)
         return pos - len(text), _clean_source(text)
 
-    def _source(self, q: Quantity, index: int, attributions: list[tuple[int, int, str | None]]) -> str | None:
+    def _source(self, q: Quantity, sent: _Sentence, attributions: list[tuple[int, int, str | None]]) -> str | None:
         named = [a for a in attributions if a[2]]
+        before = [a for a in named if a[1] <= q.start]
+        if before:
+            return max(before, key=lambda a: a[1])[2]
         if named:
-            return min(named, key=lambda a: min(abs(a[0] - q.start), abs(a[1] - q.start)))[2]
-        if attributions or index == 0:
-            return None
-        prev = self.sentences[index - 1]
-        if prev.paragraph != self.sentences[index].paragraph:
+            return min(named, key=lambda a: a[0])[2]
+        prev = None if attributions else self._previous(sent)
+        if prev is None:
             return None
         names = {a[2] for a in self._attributions(prev) if a[2]}
         return names.pop() if len(names) == 1 else None
@@ -587,19 +638,42 @@ def _clean_source(raw: str) -> str | None:
     return name
 
 
-def _split_sentences(text: str) -> list[_Sentence]:
-    sentences: list[_Sentence] = []
-    start = 0
-    paragraph = 0
-    for m in _SENTENCE_END.finditer(text):
-        if m.group()[0] in ".!?" and _ABBREVIATION.search(text, max(0, m.start() - 6), m.start() + 1):
-            continue
-        sentences.append(_Sentence(start, m.start() + (1 if m.group()[0] in ".!?" else 0), paragraph))
-        if "\n" in m.group():
-            paragraph += 1
-        start = m.end()
-    sentences.append(_Sentence(start, len(text), paragraph))
-    return sentences
+_ABBREVIATIONS = frozenset("mr mrs ms dr gen col lt maj sgt st no vs approx est u.s jan feb aug sept oct nov dec".split())
+
+
+def _is_abbreviation(text: str, dot: int) -> bool:
+    space = max(text.rfind(" ", 0, dot), text.rfind("\n", 0, dot))
+    word = text[space + 1 : dot].lower()
+    return len(word) == 1 or word in _ABBREVIATIONS
+
+
+_TOKEN_FORMS = {
+    f"{before}{word}{after}".encode(): word
+    for word in _NUMBER_WORDS
+    for before in ("", "(", '"', "?")
+    for after in ("", ",", ".", ";", ":", ")", '"', "?", "'s", "?s")
+}
+_TOKEN_FORMS.update(
+    {
+        f"{a}-{b}".encode(): a
+        for a in _NUMBER_WORDS
+        for b in (*_NUMBER_WORDS, "thirds", "quarters", "fifths")
+        if a.endswith("ty") or b.endswith("s")
+    }
+)
+
+
+def _number_words_in(ascii_low: bytes) -> set[str]:
+    """The number words a text holds ("nine", "twenty-five", "hundreds"), without a regex."""
+    return {_TOKEN_FORMS[t] for t in set(ascii_low.split()) & _TOKEN_FORMS.keys()}
+
+
+def _ends_sentence(text: str, stop: int) -> bool:
+    """Whether the stop at ``stop`` (". ", "? ", ".” "…) ends a sentence."""
+    after = text[stop + 1 : stop + 4].lstrip(" \"”’')]")
+    if not after or not (after[0].isupper() or after[0].isdigit() or after[0] in "\"“‘'(["):
+        return False
+    return text[stop] != "." or not _is_abbreviation(text, stop)
 
 
 def extract_figures(article: Article, specs: Sequence[FigureSpec]) -> list[Observation]:
