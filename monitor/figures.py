@@ -41,7 +41,7 @@ from datetime import date
 from typing import Any
 
 from monitor.model import Article, FigureSpec, Observation
-from monitor.numbers import Quantity, find_quantities, lower_same_length
+from monitor.numbers import Quantity, lower_same_length, quantities_at
 
 _MAX_CUE_WORDS = 12
 _DIGIT = re.compile(rb"[0-9]+")
@@ -267,21 +267,27 @@ class _Reader:
                 if not (low[at - 1 : at].isalpha() or low[end : end + 1].isalpha()):
                     positions.append(at)
                 at = low.find(word, end)
-        done = -1
-        for pos in sorted(positions):
-            if pos < done:
-                continue
-            sent = self._sentence_at(pos)
-            done = sent.end
-            yield from self._read_sentence(sent)
+        positions.sort()
+        i = 0
+        while i < len(positions):
+            sent = self._sentence_at(positions[i])
+            j = i
+            while j < len(positions) and positions[j] < sent.end:
+                j += 1
+            yield from self._read_sentence(sent, positions[i:j])
+            i = max(j, i + 1)
 
     def _sentence_at(self, pos: int) -> _Sentence:
         """The sentence around ``pos``, found by looking outwards only as far as needed."""
         text = self.text
         start, first, i = 0, True, pos
         while i > 0:
-            stop = max(text.rfind(b, 0, i) for b in _STOPS)
-            newline = text.rfind("\n", 0, i)
+            floor = max(0, i - 1500)
+            stop = max(text.rfind(b, floor, i) for b in _STOPS)
+            newline = text.rfind("\n", floor, i)
+            if stop < 0 and newline < 0 and floor > 0:
+                start, first = floor, False
+                break
             if newline >= stop:
                 start, first = newline + 1, True
                 break
@@ -293,8 +299,12 @@ class _Reader:
             i = stop
         end, i = len(text), pos
         while True:
-            found = [at for b in _STOPS if (at := text.find(b, i)) >= 0]
-            newline = text.find("\n", pos)
+            ceiling = i + 1500
+            found = [at for b in _STOPS if (at := text.find(b, i, ceiling)) >= 0]
+            newline = text.find("\n", pos, ceiling)
+            if not found and newline < 0 and ceiling < len(text):
+                end = ceiling
+                break
             stop = min(found) if found else -1
             if newline >= 0 and (stop < 0 or newline < stop):
                 end = newline
@@ -316,11 +326,11 @@ class _Reader:
         return [_Hit(m.start(), m.end(), _norm(m.group())) for m in pattern.finditer(self.low, start, end)]
 
 
-    def _read_sentence(self, sent: _Sentence) -> Iterable[Observation]:
+    def _read_sentence(self, sent: _Sentence, positions: list[int]) -> Iterable[Observation]:
         cues = self._hits(self.ex._cues, sent.start, sent.end)
         if not cues:
             return
-        quantities = [q for q in find_quantities(self.low, sent.start, sent.end) if self._may_be_figure(q, sent)]
+        quantities = [q for q in quantities_at(self.low, positions) if self._may_be_figure(q, sent)]
         if not quantities:
             return
         subjects = self._hits(self.ex._subjects, sent.start, sent.end)

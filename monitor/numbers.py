@@ -284,6 +284,38 @@ def find_quantities(text: str, start: int = 0, end: int | None = None) -> list[Q
     return found
 
 
+_WORD_BEFORE = re.compile(r"(?:^|(?<=[\s\"“‘(]))[\w'’-]+[\s\"“‘]+$")
+
+
+def quantities_at(text: str, positions: list[int]) -> list[Quantity]:
+    """The quantities that cover ``positions`` (where digits or number words are).
+
+    Same result as :func:`find_quantities` for those numbers, but tries the pattern only at
+    the given places and up to three words before them ("a couple of dozen") instead of
+    at every character, which is what makes long texts cheap.
+    """
+    found: list[Quantity] = []
+    covered = -1
+    for pos in sorted(positions):
+        if pos < covered:
+            continue
+        starts = [pos]
+        for _ in range(3):
+            m = _WORD_BEFORE.search(text, max(0, starts[-1] - 20), starts[-1])
+            if m is None:
+                break
+            starts.append(m.start())
+        for start in reversed(starts):
+            m = _CORE_SEARCH.match(text, start)
+            if m is not None and m.end() > pos and (quantity := _read(text, m)) is not None:
+                found.append(quantity)
+                covered = quantity.core_end
+                break
+        else:
+            covered = pos + 1
+    return found
+
+
 def _read(text: str, m: re.Match[str]) -> Quantity | None:
     if _is_pronoun_one(text, m):
         return None
