@@ -22,9 +22,9 @@ from __future__ import annotations
 
 import importlib
 import re
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from monitor.model import Article, Match
 
@@ -293,13 +293,15 @@ def _implied(form: Form, forms: set[Form]) -> list[Form]:
 # --- the matcher ----------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
-class _Ref:
+class _Ref(NamedTuple):
     """One alias of one group of one watchlist."""
 
     watchlist: int
     group: int
     label: str
+
+
+_CACHE_SIZE = 50_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -371,6 +373,7 @@ class Matcher:
                     else:
                         self._patterns.append((_compile_pattern(alias.regex), w, g))
         self._by_key = _refs_by_key(by_form)
+        self._cache: dict[str, list[_Ref]] = {}
         self._scanner = (
             re.compile(r"(?<!\w)(?=(" + _trie_regex(by_form) + "))") if by_form else None
         )
@@ -407,24 +410,32 @@ class Matcher:
     def _hits(self, text: str) -> dict[int, dict[int, list[tuple[int, str]]]]:
         """watchlist → group → [(position, alias label)] for every alias found."""
         hits: dict[int, dict[int, list[tuple[int, str]]]] = {}
-        for position, ref in self._scan(text):
-            hits.setdefault(ref.watchlist, {}).setdefault(ref.group, []).append(
-                (position, ref.label)
-            )
+        for position, refs in self._scan(text):
+            for w, g, label in refs:
+                hits.setdefault(w, {}).setdefault(g, []).append((position, label))
         return hits
 
-    def _scan(self, text: str) -> Iterator[tuple[int, _Ref]]:
-        seen: set[str] = set()
+    def _scan(self, text: str) -> list[tuple[int, list[_Ref]]]:
+        """(first position, aliases) of every distinct spelling found, then of regex hits."""
+        first: dict[str, int] = {}
         if self._scanner is not None:
             for found in self._scanner.finditer(text.lower()):
-                key = phrase_key(found.group(1))
-                if key not in seen:
-                    seen.add(key)
-                    for ref in self._by_key[key]:
-                        yield found.start(), ref
+                if found.group(1) not in first:
+                    first[found.group(1)] = found.start()
+        found_refs = [(position, self._refs(spelling)) for spelling, position in first.items()]
         for pattern, w, g in self._patterns:
-            if hit := pattern.search(text):
-                yield hit.start(), _Ref(w, g, hit.group())
+            if hit := _search_words(pattern, text):
+                found_refs.append((hit.start(), [_Ref(w, g, hit.group())]))
+        return found_refs
+
+    def _refs(self, spelling: str) -> list[_Ref]:
+        """The aliases a spelling found in a text is (cached: spellings repeat)."""
+        refs = self._cache.get(spelling)
+        if refs is None:
+            if len(self._cache) > _CACHE_SIZE:
+                self._cache.clear()
+            refs = self._cache[spelling] = self._by_key.get(phrase_key(spelling), [])
+        return refs
 
 
 def _compile_rule(watchlist: Watchlist, names: list[str]) -> _Rule:
@@ -438,7 +449,18 @@ def _compile_rule(watchlist: Watchlist, names: list[str]) -> _Rule:
 
 
 def _compile_pattern(regex: str) -> re.Pattern[str]:
-    return re.compile(f"{_NOT_IN_WORD}(?:{regex}){_NOT_IN_WORD}", re.IGNORECASE)
+    # The start is checked by _search_words: a leading assertion would make every search
+    # try every position instead of skipping to the regex's literal prefix (10x slower).
+    return re.compile(f"(?:{regex}){_NOT_IN_WORD}", re.IGNORECASE)
+
+
+def _search_words(pattern: re.Pattern[str], text: str) -> re.Match[str] | None:
+    """The first match of ``pattern`` that does not start inside a word."""
+    for found in pattern.finditer(text):
+        start = found.start()
+        if start == 0 or not (_is_word(text[start - 1]) and _is_word(text[start])):
+            return found
+    return None
 
 
 def _refs_by_key(by_form: dict[Form, list[_Ref]]) -> dict[str, list[_Ref]]:
