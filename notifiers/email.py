@@ -18,7 +18,7 @@ import ssl
 from collections.abc import Mapping
 from datetime import datetime
 from email.message import EmailMessage
-from email.utils import format_datetime, getaddresses, parseaddr
+from email.utils import format_datetime, formataddr, getaddresses, parseaddr
 from typing import Self
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -233,15 +233,15 @@ def render_email(alert: Alert, *, sender: str, recipients: list[str]) -> EmailMe
 
 
 def parse_recipients(value: str | list[str]) -> list[str]:
-    """Addresses from a comma-separated string or a list; ``NotifyError`` when malformed."""
+    """Addresses (``Name <a@b>`` kept) from a comma-separated string or a list;
+    ``NotifyError`` (permanent) when malformed or empty."""
     raw = [value] if isinstance(value, str) else value
     if any(_CONTROL.search(item) for item in raw):
         raise NotifyError("email: recipient contains a line break", permanent=True)
-    addresses = [addr for _, addr in getaddresses(raw) if addr]
-    bad = [addr for addr in addresses if "@" not in addr]
-    if bad or not addresses:
+    pairs = [(name, addr) for name, addr in getaddresses(raw) if addr]
+    if not pairs or any("@" not in addr or " " in addr for _, addr in pairs):
         raise NotifyError(f"email: bad recipient list {', '.join(raw)!r}", permanent=True)
-    return addresses
+    return [formataddr(pair) for pair in pairs]
 
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
@@ -314,7 +314,8 @@ class EmailNotifier:
             msg["Date"] = format_datetime(datetime.now().astimezone())
         try:
             with self._connect() as smtp:
-                refused = smtp.send_message(msg, to_addrs=recipients)
+                envelope = [parseaddr(recipient)[1] for recipient in recipients]
+                refused = smtp.send_message(msg, to_addrs=envelope)
         except (smtplib.SMTPException, OSError) as err:
             raise _smtp_error(err) from err
         if refused:

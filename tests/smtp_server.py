@@ -108,7 +108,9 @@ class SmtpServer:
         kwargs: dict[str, Any] = {}
         if self.auth is not None:
             kwargs.update(
-                authenticator=self._authenticate, auth_required=True, auth_require_tls=False
+                authenticator=self._authenticate,
+                auth_required=True,
+                auth_require_tls=False,
             )
         if self.tls is not None and not self.implicit_tls:
             kwargs.update(tls_context=self.tls.server_context, require_starttls=True)
@@ -145,7 +147,7 @@ class SmtpServer:
             )
             == self.auth
         )
-        return AuthResult(success=ok)
+        return AuthResult(success=ok, handled=False, auth_data=auth_data if ok else None)
 
 
 @pytest.fixture
