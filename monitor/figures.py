@@ -215,7 +215,7 @@ class FigureExtractor:
         measures = "days weeks months years decades hours minutes km kilometers miles people"
         self._units = _phrase_pattern(set(self._unit_owner) | self._people_nouns | set(measures.split()))
         self._own = [
-            {_norm(x) for x in (*spec.subjects, *spec.units)} for spec in self.specs
+            {_norm(x) for x in spec.subjects} for spec in self.specs
         ]
         self._number_words = re.compile(
             r"\d|\b(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|thirteen"
@@ -361,6 +361,9 @@ class _Reader:
 
     def _phrases(self, quantities: list[Quantity], units: list[_Hit], cues: list[_Hit]) -> list[_Phrase]:
         phrases = [self._noun_phrase(q, q.end, units, cues) for q in quantities]
+        for p in phrases:
+            if p.q.percent:  # "one in three soldiers sent": the participle is not the share's
+                p.of_start = p.q.end
         by_start = {p.q.core_start: p for p in phrases}
         for p in phrases:
             m = _PARTITIVE.match(self.low, p.q.end)
