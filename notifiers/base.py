@@ -20,6 +20,9 @@ class Notifier(Protocol):
     (a crash between send and mark), whether it already arrived: the remote id of the
     message when the notifier can tell, else ``None`` (send again). Only Slack with a bot
     token can tell (message metadata); email resends keep the same ``Message-ID``.
+
+    Each notifier class also sets ``min_interval``: the seconds the worker should keep
+    between two sends to one channel (Slack 1.0, others 0).
     """
 
     name: str

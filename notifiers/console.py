@@ -59,6 +59,7 @@ def render_console(alert: Alert) -> str:
 
 class ConsoleNotifier:
     name = "console"
+    min_interval = 0.0
 
     def __init__(self, config: ConsoleConfig, stream: TextIO | None = None) -> None:
         self._config = config

@@ -276,6 +276,7 @@ class EmailNotifier:
     """Sends alerts by SMTP, one connection per alert."""
 
     name = "email"
+    min_interval = 0.0
 
     def __init__(
         self,

@@ -332,6 +332,7 @@ class SlackNotifier:
     """Posts alerts to Slack. Give it a bot token, or else an incoming-webhook URL."""
 
     name = "slack"
+    min_interval = 1.0  # seconds between posts to one channel (Slack allows about 1/s)
 
     def __init__(
         self, config: SlackConfig, *, token: str | None = None, webhook_url: str | None = None

@@ -84,9 +84,9 @@ class _Handler:
 
 class _Controller(Controller):
     def _trigger_server(self) -> None:
-        assert self.server is not None
-        self.port = self.server.sockets[0].getsockname()[1]  # we bound port 0
-        super()._trigger_server()
+        server: Any = self.server
+        self.port = server.sockets[0].getsockname()[1]  # we bound port 0
+        super()._trigger_server()  # type: ignore[no-untyped-call]
 
 
 @dataclass

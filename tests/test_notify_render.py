@@ -217,3 +217,18 @@ def test_email_html_has_no_external_resources() -> None:
         _, html = email_parts(load_alert(name))
         assert "<img" not in html and "<link" not in html and "src=" not in html
         assert "<script" not in html
+
+
+def test_docs_examples_are_current() -> None:
+    import importlib.util
+
+    script = Path(__file__).parents[1] / "docs" / "examples" / "generate.py"
+    spec = importlib.util.spec_from_file_location("generate_examples", script)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    for name, content in module.examples().items():
+        path = script.parent / name
+        assert path.exists() and path.read_text() == content, (
+            f"{path} is stale: run .venv/bin/python docs/examples/generate.py"
+        )

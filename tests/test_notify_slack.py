@@ -22,7 +22,7 @@ def slack() -> Iterator[SlackServer]:
 
 
 def bot(server: SlackServer, **config: object) -> SlackNotifier:
-    return SlackNotifier(SlackConfig(base_url=server.base_url, **config), token=server.token)  # type: ignore[arg-type]
+    return SlackNotifier(SlackConfig(base_url=server.base_url, **config), token=server.token)
 
 
 def hook(server: SlackServer) -> SlackNotifier:

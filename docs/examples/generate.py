@@ -1,0 +1,69 @@
+"""Write sample Slack and email messages from the fixture alerts in tests/data/alerts/.
+
+    .venv/bin/python docs/examples/generate.py
+
+Writes, next to this script, ``slack-{kind}.json`` (the chat.postMessage payload; paste
+``blocks`` into https://app.slack.com/block-kit-builder to see it) and ``email-{kind}.html``
+(the HTML part; open it in a browser) plus ``email-{kind}.eml`` (the whole message) for the
+kinds ``new_item`` and ``figure_change``. tests/test_notify_render.py checks they are current.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from datetime import datetime
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+
+from monitor.model import Alert, content_from_json  # noqa: E402
+from notifiers.email import render_email  # noqa: E402
+from notifiers.slack import render_slack  # noqa: E402
+
+HERE = Path(__file__).resolve().parent
+ALERTS = ROOT / "tests" / "data" / "alerts"
+SAMPLES = {"new_item": "new_item", "figure_change": "figure_change"}  # kind → fixture
+SENDER = "News Monitor <newsmon@alerts.example.org>"
+RECIPIENTS = ["Desk <desk@example.org>"]
+BOUNDARY = "===============newsmon-example=="
+
+
+def load_alert(path: Path) -> Alert:
+    data = json.loads(path.read_text())
+    created = data.get("created_at")
+    return Alert(
+        id=data["id"],
+        kind=data["kind"],
+        notifier=data["notifier"],
+        channel=data.get("channel"),
+        content=content_from_json(data["content"]),
+        created_at=datetime.fromisoformat(created) if created else None,
+    )
+
+
+def examples() -> dict[str, str]:
+    """File name → content of every example."""
+    files = {}
+    for kind, fixture in SAMPLES.items():
+        alert = load_alert(ALERTS / f"{fixture}.json")
+        payload = {"channel": alert.channel or "#news-alerts", **render_slack(alert)}
+        files[f"slack-{kind}.json"] = json.dumps(payload, indent=2, ensure_ascii=False) + "\n"
+        msg = render_email(alert, sender=SENDER, recipients=RECIPIENTS)
+        msg.set_boundary(BOUNDARY)  # stable files; real messages get a random boundary
+        html = msg.get_body(("html",))
+        assert html is not None
+        files[f"email-{kind}.html"] = html.get_content()
+        files[f"email-{kind}.eml"] = msg.as_string()
+    return files
+
+
+def main() -> None:
+    for name, content in examples().items():
+        (HERE / name).write_text(content)
+        print(HERE / name)
+
+
+if __name__ == "__main__":
+    main()
