@@ -86,7 +86,9 @@ def _same(pred: dict[str, Any], label: dict[str, Any]) -> bool:
     )
 
 
-def score_document(preds: list[dict[str, Any]], doc: dict[str, Any]) -> tuple[list[Any], list[Any], list[Any]]:
+def score_document(
+    preds: list[dict[str, Any]], doc: dict[str, Any]
+) -> tuple[list[Any], list[Any], list[Any]]:
     """(hits, misses, false alarms) for one document."""
     unique: dict[tuple[Any, ...], dict[str, Any]] = {}
     for p in preds:
@@ -99,9 +101,7 @@ def score_document(preds: list[dict[str, Any]], doc: dict[str, Any]) -> tuple[li
         if match is not None:
             labels.remove(match)
             hits.append((p, match))
-        elif not any(_same(p, t) for t in tolerated) and not any(
-            _same(p, h[1]) for h in hits
-        ):
+        elif not any(_same(p, t) for t in tolerated) and not any(_same(p, h[1]) for h in hits):
             alarms.append(p)
     return hits, labels, alarms
 
@@ -127,7 +127,9 @@ def main(argv: list[str] | None = None) -> int:
                     name = (item[0] if kind == "tp" else item)["figure"]
                     per_figure.setdefault(name, Counter())[kind] += 1
             attribution_right += sum(
-                1 for p, lab in hits if "attributed_to" not in lab or p["attributed_to"] == lab["attributed_to"]
+                1
+                for p, lab in hits
+                if "attributed_to" not in lab or p["attributed_to"] == lab["attributed_to"]
             )
             if not args.quiet:
                 for m in misses:
@@ -144,7 +146,8 @@ def main(argv: list[str] | None = None) -> int:
 
 def _show(item: dict[str, Any]) -> str:
     rng = f"{item['low']:g}" if item["low"] == item["high"] else f"{item['low']:g}-{item['high']:g}"
-    return f"{item['figure']} {rng} {item['unit']} {item.get('qualifier', '')} — {item.get('quote', '')!r}"
+    qualifier, quote = item.get("qualifier", ""), item.get("quote", "")
+    return f"{item['figure']} {rng} {item['unit']} {qualifier} — {quote!r}"
 
 
 def _prf(c: Counter[str]) -> str:

@@ -47,10 +47,52 @@ _MAX_CUE_WORDS = 12
 _DIGIT = re.compile(rb"[0-9]+")
 _PUNCTUATION_TO_SPACE = str.maketrans({c: " " for c in string.punctuation + "“”‘’—–"})
 _NUMBER_WORDS = frozenset(
-    "one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen"
-    " sixteen seventeen eighteen nineteen twenty thirty forty fifty sixty seventy eighty ninety"
-    " hundred hundreds thousand thousands million millions dozen dozens half third thirds"
-    " quarter quarters fifth fifths tenth tenths".split()
+    [
+        "one",
+        "two",
+        "three",
+        "four",
+        "five",
+        "six",
+        "seven",
+        "eight",
+        "nine",
+        "ten",
+        "eleven",
+        "twelve",
+        "thirteen",
+        "fourteen",
+        "fifteen",
+        "sixteen",
+        "seventeen",
+        "eighteen",
+        "nineteen",
+        "twenty",
+        "thirty",
+        "forty",
+        "fifty",
+        "sixty",
+        "seventy",
+        "eighty",
+        "ninety",
+        "hundred",
+        "hundreds",
+        "thousand",
+        "thousands",
+        "million",
+        "millions",
+        "dozen",
+        "dozens",
+        "half",
+        "third",
+        "thirds",
+        "quarter",
+        "quarters",
+        "fifth",
+        "fifths",
+        "tenth",
+        "tenths",
+    ]
 )
 _MONTHS = (
     "january|february|march|april|may|june|july|august|september|october|november|december"
@@ -67,20 +109,146 @@ _COMPETING = (
     "|nepalese|indian|indians|kremlin's|moscow's|kyiv's|seoul's|washington's|civilian|civilians"
 )
 _PREPOSITIONS = frozenset(
-    "by to in into from with alongside against for on at of near toward towards across"
-    " inside within through between among behind via onto".split()
+    [
+        "by",
+        "to",
+        "in",
+        "into",
+        "from",
+        "with",
+        "alongside",
+        "against",
+        "for",
+        "on",
+        "at",
+        "of",
+        "near",
+        "toward",
+        "towards",
+        "across",
+        "inside",
+        "within",
+        "through",
+        "between",
+        "among",
+        "behind",
+        "via",
+        "onto",
+    ]
 )
 _NOUN_MODIFIERS = frozenset(
-    "north south korean koreans special military combat elite infantry regular more additional"
-    " other active trained armed fresh new young kpa dprk strong highly well professional"
-    " of the its their these those such experienced army assault storm corps ballistic"
-    " artillery short-range long-range larger-caliber large-caliber heavy".split()
+    [
+        "north",
+        "south",
+        "korean",
+        "koreans",
+        "special",
+        "military",
+        "combat",
+        "elite",
+        "infantry",
+        "regular",
+        "more",
+        "additional",
+        "other",
+        "active",
+        "trained",
+        "armed",
+        "fresh",
+        "new",
+        "young",
+        "kpa",
+        "dprk",
+        "strong",
+        "highly",
+        "well",
+        "professional",
+        "of",
+        "the",
+        "its",
+        "their",
+        "these",
+        "those",
+        "such",
+        "experienced",
+        "army",
+        "assault",
+        "storm",
+        "corps",
+        "ballistic",
+        "artillery",
+        "short-range",
+        "long-range",
+        "larger-caliber",
+        "large-caliber",
+        "heavy",
+    ]
 )
 _NO_NOUN = frozenset(
-    "were was are is have has had be been being will would could may might should can did do"
-    " does who that which and or but as in on at to from by with for of more than per while"
-    " since after before when where among including reportedly had also now already still"
-    " a an the it they them this these those".split()
+    [
+        "were",
+        "was",
+        "are",
+        "is",
+        "have",
+        "has",
+        "had",
+        "be",
+        "been",
+        "being",
+        "will",
+        "would",
+        "could",
+        "may",
+        "might",
+        "should",
+        "can",
+        "did",
+        "do",
+        "does",
+        "who",
+        "that",
+        "which",
+        "and",
+        "or",
+        "but",
+        "as",
+        "in",
+        "on",
+        "at",
+        "to",
+        "from",
+        "by",
+        "with",
+        "for",
+        "of",
+        "more",
+        "than",
+        "per",
+        "while",
+        "since",
+        "after",
+        "before",
+        "when",
+        "where",
+        "among",
+        "including",
+        "reportedly",
+        "had",
+        "also",
+        "now",
+        "already",
+        "still",
+        "a",
+        "an",
+        "the",
+        "it",
+        "they",
+        "them",
+        "this",
+        "these",
+        "those",
+    ]
 )
 _NOT_A_FIGURE = [
     re.compile(rf"(?:\b(?:{_MONTHS})\.?|\$|us\$|€|£|¥|₩|\busd|\bkrw|\brub)\s*$"),  # date, money
@@ -106,22 +274,62 @@ _NEGATION = re.compile(
     r"|none|neither|nor|den(?:y|ied|ies|ying)|dismiss(?:ed|es)?|reject(?:ed|s)?|refut(?:ed|es)"
     r"|false(?:ly)?|without)\b|n't\b|n’t\b"
 )
-_HYPOTHETICAL = re.compile(r"\b(?:if|unless|whether|were to|in case|suppos(?:e|ing)|hypothetical\w*)\b")
+_HYPOTHETICAL = re.compile(
+    r"\b(?:if|unless|whether|were to|in case|suppos(?:e|ing)|hypothetical\w*)\b"
+)
 _CLAUSE_BREAK = re.compile(
     r"[;:()\[\]]|\s[—–]\s|,\s*(?:but|while|whereas|although|though|yet|with|meanwhile|however)\b"
     r"|,\s*which\b(?!\s+(?:is|was|translates|represents|amounts|means|equals|accounts))"
     r"|\s(?:but|while|whereas|although|though)\s"
 )
 _SENTENCE_END = re.compile(r"[.!?]+[\"”’')\]]*\s+(?=[\"“‘'(\[]?[A-Z0-9])|\n\s*")
-_PARTITIVE = re.compile(r"\s+of\s+(?:the\s+|these\s+|those\s+|its\s+|their\s+|all\s+|some\s+)?[\"“‘']?")
+_PARTITIVE = re.compile(
+    r"\s+of\s+(?:the\s+|these\s+|those\s+|its\s+|their\s+|all\s+|some\s+)?[\"“‘']?"
+)
 _WORD = re.compile(r"\s*[\"“”'‘’]?([\w][\w'’.-]*)")
 _GLUE_TAIL = r"(?:which|where|the|with|even|that|and)"
 _GLUE = re.compile(rf"^([a-z]{{3,}}?){_GLUE_TAIL}$")
 _NOT_GLUED = frozenset(
-    "breathe clothe loathe bathe lithe seethe soothe teethe swathe blithe writhe tithe scythe"
-    " forthwith herewith therewith wherewith somewhere elsewhere anywhere everywhere nowhere"
-    " unstand command demand expand errand husband brigand garland island reprimand"
-    " withstand understand ampersand hinterland homeland mainland".split()
+    [
+        "breathe",
+        "clothe",
+        "loathe",
+        "bathe",
+        "lithe",
+        "seethe",
+        "soothe",
+        "teethe",
+        "swathe",
+        "blithe",
+        "writhe",
+        "tithe",
+        "scythe",
+        "forthwith",
+        "herewith",
+        "therewith",
+        "wherewith",
+        "somewhere",
+        "elsewhere",
+        "anywhere",
+        "everywhere",
+        "nowhere",
+        "unstand",
+        "command",
+        "demand",
+        "expand",
+        "errand",
+        "husband",
+        "brigand",
+        "garland",
+        "island",
+        "reprimand",
+        "withstand",
+        "understand",
+        "ampersand",
+        "hinterland",
+        "homeland",
+        "mainland",
+    ]
 )
 _REPORTING_VERB = (
     r"(?:has |have |had )?(?:said|says|say|stated|states|state|estimated|estimates|estimate"
@@ -136,14 +344,33 @@ _ATTRIBUTION_BEFORE = re.compile(
 _ATTRIBUTION_VERB = re.compile(rf"(?:\s+(?:they|it|he|she))?\s+{_REPORTING_VERB}\b")
 _SAID_BEFORE_NAME = re.compile(r",\s*(?:said|says|according to)\s+")
 _GENERIC_SOURCES = frozenset(
-    "reports report estimates estimate sources source media some many it they he she analysts"
-    " experts observers studies".split()
+    [
+        "reports",
+        "report",
+        "estimates",
+        "estimate",
+        "sources",
+        "source",
+        "media",
+        "some",
+        "many",
+        "it",
+        "they",
+        "he",
+        "she",
+        "analysts",
+        "experts",
+        "observers",
+        "studies",
+    ]
 )
 _DESCRIPTORS = re.compile(
     r"^(?:the\s+)?(?:(?:newspaper|daily|outlet|agency|broadcaster|magazine|website|reports?"
     r"|news agency|publication)\s+)+(?=[A-Z])"
 )
-_LEADING = re.compile(r"^(?:(?:and|but|although|though|while|however|nonetheless|yet|so|the|that)\b,?\s*)+", re.I)
+_LEADING = re.compile(
+    r"^(?:(?:and|but|although|though|while|however|nonetheless|yet|so|the|that)\b,?\s*)+", re.I
+)
 _TRAILING = re.compile(r"(?:\s+(?:they|it|he|she|has|have|had))+$")
 _AS_OF = re.compile(
     rf"\b(?:in|on|as of|at the end of|during|since|last)\s+(?:(?:early|mid|late)[-\s]+)?"
@@ -191,7 +418,6 @@ class _Phrase:
     of_start: int = -1  # "of the North Korean soldiers deployed": its cues are not ours
 
 
-
 class FigureExtractor:
     """Compiled figure vocabulary; :meth:`extract` reads an article's figures."""
 
@@ -213,10 +439,10 @@ class FigureExtractor:
         }
         self._people_nouns = people_nouns | {c for c in competing if c.endswith(("ns", "ese"))}
         measures = "days weeks months years decades hours minutes km kilometers miles people"
-        self._units = _phrase_pattern(set(self._unit_owner) | self._people_nouns | set(measures.split()))
-        self._own = [
-            {_norm(x) for x in spec.subjects} for spec in self.specs
-        ]
+        self._units = _phrase_pattern(
+            set(self._unit_owner) | self._people_nouns | set(measures.split())
+        )
+        self._own = [{_norm(x) for x in spec.subjects} for spec in self.specs]
         self._number_words = re.compile(
             r"\d|\b(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|thirteen"
             r"|fourteen|fifteen|sixteen|seventeen|eighteen|nineteen|twenty|thirty|forty|fifty"
@@ -323,8 +549,10 @@ class _Reader:
         return self._sentence_at(sent.start - 2)
 
     def _hits(self, pattern: re.Pattern[str], start: int, end: int) -> list[_Hit]:
-        return [_Hit(m.start(), m.end(), _norm(m.group())) for m in pattern.finditer(self.low, start, end)]
-
+        return [
+            _Hit(m.start(), m.end(), _norm(m.group()))
+            for m in pattern.finditer(self.low, start, end)
+        ]
 
     def _read_sentence(self, sent: _Sentence, positions: list[int]) -> Iterable[Observation]:
         cues = self._hits(self.ex._cues, sent.start, sent.end)
@@ -359,7 +587,9 @@ class _Reader:
 
     # -- noun phrases -------------------------------------------------------------------
 
-    def _phrases(self, quantities: list[Quantity], units: list[_Hit], cues: list[_Hit]) -> list[_Phrase]:
+    def _phrases(
+        self, quantities: list[Quantity], units: list[_Hit], cues: list[_Hit]
+    ) -> list[_Phrase]:
         phrases = [self._noun_phrase(q, q.end, units, cues) for q in quantities]
         for p in phrases:
             if p.q.percent:  # "one in three soldiers sent": the participle is not the share's
@@ -375,7 +605,12 @@ class _Reader:
             p.of_start = m.start()
             if inner is not None:
                 inner.is_inner = True
-                p.inner, p.noun, p.noun_known, p.np_end = inner, inner.noun, inner.noun_known, inner.np_end
+                p.inner, p.noun, p.noun_known, p.np_end = (
+                    inner,
+                    inner.noun,
+                    inner.noun_known,
+                    inner.np_end,
+                )
             else:
                 head = self._noun_phrase(p.q, m.end(), units, cues)
                 p.noun, p.noun_known, p.np_end = head.noun, head.noun_known, head.np_end
@@ -433,8 +668,11 @@ class _Reader:
         source = self._source(q, sent, attributions)
         quote_start = min(q.start, cue.start)
         quote_end = max(phrase.np_end, cue.end, q.end)
-        quote = self.text[quote_start:quote_end].strip(" ,;\"“”")
-        return [self._observation(self.ex.specs[i], q, phrase, source, quote, sent) for i in sorted(spec_ids)]
+        quote = self.text[quote_start:quote_end].strip(' ,;"“”')
+        return [
+            self._observation(self.ex.specs[i], q, phrase, source, quote, sent)
+            for i in sorted(spec_ids)
+        ]
 
     def _clause(self, pos: int, sent: _Sentence) -> tuple[int, int]:
         start, end = sent.start, sent.end
@@ -523,7 +761,9 @@ class _Reader:
             and (s.key in own or s.key in self.ex._competing)
         ]
         if candidates:
-            nearest = min(candidates, key=lambda s: min(abs(s.start - q.start), abs(s.end - q.start)))
+            nearest = min(
+                candidates, key=lambda s: min(abs(s.start - q.start), abs(s.end - q.start))
+            )
             return nearest.key in own
         prev = self._previous(sent)
         if prev is None:
@@ -552,20 +792,29 @@ class _Reader:
 
     def _name_after(self, pos: int, limit: int) -> tuple[int, str | None]:
         end = pos
-        words = 0
-        for m in re.finditer(r"[^\s,;:.!?“”\"]+", self.text[pos:limit]):
+        for words, m in enumerate(re.finditer(r"[^\s,;:.!?“”\"]+", self.text[pos:limit])):
             word = m.group()
-            if re.match(r"\d", word) or self.low[pos + m.start() :].startswith(("two-thirds", "half")):
+            if re.match(r"\d", word) or self.low[pos + m.start() :].startswith(
+                ("two-thirds", "half")
+            ):
                 break
             glued = _GLUE.match(word.lower())
             if glued and word.lower() not in _NOT_GLUED:
                 end = pos + m.start() + len(glued.group(1))
                 break
-            if words and word.lower() in ("the", "a", "an", "that", "this", "these", "north", "some"):
+            if words and word.lower() in (
+                "the",
+                "a",
+                "an",
+                "that",
+                "this",
+                "these",
+                "north",
+                "some",
+            ):
                 break
             end = pos + m.end()
-            words += 1
-            if words >= 8 or self.text[end : end + 1] in ",;:.":
+            if words >= 7 or self.text[end : end + 1] in ",;:.":
                 break
         return end, _clean_source(self.text[pos:end])
 
@@ -574,12 +823,16 @@ class _Reader:
         appositive = re.search(r",\s*([^,]{2,60}),\s*$", chunk)
         if appositive and appositive.group(1)[:1].isupper():
             return limit + appositive.start(1), _clean_source(appositive.group(1))
-        cut = max(chunk.rfind(","), chunk.rfind(";"), chunk.rfind(":"), chunk.lower().rfind(" that "))
+        cut = max(
+            chunk.rfind(","), chunk.rfind(";"), chunk.rfind(":"), chunk.lower().rfind(" that ")
+        )
         words = chunk[cut + 1 :].split()[-8:]
         text = " ".join(words)
         return pos - len(text), _clean_source(text)
 
-    def _source(self, q: Quantity, sent: _Sentence, attributions: list[tuple[int, int, str | None]]) -> str | None:
+    def _source(
+        self, q: Quantity, sent: _Sentence, attributions: list[tuple[int, int, str | None]]
+    ) -> str | None:
         named = [a for a in attributions if a[2]]
         before = [a for a in named if a[1] <= q.start]
         if before:
@@ -612,14 +865,22 @@ class _Reader:
         return anchor
 
     def _observation(
-        self, spec: FigureSpec, q: Quantity, phrase: _Phrase, source: str | None, quote: str, sent: _Sentence
+        self,
+        spec: FigureSpec,
+        q: Quantity,
+        phrase: _Phrase,
+        source: str | None,
+        quote: str,
+        sent: _Sentence,
     ) -> Observation:
         low, high, unit = q.low, q.high, spec.unit
         if q.percent:
             unit = "percent"
         elif spec.unit == "days":
             factor = {"weeks": 7.0, "months": 30.0}.get(phrase.noun or "", 1.0)
-            if factor == 1.0 and (m := re.match(r"-(week|month)\b", self.low[q.core_end : q.core_end + 7])):
+            if factor == 1.0 and (
+                m := re.match(r"-(week|month)\b", self.low[q.core_end : q.core_end + 7])
+            ):
                 factor = 7.0 if m.group(1) == "week" else 30.0
             low, high = low * factor, high * factor
         return Observation(
@@ -645,13 +906,39 @@ def _clean_source(raw: str) -> str | None:
     if not name or name.lower() in _GENERIC_SOURCES or len(name.split()) > 8:
         return None
     if not any(c.isupper() for c in name) and not re.search(
-        r"\b(?:data|intelligence|officials?|ministry|military|government|agency|services?|command)\b", name
+        r"\b(?:data|intelligence|officials?|ministry|military|government|agency|services?|command)\b",
+        name,
     ):
         return None
     return name
 
 
-_ABBREVIATIONS = frozenset("mr mrs ms dr gen col lt maj sgt st no vs approx est u.s jan feb aug sept oct nov dec".split())
+_ABBREVIATIONS = frozenset(
+    [
+        "mr",
+        "mrs",
+        "ms",
+        "dr",
+        "gen",
+        "col",
+        "lt",
+        "maj",
+        "sgt",
+        "st",
+        "no",
+        "vs",
+        "approx",
+        "est",
+        "u.s",
+        "jan",
+        "feb",
+        "aug",
+        "sept",
+        "oct",
+        "nov",
+        "dec",
+    ]
+)
 
 
 def _is_abbreviation(text: str, dot: int) -> bool:
@@ -696,6 +983,7 @@ def extract_figures(article: Article, specs: Sequence[FigureSpec]) -> list[Obser
 
 def spec_from_yaml(watchlist: str, name: str, data: dict[str, Any]) -> FigureSpec:
     """One ``figures:`` entry of a watchlist file as a FigureSpec (keys map 1:1 to fields)."""
+
     def terms(key: str) -> tuple[str, ...]:
         value = data.get(key) or ()
         return tuple(str(v) for v in ([value] if isinstance(value, str) else value))

@@ -80,7 +80,7 @@ _INTENSIFIER = (
     r"(?:(?:well|far|much|just|slightly|significantly|considerably|perhaps|possibly)\s+)?"
 )
 _QUALIFIER_WORDS: list[tuple[str, Qualifier]] = [
-    (r"at\s+least|no\s+fewer\s+than|no\s+less\s+than|not\s+less\s+than|a\s+minimum\s+of", "at_least"),
+    (r"at\s+least|no\s+(?:fewer|less)\s+than|not\s+less\s+than|a\s+minimum\s+of", "at_least"),
     (r"just\s+(?:under|below|short\s+of)", "nearly"),
     (r"more\s+than|over|upwards?\s+of|in\s+excess\s+of|exceeding|above|north\s+of", "over"),
     (r"up\s+to|as\s+many\s+as|as\s+much\s+as|a\s+maximum\s+of|at\s+most|no\s+more\s+than", "up_to"),
@@ -101,6 +101,7 @@ _QUALIFIER_AFTER = re.compile(
     r"|(?P<about>or\s+so\b)|(?P<up_to>at\s+most|or\s+(?:fewer|less)))",
     re.I,
 )
+_AFTER_QUALIFIERS: tuple[Qualifier, ...] = ("at_least", "over", "about", "up_to")
 _INCREMENT_BEFORE = re.compile(
     r"\b(?:another|an\s+additional|additional|a\s+further|further|an\s+extra|extra)\s+"
     r"(?:\w+\s+){0,2}$",
@@ -201,8 +202,8 @@ def _core_range(m: re.Match[str]) -> tuple[float, float, bool, bool] | None:
         elif m["sscale"]:
             value *= _SUFFIX_SCALES[m["sscale"].lower()]
         return value, value, False, False
-    value = words_value(m["words"])
-    return None if value is None else (value, value, False, False)
+    spelled = words_value(m["words"])
+    return None if spelled is None else (spelled, spelled, False, False)
 
 
 def _share_value(share: str, den: str | None) -> float:
@@ -234,7 +235,8 @@ def _qualifier(text: str, start: int, end: int) -> tuple[Qualifier | None, int, 
         if m := pattern.search(text, window, start):
             return qualifier, m.start(), end
     if m := _QUALIFIER_AFTER.match(text, end):
-        return next(k for k, v in m.groupdict().items() if v), start, m.end()  # type: ignore[return-value]
+        found: Qualifier = next(q for q in _AFTER_QUALIFIERS if m[q])
+        return found, start, m.end()
     return None, start, end
 
 
@@ -326,10 +328,11 @@ def _read(text: str, m: re.Match[str]) -> Quantity | None:
     core_start, core_end = m.start(), m.end()
     between_match = _BETWEEN.search(text, max(0, core_start - 10), core_start)
     between = between_match is not None
-    if not vague and (second := _range_end(text, m, between)) and (rng := _core_range(second)):
-        if not rng[3] and rng[1] > low:
-            low, high = _combine((low, high), (rng[0], rng[1]), second)
-            core_end = second.end()
+    second = None if vague else _range_end(text, m, between)
+    rng = _core_range(second) if second is not None else None
+    if second is not None and rng is not None and not rng[3] and rng[1] > low:
+        low, high = _combine((low, high), (rng[0], rng[1]), second)
+        core_end = second.end()
     if pm := _PERCENT.match(text, core_end):
         percent = True
         core_end = pm.end()

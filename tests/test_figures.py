@@ -1,0 +1,167 @@
+"""monitor.figures: which numbers are tracked figures, with qualifier, source and quote."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from monitor.figures import FigureExtractor, extract_figures, spec_from_yaml
+from monitor.model import Article, FigureSpec
+
+REPO = Path(__file__).parents[1]
+DEV_SET = json.loads((REPO / "tests" / "data" / "figures" / "dev_set.json").read_text())[
+    "documents"
+]
+SEEDS = Path(__file__).parents[2] / "shared" / "seeds"
+
+
+def _specs() -> list[FigureSpec]:
+    specs = []
+    for path in sorted((REPO / "watchlists").glob("*.yaml")):
+        data = yaml.safe_load(path.read_text())
+        for name, entry in (data.get("figures") or {}).items():
+            specs.append(spec_from_yaml(data["name"], name, entry))
+    return specs
+
+
+EXTRACTOR = FigureExtractor(_specs())
+
+
+def _found(text: str) -> set[tuple[Any, ...]]:
+    return {
+        (o.figure, o.low, o.high, o.unit, o.qualifier)
+        for o in EXTRACTOR.extract(Article(title="", text=text))
+    }
+
+
+def _expected(figures: list[dict[str, Any]]) -> set[tuple[Any, ...]]:
+    return {(f["figure"], f["low"], f["high"], f["unit"], f["qualifier"]) for f in figures}
+
+
+@pytest.mark.parametrize("doc_id", sorted(DEV_SET))
+def test_dev_set_passage_yields_exactly_its_labelled_figures(doc_id: str) -> None:
+    doc = DEV_SET[doc_id]
+    assert _found(doc["text"]) == _expected(doc["figures"])
+
+
+@pytest.mark.parametrize("doc_id", sorted(DEV_SET))
+def test_dev_set_attribution_and_increment(doc_id: str) -> None:
+    doc = DEV_SET[doc_id]
+    observations = EXTRACTOR.extract(Article(title="", text=doc["text"]))
+    for label in doc["figures"]:
+        obs = next(o for o in observations if (o.figure, o.low) == (label["figure"], label["low"]))
+        assert obs.increment == label.get("increment", False)
+        if doc_id in (
+            "digits_partitive",
+            "at_least",
+            "one_in_three",
+            "past_dated",
+            "increment_another",
+        ):
+            assert obs.attributed_to == label["attributed_to"]
+
+
+def test_quote_is_a_verbatim_span_of_the_text() -> None:
+    for doc in DEV_SET.values():
+        for obs in EXTRACTOR.extract(Article(title="", text=doc["text"])):
+            assert obs.quote and obs.quote in doc["text"]
+
+
+def test_partitive_gives_head_and_inner_numbers_their_own_figures() -> None:
+    text = (
+        "Zelensky said at least 3,000 of the 10,000 North Korean soldiers sent to the front died."
+    )
+    assert _found(text) == {
+        ("nk_killed", 3000, 3000, "people", "at_least"),
+        ("nk_troops_deployed", 10000, 10000, "people", "exact"),
+    }
+
+
+def test_competing_nationality_in_the_noun_phrase_vetoes() -> None:
+    assert (
+        _found("North Korean troops joined as 600,000 Russian soldiers have lost their lives.")
+        == set()
+    )
+
+
+def test_negated_and_hypothetical_statements_yield_nothing() -> None:
+    assert _found("Pyongyang denied that 1,000 North Korean troops were sent.") == set()
+    assert _found("If 1,000 North Korean troops were sent, the war would change.") == set()
+
+
+def test_headline_repeated_three_times_yields_each_figure_once() -> None:
+    line = "North Korea sent 10,000 soldiers to Russia"
+    observations = EXTRACTOR.extract(Article(title=line, text=f"{line}\n{line}\n{line}"))
+    assert [(o.figure, o.low) for o in observations] == [("nk_troops_deployed", 10000)]
+
+
+def test_past_month_sets_as_of_from_publication_year() -> None:
+    from datetime import datetime
+
+    article = Article(
+        title="",
+        text="In January, Seoul estimated that 300 North Korean soldiers had been killed.",
+        published_at=datetime(2025, 6, 1),
+    )
+    (obs,) = EXTRACTOR.extract(article)
+    assert obs.as_of is not None and (obs.as_of.year, obs.as_of.month) == (2025, 1)
+
+
+def test_running_total_by_a_date_is_not_dated() -> None:
+    (obs,) = EXTRACTOR.extract(
+        Article(
+            title="",
+            text="By mid-January, over 40% of the North Korean soldiers deployed "
+            "had suffered casualties.",
+        )
+    )
+    assert obs.as_of is None and obs.qualifier == "over" and obs.unit == "percent"
+
+
+def test_deployment_in_months_is_stored_in_days() -> None:
+    assert ("deployment_days", 90, 90, "days", "exact") in _found(
+        "The North Korean engineers' demining mission lasted three months."
+    )
+
+
+def test_spec_from_yaml_maps_every_field() -> None:
+    spec = spec_from_yaml(
+        "w",
+        "f",
+        {
+            "unit": "shells",
+            "cues": ["sent"],
+            "subjects": ["DPRK"],
+            "units": ["rounds"],
+            "exclude": ["Iran"],
+            "percent": False,
+            "money": True,
+            "tolerance": 0.1,
+        },
+    )
+    assert spec == FigureSpec(
+        "f", "w", "shells", ("sent",), ("DPRK",), ("rounds",), ("Iran",), False, True, 0.1
+    )
+
+
+def test_extract_figures_matches_the_extractor() -> None:
+    text = DEV_SET["at_least"]["text"]
+    assert extract_figures(Article(title="", text=text), _specs()) == EXTRACTOR.extract(
+        Article(title="", text=text)
+    )
+
+
+@pytest.mark.skipif(not (SEEDS / "figures.json").exists(), reason="seed documents absent")
+def test_seed_documents_yield_exactly_the_labelled_figures() -> None:
+    labels = json.loads((SEEDS / "figures.json").read_text())["documents"]
+    for name, doc in labels.items():
+        found = _found((SEEDS / name).read_text())
+        tolerated = {
+            (t["figure"], t["low"], t["high"], t["unit"]) for t in doc.get("tolerated", [])
+        }
+        found = {f for f in found if f[:4] not in tolerated}
+        assert found == _expected(doc["figures"]), name
