@@ -275,7 +275,10 @@ def render_slack(alert: Alert) -> dict[str, Any]:
     return {
         "text": render_text(alert),
         "blocks": blocks,
-        "metadata": {"event_type": METADATA_EVENT, "event_payload": {"alert_id": alert.id}},
+        "metadata": {
+            "event_type": METADATA_EVENT,
+            "event_payload": {"alert_id": alert.id, "kind": content.kind},
+        },
         "unfurl_links": False,
         "unfurl_media": False,
     }

@@ -107,7 +107,7 @@ def test_slack_metadata_carries_alert_id() -> None:
     payload = render_slack(load_alert("figure_change"))
     assert payload["metadata"] == {
         "event_type": "newsmon_alert",
-        "event_payload": {"alert_id": 202},
+        "event_payload": {"alert_id": 202, "kind": "figure_change"},
     }
 
 

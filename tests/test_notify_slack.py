@@ -35,7 +35,7 @@ def test_posts_to_config_channel_with_metadata(slack: SlackServer) -> None:
     assert delivery.remote_id == message["ts"] == delivery.thread_id
     assert message["metadata"] == {
         "event_type": "newsmon_alert",
-        "event_payload": {"alert_id": 202},
+        "event_payload": {"alert_id": 202, "kind": "figure_change"},
     }
     assert message["blocks"][0]["text"]["text"] == "📈 Figure change · casualty-figures"
 
@@ -119,7 +119,7 @@ def test_rejected_blocks_fall_back_to_text_once(slack: SlackServer) -> None:
     [message] = slack.messages
     assert delivery.remote_id == message["ts"]
     assert message["blocks"] is None and message["text"].startswith("New story")
-    assert message["metadata"]["event_payload"] == {"alert_id": 101}
+    assert message["metadata"]["event_payload"] == {"alert_id": 101, "kind": "new_item"}
 
 
 def test_connection_refused_is_temporary() -> None:
