@@ -31,8 +31,9 @@ from monitor.model import Article, Match
 if TYPE_CHECKING:
     from monitor.watchlist import Watchlist
 
-# What a space or hyphen in an alias matches in a text: any run of these, or nothing.
-_SEP_CHARS = r"\s\-\u2010\u2011\u00ad"
+# What a space or hyphen in an alias matches in a text: any run of whitespace, hyphens
+# (also the Unicode hyphens, figure and en dashes, soft hyphen), or nothing.
+_SEP_CHARS = r"\s\-\u2010\u2011\u2012\u2013\u00ad"
 _SEP_RUN = re.compile(f"[{_SEP_CHARS}]+")
 _SEP_REGEX = f"[{_SEP_CHARS}]*"
 _APOSTROPHES = "'\u2018\u2019\u02bc"
@@ -135,7 +136,8 @@ def _items(seq: Any) -> list[tuple[str, Any]]:
 
 def _danger(seq: Any, *, inside_repeat: bool) -> str | None:
     items = _items(seq)
-    for (op, av), nxt in zip(items, [*items[1:], None], strict=True):
+    for i, (op, av) in enumerate(items):
+        nxt = items[i + 1] if i + 1 < len(items) else None
         if op in ("MAX_REPEAT", "MIN_REPEAT", "POSSESSIVE_REPEAT"):
             _low, high, body = av
             repeats = high is _MAXREPEAT or high > 1
@@ -166,7 +168,10 @@ def _adjacent_overlap(body: Any, nxt: tuple[str, Any]) -> bool:
 
 
 def _branches_overlap(branches: Sequence[Any]) -> bool:
+    """Two branches can start alike, or both match nothing (``(a|a)*`` parses as ``a(?:|)``)."""
     firsts = [_first(branch) for branch in branches]
+    if sum(_nullable(branch) for branch in branches) > 1:
+        return True
     return any(a & b for i, a in enumerate(firsts) for b in firsts[i + 1 :])
 
 
@@ -211,8 +216,7 @@ def _accepts(op: str, av: Any, char: str) -> bool:
         elif item_op == "LITERAL":
             hit = hit or char.lower() == chr(item_av).lower()
         elif item_op == "RANGE":
-            hit = hit or item_av[0] <= ord(char.lower()) <= item_av[1]
-            hit = hit or item_av[0] <= ord(char.upper()) <= item_av[1]
+            hit = hit or any(item_av[0] <= ord(c) <= item_av[1] for c in _cases(char))
         elif item_op == "CATEGORY":
             name = str(item_av)
             test = _CATEGORIES.get(name.replace("NOT_", ""), _anything)
@@ -220,6 +224,10 @@ def _accepts(op: str, av: Any, char: str) -> bool:
         else:
             hit = True
     return hit != negate
+
+
+def _cases(char: str) -> set[str]:
+    return {c for c in (char, char.lower(), char.upper()) if len(c) == 1}
 
 
 def _anything(char: str) -> bool:

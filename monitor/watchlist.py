@@ -32,7 +32,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Protocol
 
-import yaml
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 from pydantic_core import PydanticCustomError
 
@@ -56,7 +55,18 @@ from monitor.model import (
     Qualifier,
     Route,
 )
-from monitor.yamlfile import Loc, YamlDoc, parse_yaml, validate_doc
+from monitor.yamlfile import YamlDoc, parse_yaml, validate_doc
+
+__all__ = [
+    "Examples",
+    "Explanation",
+    "ExtractorFactory",
+    "Matcher",
+    "Watchlist",
+    "check_examples",
+    "load_watchlist_text",
+    "load_watchlists",
+]
 
 NOTIFIERS = ("slack", "email", "console")
 NAME_PATTERN = r"^[a-z0-9][a-z0-9_-]*$"
@@ -203,6 +213,10 @@ class Examples:
     no_match: tuple[TextExample, ...] = ()
     figures: tuple[FigureExample, ...] = ()
 
+    @property
+    def count(self) -> int:
+        return len(self.match) + len(self.no_match) + len(self.figures)
+
 
 @dataclass(frozen=True, slots=True)
 class Watchlist:
@@ -213,7 +227,7 @@ class Watchlist:
     path: str
     terms: tuple[TermGroup, ...]
     rule: Rule
-    alerts: tuple[AlertKind, ...]
+    alerts: frozenset[AlertKind]
     routes: tuple[Route, ...]
     figures: tuple[FigureSpec, ...]
     examples: Examples = Examples()
@@ -256,7 +270,7 @@ def load_watchlists(directory: Path) -> list[Watchlist]:
 def load_watchlist_text(text: str, path: str | Path) -> Watchlist:
     """Parse and check one watchlist document; ``path`` names it in problems and gives the
     expected ``name`` (its stem). Raises ConfigError with every problem, sorted by line."""
-    doc = _parse_yaml(text, str(path))
+    doc = parse_yaml(text, str(path))
     if not isinstance(doc.data, dict):
         raise ConfigError([Problem(doc.path, 1, "a watchlist must be a mapping of keys")])
     model = validate_doc(doc, WatchlistModel)
@@ -264,47 +278,6 @@ def load_watchlist_text(text: str, path: str | Path) -> Watchlist:
     if problems:
         raise ConfigError(sorted(problems, key=lambda p: p.line or 0))
     return _build(doc, model)
-
-
-def _parse_yaml(text: str, path: str) -> YamlDoc:
-    """``parse_yaml`` with a working constructor.
-
-    TODO: call ``monitor.yamlfile.parse_yaml`` directly once its ``_construct`` stops
-    building ``_Loader(None)``, which PyYAML 6.0.3 refuses (AttributeError on any mapping).
-    """
-    try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-    except yaml.YAMLError:
-        return parse_yaml(text, path)  # raises the ConfigError at the right line
-    if node is None:
-        return YamlDoc(path, None, {(): 1})
-    lines: dict[Loc, int] = {}
-    return YamlDoc(path, _construct(node, (), lines, path), lines)
-
-
-def _construct(node: yaml.Node, loc: Loc, lines: dict[Loc, int], path: str) -> Any:
-    lines[loc] = node.start_mark.line + 1
-    if isinstance(node, yaml.MappingNode):
-        result: dict[Any, Any] = {}
-        for key_node, value_node in node.value:
-            key = _SCALARS.construct_object(key_node)
-            where = key_node.start_mark.line + 1
-            if isinstance(key, list | dict) or key in result:
-                message = (
-                    "a mapping key must be a scalar"
-                    if isinstance(key, list | dict)
-                    else (f"duplicate key {key!r}")
-                )
-                raise ConfigError([Problem(path, where, message)])
-            result[key] = _construct(value_node, (*loc, key), lines, path)
-            lines[(*loc, key)] = where
-        return result
-    if isinstance(node, yaml.SequenceNode):
-        return [_construct(item, (*loc, i), lines, path) for i, item in enumerate(node.value)]
-    return _SCALARS.construct_object(node)  # type: ignore[no-untyped-call]
-
-
-_SCALARS = yaml.SafeLoader("")
 
 
 def _duplicate_names(watchlists: Iterable[Watchlist]) -> list[Problem]:
@@ -422,7 +395,7 @@ def _build(doc: YamlDoc, model: WatchlistModel) -> Watchlist:
         path=doc.path,
         terms=tuple(TermGroup(name, tuple(aliases)) for name, aliases in model.terms.items()),
         rule=Rule(*(tuple(getattr(model.match, r)) for r in ("all_of", "any_of", "none_of"))),
-        alerts=tuple(kind for kind in ALERT_KINDS if kind in model.alerts),
+        alerts=frozenset(kind for kind in ALERT_KINDS if kind in model.alerts),
         routes=tuple(Route(r.notifier, r.channel, tuple(r.to)) for r in model.routes),
         figures=tuple(_figure_spec(model.name, name, f) for name, f in model.figures.items()),
         examples=Examples(
