@@ -12,7 +12,7 @@ from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import AbstractSet, Protocol
 
-from monitor.model import AlertContent, AlertKind, Article, FigureChange, Match, Route
+from monitor.model import AlertContent, AlertKind, Article, FigureChange, FigureSpec, Match, Route
 
 
 class Routed(Protocol):
@@ -24,6 +24,8 @@ class Routed(Protocol):
     def alerts(self) -> AbstractSet[str]: ...
     @property
     def routes(self) -> Sequence[Route]: ...
+    @property
+    def figures(self) -> Sequence[FigureSpec]: ...
 
 
 @dataclass(frozen=True)
@@ -117,6 +119,10 @@ def plan_new_item(
     ]
 
 
+def _tracking(watchlists: Mapping[str, Routed], figure: str) -> list[Routed]:
+    return [wl for wl in watchlists.values() if any(spec.name == figure for spec in wl.figures)]
+
+
 def plan_figure_change(
     item_id: int,
     article: Article,
@@ -125,17 +131,21 @@ def plan_figure_change(
     notifiers: Collection[str],
     default_channels: Mapping[str, str | None],
 ) -> list[PlannedAlert]:
-    """One figure_change alert per channel for an item, listing every figure that changed."""
+    """One figure_change alert per channel for an item, listing every figure that changed.
+
+    A figure is one series whichever watchlist read it: its changes go to every watchlist
+    that tracks a figure of that name.
+    """
     groups: dict[tuple[str, str | None], _Group] = {}
     for change in changes:
-        watchlist = watchlists.get(change.observation.watchlist)
-        if watchlist is None or "figure_change" not in watchlist.alerts:
-            continue
-        for target in resolve_routes(watchlist, notifiers, default_channels):
-            group = groups.setdefault(target, _Group())
-            _add_unique(group.watchlists, [watchlist.name])
-            if change not in group.changes:
-                group.changes.append(change)
+        for watchlist in _tracking(watchlists, change.observation.figure):
+            if "figure_change" not in watchlist.alerts:
+                continue
+            for target in resolve_routes(watchlist, notifiers, default_channels):
+                group = groups.setdefault(target, _Group())
+                _add_unique(group.watchlists, [watchlist.name])
+                if change not in group.changes:
+                    group.changes.append(change)
     return [
         PlannedAlert(
             dedup_key=f"figure_change:item:{item_id}:{notifier}:{channel or ''}",

@@ -462,7 +462,27 @@ class FigureExtractor:
                 if key not in seen:
                     seen.add(key)
                     found.append(obs)
-        return found
+        return drop_subsumed(found)
+
+
+def drop_subsumed(observations: Sequence[Observation]) -> list[Observation]:
+    """Drop a vague value when the same article states the same figure precisely within it.
+
+    A headline's "thousands of soldiers died" and the body's "at least 3,000 soldiers were
+    killed" are one statement; alerting on both would report a change that is not one.
+    """
+
+    def subsumes(vague: Observation, precise: Observation) -> bool:
+        return (
+            vague is not precise
+            and (vague.figure, vague.unit) == (precise.figure, precise.unit)
+            and vague.low < vague.high
+            and vague.low <= precise.low
+            and precise.high <= vague.high
+            and (precise.high - precise.low) < (vague.high - vague.low)
+        )
+
+    return [o for o in observations if not any(subsumes(o, p) for p in observations)]
 
 
 def _owners(specs: Sequence[FigureSpec], terms: Any) -> dict[str, set[int]]:

@@ -14,7 +14,7 @@ from monitor.errors import FetchError, NewsmonError
 if TYPE_CHECKING:
     from monitor.app import Compiled
     from monitor.config import FetchConfig
-    from monitor.model import Article
+    from monitor.model import Article, Observation
     from storage.models import FigureObservation, FigureSeries
 
 _HTML = re.compile(rb"^\s*(<!doctype html|<html|<head|<body|<article|<div|<p[\s>])", re.I)
@@ -26,11 +26,12 @@ def _looks_like_html(data: bytes) -> bool:
 
 def article_from_bytes(data: bytes, source: str) -> Article:
     """Plain text as is; HTML reduced to its main text (and title) by the article extractor."""
-    from monitor.article import extract_article_text
     from monitor.model import Article
-    from monitor.parse import html_to_text
 
     if _looks_like_html(data):
+        from monitor.article import extract_article_text
+        from monitor.parse import html_to_text
+
         text = extract_article_text(data, source) or html_to_text(data.decode("utf-8", "replace"))
         title_match = re.search(rb"<title[^>]*>(.*?)</title>", data, re.I | re.S)
         title = html_to_text(title_match.group(1).decode("utf-8", "replace")) if title_match else ""
@@ -57,10 +58,22 @@ async def read_source(source: str, fetch_config: FetchConfig) -> Article:
         raise NewsmonError(f"cannot read {source}: {exc.strerror or exc}") from None
 
 
+def unique_observations(observations: Sequence[Observation]) -> list[Observation]:
+    """One observation per figure value and quote, though several watchlists track it."""
+    seen: set[tuple[str, str, float, float, str]] = set()
+    unique = []
+    for obs in observations:
+        key = (obs.figure, obs.unit, obs.low, obs.high, obs.quote)
+        if key not in seen:
+            seen.add(key)
+            unique.append(obs)
+    return unique
+
+
 def inspect_article(article: Article, compiled: Compiled) -> dict[str, Any]:
     """CONTRACT.md's inspect JSON, plus why each non-matching watchlist did not match."""
     matches = compiled.matcher.match(article)
-    observations = compiled.extractor.extract(article)
+    observations = unique_observations(compiled.extractor.extract(article))
     matched = {m.watchlist for m in matches}
     explain = getattr(compiled.matcher, "explain", None)
     not_matched = []

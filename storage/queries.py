@@ -373,7 +373,7 @@ def list_observations(
     )
     if figure:
         stmt = stmt.where(FigureSeries.figure == figure)
-    return [(obs, series) for obs, series in session.execute(stmt).tuples()]
+    return [(obs, series) for obs, series in session.execute(stmt).all()]
 
 
 # ----------------------------------------------------------------------------- alerts (outbox)

@@ -49,25 +49,53 @@ def smtp() -> Iterator[SmtpServer]:
 @pytest.fixture
 def feeds() -> Iterator[FeedServer]:
     with FeedServer() as server:
-        server.add("/kyiv.xml", (DATA / "kyiv-round1.xml").read_bytes(), content_type="application/rss+xml")
-        server.add("/seoul.xml", (DATA / "seoul.xml").read_bytes(), content_type="application/atom+xml")
-        server.add("/agg.xml", (DATA / "aggregator.xml").read_bytes(), content_type="application/rss+xml")
+        server.add(
+            "/kyiv.xml", (DATA / "kyiv-round1.xml").read_bytes(), content_type="application/rss+xml"
+        )
+        server.add(
+            "/seoul.xml", (DATA / "seoul.xml").read_bytes(), content_type="application/atom+xml"
+        )
+        server.add(
+            "/agg.xml", (DATA / "aggregator.xml").read_bytes(), content_type="application/rss+xml"
+        )
         yield server
 
 
-def write_config(tmp_path: Path, db_url: str, feeds: FeedServer, slack: SlackServer, smtp: SmtpServer) -> Path:
+def write_config(
+    tmp_path: Path, db_url: str, feeds: FeedServer, slack: SlackServer, smtp: SmtpServer
+) -> Path:
     config = {
         "database": {"url": db_url},
         "watchlists": str(REPO / "watchlists"),
         "feeds": [
-            {"url": feeds.url("/kyiv.xml"), "name": "Kyiv Desk", "interval": "15m", "fetch_article": "never"},
-            {"url": feeds.url("/seoul.xml"), "name": "Seoul Desk", "interval": "15m", "fetch_article": "never"},
-            {"url": feeds.url("/agg.xml"), "name": "Aggregator", "interval": "15m", "fetch_article": "never"},
+            {
+                "url": feeds.url("/kyiv.xml"),
+                "name": "Kyiv Desk",
+                "interval": "15m",
+                "fetch_article": "never",
+            },
+            {
+                "url": feeds.url("/seoul.xml"),
+                "name": "Seoul Desk",
+                "interval": "15m",
+                "fetch_article": "never",
+            },
+            {
+                "url": feeds.url("/agg.xml"),
+                "name": "Aggregator",
+                "interval": "15m",
+                "fetch_article": "never",
+            },
         ],
         "fetch": {"allow_private_networks": True, "timeout": "10s"},
         "notifiers": {
             "slack": {"base_url": slack.base_url, "channel": "#news-alerts"},
-            "email": {"host": "127.0.0.1", "port": smtp.port, "from": "newsmon@test.example", "to": ["analysts@test.example"]},
+            "email": {
+                "host": "127.0.0.1",
+                "port": smtp.port,
+                "from": "newsmon@test.example",
+                "to": ["analysts@test.example"],
+            },
         },
         "http": {"listen": None},
         "log": {"level": "WARNING"},
@@ -88,12 +116,13 @@ def cli_json(*args: str) -> Any:
     return json.loads(out.getvalue())
 
 
+def alert_id(message: dict[str, Any]) -> int:
+    payload = (message.get("metadata") or {}).get("event_payload") or {}
+    return int(payload["alert_id"])
+
+
 def slack_alert_ids(slack: SlackServer) -> list[int]:
-    ids = []
-    for message in slack.messages:
-        payload = (message.get("metadata") or {}).get("event_payload") or {}
-        ids.append(int(payload["alert_id"]))
-    return ids
+    return [alert_id(m) for m in slack.messages]
 
 
 def email_alert_ids(smtp: SmtpServer) -> list[str]:
@@ -101,7 +130,11 @@ def email_alert_ids(smtp: SmtpServer) -> list[str]:
 
 
 def test_run_once_delivers_each_alert_once_and_alerts_a_changed_figure(
-    tmp_path: Path, db_url: str, feeds: FeedServer, slack: SlackServer, smtp: SmtpServer,
+    tmp_path: Path,
+    db_url: str,
+    feeds: FeedServer,
+    slack: SlackServer,
+    smtp: SmtpServer,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setenv("SLACK_BOT_TOKEN", slack.token)
@@ -144,25 +177,28 @@ def test_run_once_delivers_each_alert_once_and_alerts_a_changed_figure(
     assert (len(slack.messages), len(smtp.messages)) == (before_slack, before_mail)
 
     # Round 3: a new item with a changed figure → exactly one figure_change per channel.
-    round2 = (DATA / "kyiv-round1.xml").read_text().replace(
-        "<item>", (DATA / "kyiv-round2-item.xml").read_text() + "\n<item>", 1
+    round2 = (
+        (DATA / "kyiv-round1.xml")
+        .read_text()
+        .replace("<item>", (DATA / "kyiv-round2-item.xml").read_text() + "\n<item>", 1)
     )
     feeds.add("/kyiv.xml", round2.encode(), content_type="application/rss+xml")
     assert main(["run", "--once", "--config", config]) == 0
-    new_messages = slack.messages[before_slack:]
-    changes = [m for m in new_messages if "figure" in m.get("text", "").lower() and "4,000" in m.get("text", "")]
-    casualty_channel = slack.channel_id("#nk-casualties")
-    in_casualties = [m for m in changes if m["channel"] == casualty_channel]
-    assert len(in_casualties) == 1
-    text = json.dumps(in_casualties[0])
-    assert "3,000" in text and "Zelensky" in text  # the previous value and who said it
-
     alerts = cli_json("alerts", "--json", "--config", config)
-    change_rows = [a for a in alerts if a["kind"] == "figure_change" and a["url"] and a["url"].endswith("nk-killed-update")]
+    change_rows = [
+        a for a in alerts
+        if a["kind"] == "figure_change" and (a["url"] or "").endswith("nk-killed-update")
+    ]
     assert Counter((a["notifier"], a["channel"]) for a in change_rows) == {
         ("slack", "#nk-casualties"): 1,
         ("email", None): 1,
     }
+    change_ids = {a["id"] for a in change_rows}
+    posted = [m for m in slack.messages[before_slack:] if alert_id(m) in change_ids]
+    assert len(posted) == 1
+    assert posted[0]["channel"] == slack.channel_id("#nk-casualties")
+    text = json.dumps(posted[0])
+    assert "4,000" in text and "3,000" in text and "Zelensky" in text  # before → after, by whom
     assert sorted(slack_alert_ids(slack)) == sorted(
         a["id"] for a in alerts if a["notifier"] == "slack"
     )
@@ -170,7 +206,9 @@ def test_run_once_delivers_each_alert_once_and_alerts_a_changed_figure(
     assert figures[0]["low"] == 4000  # newest first
 
 
-def test_run_once_as_a_subprocess_prints_alerts_on_the_console(tmp_path: Path, feeds: FeedServer) -> None:
+def test_run_once_as_a_subprocess_prints_alerts_on_the_console(
+    tmp_path: Path, feeds: FeedServer
+) -> None:
     config = {
         "database": {"url": f"sqlite:///{tmp_path / 'console.db'}"},
         "watchlists": str(REPO / "watchlists"),
@@ -183,9 +221,12 @@ def test_run_once_as_a_subprocess_prints_alerts_on_the_console(tmp_path: Path, f
     path.write_text(yaml.safe_dump(config), encoding="utf-8")
     run = subprocess.run(
         [sys.executable, "-m", "monitor", "run", "--once", "--config", str(path)],
-        capture_output=True, text=True, timeout=120, cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=tmp_path,
     )
     assert run.returncode == 0, run.stderr
-    assert "[new_item]" in run.stdout
+    assert "[New story]" in run.stdout
     assert "Zelensky: at least 3,000 North Korean soldiers killed in Kursk" in run.stdout
     assert "polled 1 feeds (0 failed)" in run.stderr
