@@ -87,9 +87,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
         raise ConfigError([_problem(str(directory), "watchlist directory not found")])
     watchlists = load_watchlists(directory)
     problems = check_examples(watchlists, FigureExtractor)
-    configured = {
-        name for name in ("slack", "email", "console") if getattr(config.notifiers, name)
-    }
+    configured = {name for name in ("slack", "email", "console") if getattr(config.notifiers, name)}
     for problem in problems:
         print(problem, file=sys.stderr)
     if problems:
@@ -139,7 +137,7 @@ def cmd_feeds(args: argparse.Namespace) -> int:
 
     with _open_db(args)() as session:
         feeds = queries.list_feeds(session)
-    rows = [
+    rows: list[dict[str, Any]] = [
         {
             "url": f.url,
             "name": f.name,
@@ -192,7 +190,7 @@ def cmd_alerts(args: argparse.Namespace) -> int:
         return 0
     with session_factory() as session:
         alerts = queries.list_alerts(session, limit=args.limit, state=args.state)
-    rows = [
+    rows: list[dict[str, Any]] = [
         {
             "id": a.id,
             "kind": a.kind,
@@ -216,8 +214,13 @@ def cmd_alerts(args: argparse.Namespace) -> int:
     _table(
         [
             (
-                r["id"], r["kind"], r["watchlist"], f"{r['notifier']}:{r['channel'] or '-'}",
-                r["state"], r["attempts"], _short(r["created_at"]),
+                r["id"],
+                r["kind"],
+                r["watchlist"],
+                f"{r['notifier']}:{r['channel'] or '-'}",
+                r["state"],
+                r["attempts"],
+                _short(r["created_at"]),
                 (r["last_error"] or r["title"] or "")[:70],
             )
             for r in rows
@@ -257,17 +260,22 @@ def cmd_db(args: argparse.Namespace) -> int:
 def build_parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument(
-        "--config", metavar="FILE", default=argparse.SUPPRESS,
+        "--config",
+        metavar="FILE",
+        default=argparse.SUPPRESS,
         help="config file (default: $NEWSMON_CONFIG, else ./newsmon.yaml, else built-in defaults)",
     )
     parser = argparse.ArgumentParser(
-        prog="newsmon", parents=[common],
+        prog="newsmon",
+        parents=[common],
         description="Polls news feeds, matches watchlists, tracks figures and sends alerts.",
     )
     parser.add_argument("--version", action="version", version=f"newsmon {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    def add(name: str, func: Callable[[argparse.Namespace], int], help: str) -> argparse.ArgumentParser:
+    def add(
+        name: str, func: Callable[[argparse.Namespace], int], help: str
+    ) -> argparse.ArgumentParser:
         p = sub.add_parser(name, parents=[common], help=help, description=help)
         p.set_defaults(func=func)
         return p
@@ -276,7 +284,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--once", action="store_true", help="one full cycle, then exit")
     add("validate", cmd_validate, "check the config and every watchlist, and run their examples")
     insp = add("inspect", cmd_inspect, "show what the watchlists do with an article")
-    insp.add_argument("source", metavar="SOURCE", help="a file path, - for stdin, or an http(s) URL")
+    insp.add_argument(
+        "source", metavar="SOURCE", help="a file path, - for stdin, or an http(s) URL"
+    )
     insp.add_argument("--json", action="store_true", help="print JSON")
     figs = add("figures", cmd_figures, "stored figure history, newest first")
     figs.add_argument("name", nargs="?", metavar="NAME", help="one figure, e.g. nk_killed")

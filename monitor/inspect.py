@@ -82,7 +82,9 @@ def inspect_article(article: Article, compiled: Compiled) -> dict[str, Any]:
             if item.watchlist not in matched:
                 not_matched.append({"name": item.watchlist, "reason": item.reason})
     return {
-        "watchlists": [{"name": m.watchlist, "matched_terms": list(m.matched_terms)} for m in matches],
+        "watchlists": [
+            {"name": m.watchlist, "matched_terms": list(m.matched_terms)} for m in matches
+        ],
         "figures": [
             {
                 "figure": o.figure,
@@ -115,9 +117,9 @@ def format_value(low: float, high: float, qualifier: str, unit: str) -> str:
 
 def render_inspect(result: dict[str, Any]) -> str:
     lines = ["Watchlists matched:"]
-    lines += [
-        f"  {w['name']}: {', '.join(w['matched_terms'])}" for w in result["watchlists"]
-    ] or ["  (none)"]
+    lines += [f"  {w['name']}: {', '.join(w['matched_terms'])}" for w in result["watchlists"]] or [
+        "  (none)"
+    ]
     if result["not_matched"]:
         lines.append("Not matched:")
         lines += [f"  {w['name']}: {w['reason']}" for w in result["not_matched"]]

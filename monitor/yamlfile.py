@@ -107,8 +107,8 @@ def problems_from_validation(doc: YamlDoc, exc: ValidationError, prefix: Loc = (
     problems = []
     for error in exc.errors():
         loc = tuple(part for part in error["loc"] if not str(part).startswith("function-"))
-        error = {**error, "loc": loc}
-        problems.append(Problem(doc.path, doc.line_of((*prefix, *loc)), _describe(error)))
+        details: dict[str, Any] = {**error, "loc": loc}
+        problems.append(Problem(doc.path, doc.line_of((*prefix, *loc)), _describe(details)))
     return problems
 
 

@@ -107,8 +107,8 @@ def write_config(
 
 def cli_json(*args: str) -> Any:
     """Run a listing command in-process and parse its JSON."""
-    from io import StringIO
     from contextlib import redirect_stdout
+    from io import StringIO
 
     out = StringIO()
     with redirect_stdout(out):
@@ -186,7 +186,8 @@ def test_run_once_delivers_each_alert_once_and_alerts_a_changed_figure(
     assert main(["run", "--once", "--config", config]) == 0
     alerts = cli_json("alerts", "--json", "--config", config)
     change_rows = [
-        a for a in alerts
+        a
+        for a in alerts
         if a["kind"] == "figure_change" and (a["url"] or "").endswith("nk-killed-update")
     ]
     assert Counter((a["notifier"], a["channel"]) for a in change_rows) == {
