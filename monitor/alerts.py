@@ -9,8 +9,9 @@ the rule hold across retries, restarts and replicas.
 from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
-from typing import AbstractSet, Protocol
+from typing import Protocol
 
 from monitor.model import AlertContent, AlertKind, Article, FigureChange, FigureSpec, Match, Route
 

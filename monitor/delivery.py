@@ -57,7 +57,7 @@ class _Pacer:
         self._last: dict[tuple[str, str | None], float] = {}
 
     async def wait(self, notifier: Notifier, channel: str | None) -> None:
-        interval = float(getattr(notifier, "min_interval", 0.0))
+        interval = notifier.min_interval
         key = (notifier.name, channel)
         if interval > 0 and key in self._last:
             remaining = self._last[key] + interval - time.monotonic()
@@ -118,7 +118,10 @@ async def _deliver_one(
             _finish_failed(app, row, str(exc))
             log.error("alert failed permanently: %s", exc, extra=extra)
             return "failed"
-        delay = max(exc.retry_after or 0.0, delivery_backoff(row.attempts + 1, app.config.delivery.backoff_max))
+        delay = max(
+            exc.retry_after or 0.0,
+            delivery_backoff(row.attempts + 1, app.config.delivery.backoff_max),
+        )
         _finish_retry(app, row, str(exc), delay)
         blocked[key] = utcnow() + timedelta(seconds=delay)
         log.warning("alert delivery failed, retrying in %.0fs: %s", delay, exc, extra=extra)

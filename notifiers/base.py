@@ -26,6 +26,7 @@ class Notifier(Protocol):
     """
 
     name: str
+    min_interval: float
 
     def send(self, alert: Alert) -> Delivery: ...
 

@@ -400,15 +400,9 @@ def claim_alerts(
         and_(AlertRow.state == "pending", AlertRow.next_attempt_at <= now),
         and_(AlertRow.state == "sending", AlertRow.lease_until < now),
     )
-    candidates = session.execute(
-        _skip_locked(
-            session,
-            select(AlertRow.id, AlertRow.state)
-            .where(deliverable)
-            .order_by(AlertRow.id)
-            .limit(limit),
-        )
-    ).all()
+    stmt: Any = select(AlertRow.id, AlertRow.state).where(deliverable).order_by(AlertRow.id)
+    found = session.execute(_skip_locked(session, stmt.limit(limit))).all()
+    candidates: list[tuple[int, str]] = [(row[0], row[1]) for row in found]
     resumed: dict[int, bool] = {}
     for alert_id, state in candidates:
         result = session.execute(

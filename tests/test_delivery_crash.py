@@ -1,0 +1,127 @@
+"""A process killed (SIGKILL) in the middle of a delivery, then restarted, neither loses
+nor doubles an alert: the resumed alert is found in the channel by its message metadata.
+
+The Slack server records the first message and then holds its HTTP response until the test
+has killed the process, so the crash falls exactly between "sent" and "marked sent".
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from sqlalchemy import create_engine, update
+
+from monitor.cli import main
+from storage.models import AlertRow
+from tests.conftest import REPO
+from tests.slack_server import SlackServer
+
+DATA = REPO / "tests" / "data" / "e2e"
+CHANNELS = {
+    "C0DEPLOY01": "nk-deployment",
+    "C0CASUAL01": "nk-casualties",
+    "C0MISSIL01": "nk-missiles",
+    "C0NEWS0001": "news-alerts",
+}
+
+
+class HoldingSlack(SlackServer):
+    """Posts the first message, then holds the reply until ``release`` is set."""
+
+    posted: threading.Event
+    release: threading.Event
+
+    def start(self) -> HoldingSlack:
+        self.posted, self.release = threading.Event(), threading.Event()
+        super().start()
+        return self
+
+    def _api_chat_postMessage(self, params: dict[str, Any]) -> dict[str, Any]:
+        result = super()._api_chat_postMessage(params)
+        if not self.posted.is_set():
+            self.posted.set()
+            self.release.wait(timeout=60)
+        return result
+
+
+@pytest.fixture
+def slack() -> Iterator[HoldingSlack]:
+    server = HoldingSlack(channels=dict(CHANNELS)).start()
+    yield server
+    server.release.set()
+    server.stop()
+
+
+def alert_ids(slack: SlackServer) -> list[int]:
+    return [int(m["metadata"]["event_payload"]["alert_id"]) for m in slack.messages]
+
+
+def test_sigkill_between_send_and_mark_neither_loses_nor_doubles(
+    tmp_path: Path, slack: HoldingSlack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    db = tmp_path / "crash.db"
+    config = {
+        "database": {"url": f"sqlite:///{db}"},
+        "watchlists": str(REPO / "watchlists"),
+        "feeds": [
+            {"url": (DATA / "kyiv-round1.xml").as_uri(), "name": "Kyiv", "fetch_article": "never"}
+        ],
+        "fetch": {"allow_private_networks": True},
+        "notifiers": {"slack": {"base_url": slack.base_url, "channel": "#news-alerts"}},
+        "http": {"listen": None},
+        "log": {"level": "WARNING"},
+    }
+    path = tmp_path / "newsmon.yaml"
+    path.write_text(yaml.safe_dump(config))
+    env = {**os.environ, "SLACK_BOT_TOKEN": slack.token}
+    env.pop("SLACK_WEBHOOK_URL", None)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "monitor", "run", "--once", "--config", str(path)],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        assert slack.posted.wait(timeout=60), "the first alert never reached Slack"
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    slack.release.set()
+    assert proc.returncode == -signal.SIGKILL
+    assert len(slack.messages) == 1  # posted, but never marked sent
+    [crashed] = alert_ids(slack)
+
+    # The dead replica's lease runs out (as it would after ALERT_LEASE seconds).
+    engine = create_engine(f"sqlite:///{db}")
+    with engine.begin() as conn:
+        conn.execute(
+            update(AlertRow)
+            .where(AlertRow.state == "sending")
+            .values(lease_until=datetime.now(UTC) - timedelta(seconds=1))
+        )
+    monkeypatch.setenv("SLACK_BOT_TOKEN", slack.token)
+    monkeypatch.delenv("SLACK_WEBHOOK_URL", raising=False)
+    assert main(["run", "--once", "--config", str(path)]) == 0
+
+    with engine.connect() as conn:
+        recorded = {row.id: row.state for row in conn.execute(AlertRow.__table__.select())}
+    engine.dispose()
+    assert len(recorded) >= 2
+    assert set(recorded.values()) == {"sent"}
+    assert sorted(alert_ids(slack)) == sorted(recorded)  # every alert exactly once
+    assert alert_ids(slack).count(crashed) == 1
+    history = [c for c in slack.calls if c.method == "conversations.history"]
+    assert history, "the resumed alert was looked up before any resend"
