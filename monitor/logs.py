@@ -41,7 +41,15 @@ _PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
 )
 
 _HANDLER_NAME = "newsmon"
-_QUIET_LOGGERS = ("httpx", "httpcore", "apscheduler", "urllib3", "trafilatura", "slack_sdk")
+_QUIET_LOGGERS = (
+    "httpx",
+    "httpcore",
+    "apscheduler",
+    "urllib3",
+    "trafilatura",
+    "slack_sdk",
+    "alembic",
+)
 
 # Extra fields are what a LogRecord carries beyond its standard attributes.
 _STANDARD_ATTRS = frozenset(logging.LogRecord("", 0, "", 0, "", (), None).__dict__) | {

@@ -94,7 +94,7 @@ def load_yaml(path: Path) -> YamlDoc:
 
 def _describe(error: dict[str, Any]) -> str:
     loc = ".".join(str(part) for part in error["loc"] if part != "__root__")
-    message = str(error["msg"])
+    message = str(error["msg"]).removeprefix("Value error, ").removeprefix("Assertion failed, ")
     if error["type"] == "extra_forbidden":
         message = "unknown key"
     elif error["type"] == "missing":
