@@ -253,7 +253,9 @@ _NO_NOUN = frozenset(
 _NOT_A_FIGURE = [
     re.compile(rf"(?:\b(?:{_MONTHS})\.?|\$|us\$|€|£|¥|₩|\busd|\bkrw|\brub)\s*$"),  # date, money
     re.compile(
-        r"\b(?:aged?|ages|age of|level|page|no\.|number|article|resolution|section|chapter"
+        r"\b(?:aged?|ages|age of)\s+\d+\s*(?:and|or|to|-|–)\s*$"
+        r"|\bas\s+(?:young|old)\s+as\s*$|\bin\s+(?:their|his|her)\s+(?:early\s+|late\s+|mid-?)?$"
+        r"|\b(?:aged?|ages|age of|level|page|no\.|number|article|resolution|section|chapter"
         r"|episode|part|figure|table|round|phase|grade|category|tier|model|type|version"
         r"|stage|step|item|question|kn-?|hwasong-?|su-?|mig-?|t-?|f-?)\s*#?$"
     ),
@@ -276,6 +278,16 @@ _NEGATION = re.compile(
 )
 _HYPOTHETICAL = re.compile(
     r"\b(?:if|unless|whether|were to|in case|suppos(?:e|ing)|hypothetical\w*)\b"
+)
+_INVERTED_CONDITIONAL = re.compile(r"\s*[\"“‘']?(?:should|were|had)\s+(?!been\b)")
+_SHARE_OF = re.compile(r"\s+(?:of|the)\b|\s+(?:\w+\s+){0,3}(?:are|were|was|is|came|come)\b")
+_INCREMENT_WORDS = frozenset(["more", "additional", "another", "extra", "further"])
+_LINKING_CUES = frozenset(["reached"])
+# A projected change ("losses could rise to tens of thousands") is not a figure yet; a
+# projected total ("could eventually be deployed") is still read, as the seeds' analysts do.
+_FUTURE = re.compile(
+    r"\b(?:could|may|might|will|would|to)\s+(?:soon\s+|eventually\s+|also\s+|further\s+)?"
+    r"(?:rise|grow|increase|climb|swell|double|triple)\b"
 )
 _CLAUSE_BREAK = re.compile(
     r"[;:()\[\]]|\s[—–]\s|,\s*(?:but|while|whereas|although|though|yet|with|meanwhile|however)\b"
@@ -593,7 +605,7 @@ class _Reader:
 
     def _may_be_figure(self, q: Quantity, sent: _Sentence) -> bool:
         low = self.low
-        before = low[max(sent.start, q.core_start - 12) : q.core_start]
+        before = low[max(sent.start, q.core_start - 20) : q.core_start]
         if any(p.search(before) for p in _NOT_A_FIGURE):
             return "$" in before and any(s.money for s in self.ex.specs)
         if _NOT_A_FIGURE_AFTER.match(low, q.core_end):
@@ -648,6 +660,9 @@ class _Reader:
                 unit = unit_at[start]
                 return _Phrase(q, self._participle_end(unit.end, cues), unit.key, True)
             word = self.low[start : m.end(1)].strip(".'’")
+            if pos == q.end and word in _INCREMENT_WORDS:  # "3,000 more troops"
+                pos = m.end()
+                continue
             if start in cue_at or word in _NO_NOUN:
                 break
             original = self.text[start]
@@ -675,15 +690,17 @@ class _Reader:
         if not phrase.noun_known:
             return []
         q = phrase.q
+        fitting = {i for i, spec in enumerate(self.ex.specs) if self._fits(spec, phrase)}
+        if not fitting:
+            return []
         clause_start, clause_end = self._clause(q.start, sent)
-        best = self._best_cue(phrase, cues, clause_start, clause_end)
+        best = self._best_cue(phrase, cues, clause_start, clause_end, fitting)
         if best is None:
             return []
         cue, spec_ids = best
         if self._negated(q, cue, clause_start):
             return []
-        spec_ids = {i for i in spec_ids if self._fits(self.ex.specs[i], phrase)}
-        if not spec_ids or not self._about_subject(phrase, sent, subjects, attributions, spec_ids):
+        if not self._about_subject(phrase, sent, subjects, attributions, spec_ids):
             return []
         source = self._source(q, sent, attributions)
         quote_start = min(q.start, cue.start)
@@ -705,13 +722,21 @@ class _Reader:
         return start, end
 
     def _best_cue(
-        self, phrase: _Phrase, cues: list[_Hit], clause_start: int, clause_end: int
+        self,
+        phrase: _Phrase,
+        cues: list[_Hit],
+        clause_start: int,
+        clause_end: int,
+        fitting: set[int],
     ) -> tuple[_Hit, set[int]] | None:
+        """The nearest cue in the clause of a figure the phrase can be, and its figures."""
         q = phrase.q
         inner_from, inner_to = phrase.of_start, phrase.np_end
-        best: tuple[int, int, _Hit] | None = None
+        best: tuple[tuple[bool, int, int], _Hit] | None = None
         for cue in cues:
             if not (clause_start <= cue.start and cue.end <= clause_end):
+                continue
+            if not fitting & self.ex._cue_owner[cue.key]:
                 continue
             if inner_from >= 0 and inner_from <= cue.start < inner_to:
                 continue
@@ -725,15 +750,22 @@ class _Reader:
                 gap = 0
             if q.start <= cue.start < q.end:  # a cue word inside the number phrase itself
                 continue
-            if gap <= _MAX_CUE_WORDS and (best is None or (gap, -len(cue.key)) < best[:2]):
-                best = (gap, -len(cue.key), cue)
+            linking = cue.key in _LINKING_CUES and cue.end <= q.start <= cue.end + 1
+            if linking and phrase.noun is None:
+                continue  # "the death toll has reached 1,000": the toll is what is counted
+            # "another 1,200 are wounded": a verb cue decides before an increment word
+            rank = (cue.key in _INCREMENT_WORDS, gap, -len(cue.key))
+            if gap <= _MAX_CUE_WORDS and (best is None or rank < best[0]):
+                best = (rank, cue)
         if best is None:
             return None
-        return best[2], set(self.ex._cue_owner[best[2].key])
+        return best[1], fitting & self.ex._cue_owner[best[1].key]
 
     def _fits(self, spec: FigureSpec, phrase: _Phrase) -> bool:
         q, noun = phrase.q, phrase.noun
-        if q.percent:
+        if q.percent:  # a share counts something: "40% of the troops", "half the shells"
+            if noun is None and not _SHARE_OF.match(self.low, q.end):
+                return False
             return spec.percent and (noun is None or noun in self._spec_units(spec))
         if spec.unit == "days":
             return noun in ("days", "weeks", "months") or bool(
@@ -753,7 +785,12 @@ class _Reader:
         lo = max(clause_start, min(q.start, cue.start) - 80)
         hi = max(q.start, cue.start)
         span = self.low[lo:hi]
-        return bool(_NEGATION.search(span) or _HYPOTHETICAL.search(self.low, clause_start, hi))
+        return bool(
+            _INVERTED_CONDITIONAL.match(self.low, clause_start)
+            or _NEGATION.search(span)
+            or _HYPOTHETICAL.search(self.low, clause_start, hi)
+            or _FUTURE.search(self.low, clause_start, max(hi, cue.end))
+        )
 
     def _about_subject(
         self,
@@ -791,8 +828,10 @@ class _Reader:
         return any(h.key in own for h in self._hits(self.ex._subjects, prev.start, prev.end))
 
     def _oblique(self, pos: int) -> bool:
+        """Governed by a preposition ("alongside Russia") or the recipient of a cue verb
+        ("supplied Russia with …")."""
         words = self.low[max(0, pos - 14) : pos].split()
-        return bool(words) and words[-1] in _PREPOSITIONS
+        return bool(words) and (words[-1] in _PREPOSITIONS or words[-1] in self.ex._cue_owner)
 
     # -- attribution, date --------------------------------------------------------------
 
