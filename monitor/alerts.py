@@ -37,6 +37,15 @@ class PlannedAlert:
     channel: str | None
     watchlists: list[str]
     content: AlertContent
+    thread_key: str | None = None  # alerts under one key share a thread in their channel
+
+
+# Notifiers that can reply in a thread; follow-ups go only there (elsewhere they are noise).
+THREADED = frozenset({"slack"})
+
+
+def story_thread(story_id: int) -> str:
+    return f"story:{story_id}"
 
 
 @dataclass
@@ -115,8 +124,42 @@ def plan_new_item(
             channel=channel,
             watchlists=group.watchlists,
             content=_content("new_item", article, group, _summary(article)),
+            thread_key=story_thread(story_id),
         )
         for (notifier, channel), group in groups.items()
+    ]
+
+
+def plan_follow_up(
+    item_id: int,
+    story_id: int,
+    article: Article,
+    parents: Sequence[tuple[str, str | None, list[str]]],
+) -> list[PlannedAlert]:
+    """A syndicated copy of an alerted story: one follow_up per channel that got the
+    story's new_item alert (``parents``: notifier, channel, watchlists), replying in its
+    thread. Only notifiers that thread get them."""
+    return [
+        PlannedAlert(
+            dedup_key=f"follow_up:item:{item_id}:{notifier}:{channel or ''}",
+            kind="follow_up",
+            notifier=notifier,
+            channel=channel,
+            watchlists=list(names),
+            content=AlertContent(
+                kind="follow_up",
+                watchlists=list(names),
+                title=article.title,
+                url=article.url,
+                outlet=article.outlet,
+                published_at=article.published_at,
+                also_reported_by=[article.outlet] if article.outlet else [],
+            ),
+            thread_key=story_thread(story_id),
+        )
+        for notifier, channel, names in dict.fromkeys(
+            (n, c, tuple(w)) for n, c, w in parents if n in THREADED
+        )
     ]
 
 

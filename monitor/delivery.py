@@ -19,6 +19,7 @@ import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from monitor.alerts import THREADED
 from monitor.app import App
 from monitor.errors import NotifyError
 from monitor.model import Alert, content_from_json
@@ -105,6 +106,7 @@ async def _deliver_one(
         _finish_retry(app, row, "waiting for an earlier alert of this channel", wait, count=False)
         return "deferred"
     alert = to_alert(row)
+    alert.thread_id = _thread_of(app, row)
     try:
         if resumed and (remote := await _already_sent(notifier, alert)):
             log.info("alert was already delivered before a restart", extra=extra)
@@ -139,10 +141,29 @@ async def _already_sent(notifier: Notifier, alert: Alert) -> str | None:
     return str(result) if result else None
 
 
+def _thread_of(app: App, row: AlertRow) -> str | None:
+    """The message this alert replies to: the first one sent under its thread key."""
+    if not row.thread_key or row.notifier not in THREADED:
+        return None
+    with app.sessions() as session:
+        return queries.find_thread(session, row.notifier, row.channel, row.thread_key)
+
+
 def _finish_sent(app: App, row: AlertRow, remote_id: str | None) -> None:
+    """Mark sent; the first message sent under a thread key starts that thread."""
     now = utcnow()
     with app.sessions.begin() as session:
         queries.mark_sent(session, row.id, app.owner, now, remote_id)
+        if row.thread_key and remote_id and row.notifier in THREADED:
+            queries.add_thread(
+                session,
+                notifier=row.notifier,
+                channel=row.channel,
+                key=row.thread_key,
+                ts=remote_id,
+                parent_alert_id=row.id,
+                now=now,
+            )
     app.metrics.delivered(row.kind, (now - row.created_at).total_seconds())  # type: ignore[arg-type]
 
 

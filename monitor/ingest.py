@@ -16,7 +16,13 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from monitor.alerts import PlannedAlert, Routed, plan_figure_change, plan_new_item
+from monitor.alerts import (
+    PlannedAlert,
+    Routed,
+    plan_figure_change,
+    plan_follow_up,
+    plan_new_item,
+)
 from monitor.changes import compare
 from monitor.identity import EntryKeys, text_hash, text_sketch
 from monitor.model import AlertKind, Article, Entry, FigureChange, Match, Observation, content_to_json
@@ -118,6 +124,7 @@ def _store_alerts(
         alert_id = queries.add_alert(
             session,
             dedup_key=alert.dedup_key,
+            thread_key=alert.thread_key,
             kind=alert.kind,
             notifier=alert.notifier,
             channel=alert.channel,
@@ -200,6 +207,8 @@ def _record(
         )
     else:
         also = tuple(queries.story_outlets(session, story_id, exclude_item=item_id))
+        parents = queries.story_alert_routes(session, story_id)
+        planned += plan_follow_up(item_id, story_id, article, parents)
     changes = _record_figures(session, item_id, article, observations, routing.tolerances, now)
     planned += plan_figure_change(
         item_id, article, changes, routing.watchlists, routing.notifiers, routing.default_channels

@@ -31,7 +31,7 @@ from monitor.errors import FetchError
 
 PollOutcome = Literal["ok", "not_modified", "unchanged", "error", "gone"]
 ItemResult = Literal["new", "duplicate", "syndicated"]
-AlertKind = Literal["new_item", "figure_change"]
+AlertKind = Literal["new_item", "figure_change", "follow_up"]
 AlertState = Literal["created", "sent", "retried", "failed"]
 FeedErrorKind = Literal[
     "timeout", "network", "http_4xx", "http_5xx", "rate_limited", "too_large", "parse", "other"

@@ -24,7 +24,9 @@ QUALIFIERS: tuple[Qualifier, ...] = (
     "nearly",
     "under",
 )
-AlertKind = Literal["new_item", "figure_change"]
+# ``follow_up`` is internal: a syndicated copy of an alerted story, posted as a reply in the
+# thread of the story's first alert. Watchlists ask for the user-facing ALERT_KINDS only.
+AlertKind = Literal["new_item", "figure_change", "follow_up"]
 ALERT_KINDS: tuple[AlertKind, ...] = ("new_item", "figure_change")
 AlertState = Literal["pending", "sending", "sent", "failed"]
 
@@ -194,6 +196,7 @@ class Alert:
     state: AlertState = "pending"
     attempts: int = 0
     created_at: datetime | None = None
+    thread_id: str | None = None  # reply in this thread (Slack: the parent message's ts)
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,7 +11,11 @@ from datetime import datetime
 from monitor.model import AlertContent, FigureChange, KnownValue, Observation
 
 ELLIPSIS = "…"
-KIND_LABELS = {"new_item": "New story", "figure_change": "Figure change"}
+KIND_LABELS = {
+    "new_item": "New story",
+    "figure_change": "Figure change",
+    "follow_up": "Also reported",
+}
 _CONTROL = re.compile(r"[\x00-\x1f\x7f\u0085\u2028\u2029]+")
 _SPACES = re.compile(r"\s+")
 

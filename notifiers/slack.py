@@ -168,7 +168,7 @@ def _date_token(content: AlertContent) -> str | None:
 
 
 def _header(content: AlertContent) -> dict[str, Any]:
-    icon = "📈" if content.kind == "figure_change" else "📰"
+    icon = {"figure_change": "📈", "follow_up": "🔁"}.get(content.kind, "📰")
     # plain_text is never parsed for mentions or links; only broadcasts need defusing.
     names = _BROADCAST.sub("@\u2060", one_line(", ".join(content.watchlists)))
     text = truncate(f"{icon} {kind_label(content.kind)} · {names}", HEADER_LIMIT)
@@ -378,7 +378,14 @@ class SlackNotifier:
         return alert.channel or self._config.channel
 
     def send(self, alert: Alert) -> Delivery:
+        if self._client is None and alert.kind == "follow_up":
+            # An incoming webhook cannot reply in a thread; a follow-up posted on its own
+            # would be the noise threads exist to avoid. It stays visible in the outbox.
+            log.info("alert %s: follow-ups need a bot token (threads); not posted", alert.id)
+            return Delivery()
         payload = render_slack(alert)
+        if alert.thread_id and self._client is not None:
+            payload["thread_ts"] = alert.thread_id
         try:
             return self._post(alert, payload)
         except SlackError as err:
@@ -394,7 +401,7 @@ class SlackNotifier:
             if self._client is not None:
                 response = self._client.chat_postMessage(channel=self.channel_for(alert), **payload)
                 ts = str(response["ts"])
-                return Delivery(remote_id=ts, thread_id=ts)
+                return Delivery(remote_id=ts, thread_id=alert.thread_id or ts)
             assert self._webhook is not None
             hook = self._webhook.send_dict(payload)
         except SlackApiError as err:
@@ -440,9 +447,7 @@ class SlackNotifier:
             oldest = f"{(alert.created_at - timedelta(minutes=10)).timestamp():.6f}"
         cursor = None
         for _ in range(self._config.history_pages):
-            page = self._client.conversations_history(
-                channel=channel, oldest=oldest, limit=200, include_all_metadata=True, cursor=cursor
-            )
+            page = self._history_page(channel, alert, oldest, cursor)
             for message in page.get("messages") or []:
                 metadata = message.get("metadata") or {}
                 payload = metadata.get("event_payload") or {}
@@ -454,6 +459,19 @@ class SlackNotifier:
             if not cursor:
                 break
         return None
+
+    def _history_page(self, channel: str, alert: Alert, oldest: str, cursor: str | None) -> Any:
+        """One page of the channel's history, or of the thread a reply was posted in
+        (replies are not in the channel's history)."""
+        assert self._client is not None
+        if alert.thread_id:
+            return self._client.conversations_replies(
+                channel=channel, ts=alert.thread_id, oldest=oldest, limit=200,
+                include_all_metadata=True, cursor=cursor,
+            )  # fmt: skip
+        return self._client.conversations_history(
+            channel=channel, oldest=oldest, limit=200, include_all_metadata=True, cursor=cursor
+        )
 
     def _channel_id(self, channel: str) -> str | None:
         """A channel ID for ``#name``, ``name`` or an ID (history needs IDs)."""

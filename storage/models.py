@@ -8,6 +8,7 @@
   with one indexed query.
 - ``alerts``: the outbox. ``dedup_key`` is UNIQUE: one new_item alert per story and
   channel, one figure_change alert per item and channel, however often it is computed.
+- ``threads``: one per (notifier, channel, key): the message later alerts reply to.
 """
 
 from __future__ import annotations
@@ -198,3 +199,24 @@ class AlertRow(Base):
     lease_owner: Mapped[str | None] = mapped_column(String(200))
     lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
     remote_id: Mapped[str | None] = mapped_column(String(200))
+    # The conversation this alert belongs to in its channel ("story:12"): the first alert
+    # sent under a key starts the thread (a ``threads`` row), later ones reply in it.
+    thread_key: Mapped[str | None] = mapped_column(String(200))
+
+
+class Thread(Base):
+    """A conversation newsmon started in a channel: a story's first alert, whose message
+    (``remote_channel`` + ``ts`` on Slack) later alerts about the same story reply to."""
+
+    __tablename__ = "threads"
+    __table_args__ = (UniqueConstraint("notifier", "channel", "key"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    notifier: Mapped[str] = mapped_column(String(50))
+    channel: Mapped[str] = mapped_column(String(1000))
+    key: Mapped[str] = mapped_column(String(200))
+    ts: Mapped[str] = mapped_column(String(200))
+    parent_alert_id: Mapped[int | None] = mapped_column(
+        ForeignKey("alerts.id", ondelete="SET NULL")
+    )
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

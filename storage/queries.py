@@ -25,6 +25,7 @@ from storage.models import (
     Item,
     Story,
     StorySketch,
+    Thread,
 )
 
 # ----------------------------------------------------------------------------- helpers
@@ -509,6 +510,50 @@ def list_alerts(session: Session, limit: int = 100, state: str | None = None) ->
 def count_alerts(session: Session) -> dict[str, int]:
     rows = session.execute(select(AlertRow.state, func.count()).group_by(AlertRow.state)).all()
     return {state: int(count) for state, count in rows}
+
+
+def story_alert_routes(session: Session, story_id: int) -> list[tuple[str, str | None, list[str]]]:
+    """(notifier, channel, watchlists) of the new_item alerts recorded for a story."""
+    rows = session.execute(
+        select(AlertRow.notifier, AlertRow.channel, AlertRow.watchlists)
+        .where(AlertRow.story_id == story_id, AlertRow.kind == "new_item")
+        .order_by(AlertRow.id)
+    ).all()
+    return [(notifier, channel, list(watchlists)) for notifier, channel, watchlists in rows]
+
+
+def find_thread(session: Session, notifier: str, channel: str | None, key: str) -> str | None:
+    """The message id (Slack ``ts``) that alerts under ``key`` reply to in a channel."""
+    return session.scalars(
+        select(Thread.ts).where(
+            Thread.notifier == notifier, Thread.channel == (channel or ""), Thread.key == key
+        )
+    ).first()
+
+
+def add_thread(
+    session: Session,
+    *,
+    notifier: str,
+    channel: str | None,
+    key: str,
+    ts: str,
+    parent_alert_id: int,
+    now: datetime,
+) -> None:
+    """Remember the message that starts a thread (the first one sent under ``key`` wins)."""
+    session.execute(
+        _insert(session, Thread)
+        .values(
+            notifier=notifier,
+            channel=channel or "",
+            key=key,
+            ts=ts,
+            parent_alert_id=parent_alert_id,
+            created_at=now,
+        )
+        .on_conflict_do_nothing()
+    )
 
 
 # ----------------------------------------------------------------------------- retention

@@ -14,8 +14,9 @@ Usage::
         slack.fail_next("internal_error", times=2)      # next two calls answer 500
         slack.fail_next("channel_not_found")            # next call: ok=false, permanent
 
-Implements ``chat.postMessage``, ``chat.update``, ``conversations.history`` (messages newest
-first; ``metadata`` only with ``include_all_metadata``; ``oldest``/``cursor``/``limit``),
+Implements ``chat.postMessage`` (``thread_ts`` makes a reply), ``chat.update``,
+``conversations.history`` (messages newest first, thread replies left out; ``metadata``
+only with ``include_all_metadata``; ``oldest``/``cursor``/``limit``), ``conversations.replies``,
 ``conversations.list``, ``auth.test`` and an incoming webhook at ``webhook_url``. Blocks are
 checked against Slack's limits and rejected with ``invalid_blocks`` like Slack does.
 ``find_mentions`` lists what Slack would turn into a notification in a posted text.
@@ -268,6 +269,7 @@ class SlackServer:
             "blocks": blocks,
             "metadata": metadata,
             "bot_id": "B0NEWSMON1",
+            "thread_ts": params.get("thread_ts") or None,
         }
         with self._lock:
             self.messages.append(message)
@@ -311,7 +313,11 @@ class SlackServer:
         start = int(str(params.get("cursor") or "0").removeprefix("off:") or 0)
         with_metadata = str(params.get("include_all_metadata", "")).lower() in {"1", "true"}
         with self._lock:
-            found = [m for m in reversed(self.messages) if m["channel"] == channel]
+            found = [
+                m
+                for m in reversed(self.messages)
+                if m["channel"] == channel and m.get("thread_ts") in (None, m["ts"])
+            ]  # like Slack: thread replies are not in the channel's history
         found = [m for m in found if float(m["ts"]) > oldest]
         page = found[start : start + limit]
         shown = [
@@ -325,6 +331,30 @@ class SlackServer:
             "has_more": more,
             "response_metadata": {"next_cursor": f"off:{start + limit}" if more else ""},
         }
+
+    def _api_conversations_replies(self, params: dict[str, Any]) -> dict[str, Any]:
+        """A thread: its parent, then its replies, oldest first."""
+        channel, parent = str(params.get("channel") or ""), str(params.get("ts") or "")
+        if channel not in self.channels:
+            return {"ok": False, "error": "channel_not_found"}
+        with_metadata = str(params.get("include_all_metadata", "")).lower() in {"1", "true"}
+        with self._lock:
+            found = [
+                m
+                for m in self.messages
+                if m["channel"] == channel and parent in (m["ts"], m.get("thread_ts"))
+            ]
+        if not found:
+            return {"ok": False, "error": "thread_not_found"}
+        shown = [
+            {k: v for k, v in m.items() if v is not None and (with_metadata or k != "metadata")}
+            for m in found
+        ]
+        return {"ok": True, "messages": shown, "response_metadata": {"next_cursor": ""}}
+
+    def replies_to(self, ts: str) -> list[dict[str, Any]]:
+        """Messages posted as replies in the thread of ``ts``, oldest first."""
+        return [m for m in self.messages if m.get("thread_ts") == ts and m["ts"] != ts]
 
     def _api_conversations_list(self, params: dict[str, Any]) -> dict[str, Any]:
         channels = [
