@@ -162,6 +162,38 @@ def record_entry(
         return Ingested(item_id=None)
 
 
+@dataclass(frozen=True)
+class NewEntry:
+    """One entry ready to store: its keys, text, matches and figures."""
+
+    feed_id: int | None
+    entry: Entry
+    keys: EntryKeys
+    article: Article
+    matches: Sequence[Match]
+    observations: Sequence[Observation]
+
+
+def record_entries(
+    session: Session, batch: Sequence[NewEntry], *, routing: Routing, now: datetime
+) -> list[Ingested]:
+    """Store several new entries in ONE transaction (one commit instead of one per entry).
+
+    The outbox guarantee holds: each entry's alerts commit with it, and a crash before the
+    commit leaves none of the batch. An entry that is already stored (a replica won the
+    race) is undone by itself and comes back as ``Ingested(None)``; the others go on.
+    """
+    results = []
+    with session.begin():
+        for new in batch:
+            fields = (new.feed_id, new.entry, new.keys, new.article, new.matches, new.observations)
+            try:
+                results.append(_record(session, *fields, routing, now))
+            except _Duplicate:
+                results.append(Ingested(item_id=None))
+    return results
+
+
 def _record(
     session: Session,
     feed_id: int | None,
@@ -198,7 +230,9 @@ def _record(
         matched=[m.watchlist for m in matches],
     )
     if item_id is None:
-        raise _Duplicate  # rolls back the story created above
+        if new_story:  # undo the story too (record_entries goes on with the next entry)
+            queries.delete_story(session, story_id)
+        raise _Duplicate
     planned: list[PlannedAlert] = []
     also: tuple[str, ...] = ()
     if new_story:

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Select, and_, delete, func, or_, select, update
+from sqlalchemy import Select, and_, delete, func, insert, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -229,9 +229,15 @@ def find_similar_story(
         .order_by(func.count().desc(), StorySketch.story_id)
         .limit(5)
     ).all()
+    if not candidates:
+        return None
+    others: dict[int, list[int]] = {story_id: [] for story_id, _shared in candidates}
+    for story_id, h in session.execute(  # every candidate's sketch in one query
+        select(StorySketch.story_id, StorySketch.h).where(StorySketch.story_id.in_(list(others)))
+    ):
+        others[story_id].append(h)
     best: tuple[float, int] | None = None
-    for story_id, _shared in candidates:
-        other = list(session.scalars(select(StorySketch.h).where(StorySketch.story_id == story_id)))
+    for story_id, other in others.items():
         score = sketch_similarity(sketch, other)
         if score >= min_similarity and (best is None or score > best[0]):
             best = (score, story_id)
@@ -249,16 +255,25 @@ def sketch_similarity(a: Sequence[int], b: Sequence[int]) -> float:
 
 
 def create_story(session: Session, title: str, sketch: Sequence[int], now: datetime) -> int:
-    story = Story(title=title, first_seen_at=now)
-    session.add(story)
-    session.flush()
+    # Core statements, not the ORM unit of work: one cached INSERT for the story and one
+    # executemany for its sketch (a multi-row VALUES would be compiled anew every time).
+    story_id = int(
+        session.execute(
+            insert(Story).values(title=title, first_seen_at=now).returning(Story.id)
+        ).scalar_one()
+    )
     if sketch:
         session.execute(
-            _insert(session, StorySketch)
-            .values([{"story_id": story.id, "h": h} for h in sorted(set(sketch))])
-            .on_conflict_do_nothing()
+            _insert(session, StorySketch).on_conflict_do_nothing(),
+            [{"story_id": story_id, "h": h} for h in sorted(set(sketch))],
         )
-    return story.id
+    return story_id
+
+
+def delete_story(session: Session, story_id: int) -> None:
+    """Remove a story created in this transaction that turned out to have no item."""
+    session.execute(delete(StorySketch).where(StorySketch.story_id == story_id))
+    session.execute(delete(Story).where(Story.id == story_id))
 
 
 def story_outlets(session: Session, story_id: int, exclude_item: int | None = None) -> list[str]:
