@@ -281,6 +281,10 @@ _HYPOTHETICAL = re.compile(
 )
 _INVERTED_CONDITIONAL = re.compile(r"\s*[\"“‘']?(?:should|were|had)\s+(?!been\b)")
 _SHARE_OF = re.compile(r"\s+(?:of|the)\b|\s+(?:\w+\s+){0,3}(?:are|were|was|is|came|come)\b")
+# "a 12-member delegation": the number modifies the noun after the compound
+_COMPOUND = re.compile(r"-(?!(?:days?|weeks?|months?|years?|plus)\b)[a-z]+\b")
+_LIST_ITEM = re.compile(r"[ \t]*(?:[-•*–]|\d{1,2}[.)])\s")
+_LABEL = re.compile(r"[ \t]*(?:[-•*–]\s*)?[^\d\n:]{1,40}$")
 _INCREMENT_WORDS = frozenset(["more", "additional", "another", "extra", "further"])
 _LINKING_CUES = frozenset(["reached"])
 # A projected change ("losses could rise to tens of thousands") is not a figure yet; a
@@ -576,8 +580,14 @@ class _Reader:
         return _Sentence(start, end, first)
 
     def _previous(self, sent: _Sentence) -> _Sentence | None:
-        if sent.first_in_paragraph or sent.start < 2:
+        """The sentence before, in the same paragraph or list (a list item's is the line
+        before it: "Key figures:\n- Killed: 300")."""
+        if sent.start < 2:
             return None
+        if sent.first_in_paragraph:
+            if self.text[sent.start - 2] == "\n" or not _LIST_ITEM.match(self.text, sent.start):
+                return None
+            return self._sentence_at(sent.start - 2)
         return self._sentence_at(sent.start - 2)
 
     def _hits(self, pattern: re.Pattern[str], start: int, end: int) -> list[_Hit]:
@@ -598,6 +608,8 @@ class _Reader:
         attributions = self._attributions(sent)
         phrases = self._phrases(quantities, units, cues)
         for phrase in phrases:
+            if phrase.noun is None and not phrase.q.percent:
+                phrase.noun = self._noun_before(phrase.q, sent, units)
             obs = self._observe(phrase, sent, cues, subjects, attributions)
             yield from obs
 
@@ -651,6 +663,8 @@ class _Reader:
     def _noun_phrase(self, q: Quantity, pos: int, units: list[_Hit], cues: list[_Hit]) -> _Phrase:
         unit_at = {u.start: u for u in units}
         cue_at = {c.start: c for c in cues}
+        if c := _COMPOUND.match(self.low, pos):  # "a 12-member delegation"
+            pos = c.end()
         for _ in range(5):
             m = _WORD.match(self.text, pos)
             if m is None:
@@ -670,6 +684,15 @@ class _Reader:
                 return _Phrase(q, q.end, word, False)
             pos = m.end()
         return _Phrase(q, q.end, None, True)
+
+    def _noun_before(self, q: Quantity, sent: _Sentence, units: list[_Hit]) -> str | None:
+        """For a bare number, the counted noun named before it in its clause
+        ("North Korean troops deployed: 11,000"; "the toll among the troops reached 300")."""
+        start, _ = self._clause(q.start, sent)
+        before = [u for u in units if start <= u.start and u.end <= q.start]
+        if not before or self.low.count(" ", before[-1].end, q.start) > _MAX_CUE_WORDS:
+            return None
+        return before[-1].key
 
     def _participle_end(self, end: int, cues: list[_Hit]) -> int:
         for cue in cues:
@@ -714,6 +737,8 @@ class _Reader:
     def _clause(self, pos: int, sent: _Sentence) -> tuple[int, int]:
         start, end = sent.start, sent.end
         for m in _CLAUSE_BREAK.finditer(self.low, sent.start, sent.end):
+            if m.group() == ":" and _LABEL.fullmatch(self.low, sent.start, m.start()):
+                continue  # a table row's label: "- Killed: about 300"
             if m.end() <= pos:
                 start = m.end()
             elif m.start() >= pos:
@@ -751,7 +776,7 @@ class _Reader:
             if q.start <= cue.start < q.end:  # a cue word inside the number phrase itself
                 continue
             linking = cue.key in _LINKING_CUES and cue.end <= q.start <= cue.end + 1
-            if linking and phrase.noun is None:
+            if linking and phrase.np_end == q.end:
                 continue  # "the death toll has reached 1,000": the toll is what is counted
             # "another 1,200 are wounded": a verb cue decides before an increment word
             rank = (cue.key in _INCREMENT_WORDS, gap, -len(cue.key))
@@ -823,9 +848,18 @@ class _Reader:
             )
             return nearest.key in own
         prev = self._previous(sent)
-        if prev is None:
-            return False
-        return any(h.key in own for h in self._hits(self.ex._subjects, prev.start, prev.end))
+        for _ in range(8):  # back through a list to its heading
+            if prev is None:
+                return False
+            hits = [
+                h
+                for h in self._hits(self.ex._subjects, prev.start, prev.end)
+                if h.key in own or h.key in self.ex._competing
+            ]
+            if hits or not _LIST_ITEM.match(self.text, prev.start):
+                return any(h.key in own for h in hits)
+            prev = self._previous(prev)
+        return False
 
     def _oblique(self, pos: int) -> bool:
         """Governed by a preposition ("alongside Russia") or the recipient of a cue verb

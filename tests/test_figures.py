@@ -165,3 +165,75 @@ def test_seed_documents_yield_exactly_the_labelled_figures() -> None:
         }
         found = {f for f in found if f[:4] not in tolerated}
         assert found == _expected(doc["figures"]), name
+
+
+def _score(label_file: str) -> tuple[float, float]:
+    """(precision, recall) of the extractor on a labelled file, as bench/eval_figures.py."""
+    import sys
+
+    sys.path.insert(0, str(REPO / "bench"))
+    from eval_figures import predict_direct, score_document
+
+    docs = json.loads((REPO / "tests" / "data" / "figures" / label_file).read_text())
+    tp = fp = fn = 0
+    for doc in docs["documents"].values():
+        hits, misses, alarms = score_document(predict_direct(EXTRACTOR, doc["text"]), doc)
+        tp, fn, fp = tp + len(hits), fn + len(misses), fp + len(alarms)
+    return tp / (tp + fp), tp / (tp + fn)
+
+
+def test_held_out_set_stays_above_the_quality_target() -> None:
+    precision, recall = _score("heldout.json")
+    assert precision >= 0.90 and recall >= 0.85, (precision, recall)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # an increment word after the number keeps the counted noun ("more troops")
+        (
+            "Some 3,000 more North Korean troops have arrived in Russia.",
+            {("nk_troops_deployed", 3000, 3000, "people", "about")},
+        ),
+        # the verb, not the increment word, decides the figure
+        (
+            "North Korea lost around 600 soldiers dead, while another 1,200 are wounded.",
+            {
+                ("nk_killed", 600, 600, "people", "about"),
+                ("nk_wounded", 1200, 1200, "people", "exact"),
+            },
+        ),
+        # the recipient of a supply verb is not the subject
+        (
+            "North Korea has supplied Russia with some 100 ballistic missiles.",
+            {("kn23_missiles", 100, 100, "missiles", "about")},
+        ),
+        # a linking verb before a bare number: the toll is what is counted
+        (
+            "The death toll among North Korean troops has reached 1,000.",
+            {("nk_killed", 1000, 1000, "people", "exact")},
+        ),
+        # a table under a heading: the label is the cue, the heading the subject
+        (
+            "North Korea in Russia, key figures:\n- Troops deployed: 11,000\n- Killed: about 300",
+            {
+                ("nk_troops_deployed", 11000, 11000, "people", "exact"),
+                ("nk_killed", 300, 300, "people", "about"),
+            },
+        ),
+        # a percentage that counts nothing is not a share of a figure
+        ("The KOSPI fell 2.4% after reports that North Korea had sent troops.", set()),
+        # a number in a compound adjective modifies another noun
+        ("A 12-member North Korean delegation arrived in Moscow.", set()),
+        # projected changes and inverted conditionals are not figures
+        ("North Korean losses could rise to tens of thousands.", set()),
+        ("Should Pyongyang send as many as 100,000 troops, Russia could rest.", set()),
+        # ages
+        (
+            "Two North Korean prisoners, aged 20 and 26, were questioned after being captured.",
+            {("nk_captured", 2, 2, "people", "exact")},
+        ),
+    ],
+)
+def test_general_mechanisms(text: str, expected: set[tuple[Any, ...]]) -> None:
+    assert _found(text) == expected
