@@ -133,10 +133,14 @@ def _open_db(args: argparse.Namespace) -> Any:
 
 
 def cmd_feeds(args: argparse.Namespace) -> int:
+    from monitor.config import load_config
+    from monitor.schedule import is_flagged
     from storage import queries
 
     with _open_db(args)() as session:
         feeds = queries.list_feeds(session)
+    flag_after = load_config(args.config).fetch.flag_after
+    now = datetime.now(UTC)
     rows: list[dict[str, Any]] = [
         {
             "url": f.url,
@@ -150,6 +154,7 @@ def cmd_feeds(args: argparse.Namespace) -> int:
             "gone": f.gone,
             "moved_to": f.fetch_url,
             "polls": f.polls,
+            "flagged": is_flagged(f.consecutive_failures, f.last_success_at, now, flag_after),
         }
         for f in feeds
     ]
@@ -162,7 +167,9 @@ def cmd_feeds(args: argparse.Namespace) -> int:
                 r["name"] or r["url"],
                 _short(r["last_polled_at"]),
                 r["last_status"],
-                r["consecutive_failures"],
+                f"{r['consecutive_failures']} FLAGGED"
+                if r["flagged"]
+                else r["consecutive_failures"],
                 "gone (HTTP 410)" if r["gone"] else _short(r["next_poll_at"]),
                 (r["last_error"] or "")[:80],
             )

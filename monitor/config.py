@@ -10,9 +10,16 @@ from __future__ import annotations
 import os
 import re
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Literal, Self
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    field_validator,
+    model_validator,
+)
 
 from monitor.errors import ConfigError, Problem
 from monitor.yamlfile import YamlDoc, load_yaml, validate_doc
@@ -79,7 +86,19 @@ class FetchConfig(_Strict):
     )
     min_interval: Duration = 60.0
     max_interval: Duration = 86400.0
+    idle_interval: Duration | None = Field(
+        3600.0, description="longest interval a quiet feed is stretched to; null: never"
+    )
+    flag_after: Duration = Field(
+        86400.0, description="a feed failing without success this long is flagged"
+    )
     max_redirects: int = Field(5, ge=0, le=20)
+
+    @model_validator(mode="after")
+    def _interval_bounds(self) -> Self:
+        if self.min_interval > self.max_interval:
+            raise ValueError("min_interval must not be longer than max_interval")
+        return self
 
 
 class NotifiersConfig(_Strict):
@@ -111,6 +130,13 @@ class DeliveryConfig(_Strict):
     backoff_max: Duration = 3600.0
 
 
+class LeaseConfig(_Strict):
+    """How long a replica holds the work it took; another takes it over when it dies."""
+
+    feed: Duration | None = Field(None, description="null: max(5m, 10 x fetch.timeout)")
+    alert: Duration = 120.0
+
+
 class RetentionConfig(_Strict):
     items: Duration = 90 * 86400.0
     alerts: Duration = 30 * 86400.0
@@ -126,6 +152,7 @@ class Config(_Strict):
     log: LogConfig = LogConfig()
     delivery: DeliveryConfig = DeliveryConfig()
     retention: RetentionConfig = RetentionConfig()
+    leases: LeaseConfig = LeaseConfig()
     tick: Duration = 5.0
 
     # Set by load_config, not by the file: where relative paths are resolved from.

@@ -14,6 +14,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
+from sqlalchemy import func, select
+
 from monitor.app import App
 from monitor.article import extract_article_text, needs_article
 from monitor.delivery import deliver_pending
@@ -23,10 +25,10 @@ from monitor.identity import EntryKeys, entry_keys
 from monitor.ingest import record_entry
 from monitor.model import Article, Entry
 from monitor.parse import parse_feed
-from monitor.schedule import Bounds, failure_delay, success_delay
+from monitor.schedule import IDLE_DIVISOR, Bounds, failure_delay, is_flagged, success_delay
 from monitor.urls import outlet_of
 from storage import queries
-from storage.models import Feed
+from storage.models import Feed, Item
 
 log = logging.getLogger("newsmon.cycle")
 
@@ -59,11 +61,29 @@ class CycleReport:
 
 
 def _bounds(app: App) -> Bounds:
-    return Bounds(app.config.fetch.min_interval, app.config.fetch.max_interval)
+    fetch = app.config.fetch
+    return Bounds(fetch.min_interval, fetch.max_interval, fetch.idle_interval)
+
+
+def _quiet_for(app: App, feed: Feed, now: datetime) -> float | None:
+    """Seconds since this feed last gave a new item (None: not within a long horizon)."""
+    idle = app.config.fetch.idle_interval
+    if idle is None:
+        return 0.0
+    horizon = now - timedelta(seconds=idle * IDLE_DIVISOR)
+    with app.sessions() as session:
+        newest = session.scalar(
+            select(func.max(Item.first_seen_at)).where(
+                Item.first_seen_at >= horizon, Item.feed_id == feed.id
+            )
+        )
+    return None if newest is None else max(0.0, (now - newest).total_seconds())
 
 
 def feed_lease(app: App) -> float:
     """Long enough for a slow poll with its article fetches; expires if the replica dies."""
+    if app.config.leases.feed is not None:
+        return app.config.leases.feed
     return max(FEED_LEASE_MIN, app.config.fetch.timeout * 10)
 
 
@@ -87,27 +107,55 @@ async def poll_feed(app: App, fetcher: Fetcher, feed: Feed) -> PollResult:
 
 async def _process(app: App, fetcher: Fetcher, feed: Feed, result: FetchResult) -> PollResult:
     now = utcnow()
-    delay = success_delay(feed.interval_seconds, _bounds(app), max_age=result.cache_max_age)
+    delay = success_delay(
+        feed.interval_seconds,
+        _bounds(app),
+        max_age=result.cache_max_age,
+        quiet_for=_quiet_for(app, feed, now),
+    )
     if result.not_modified or result.body is None:
-        _finish(app, feed, now, status=result.status, delay=delay, result=result, body_hash=feed.body_hash)
+        _finish(
+            app,
+            feed,
+            now,
+            status=result.status,
+            delay=delay,
+            result=result,
+            body_hash=feed.body_hash,
+        )
         return PollResult(feed.url, "not_modified")
     body_hash = hashlib.sha256(result.body).hexdigest()
     if body_hash == feed.body_hash:  # many servers ignore conditional requests
-        _finish(app, feed, now, status=result.status, delay=delay, result=result, body_hash=body_hash)
+        _finish(
+            app, feed, now, status=result.status, delay=delay, result=result, body_hash=body_hash
+        )
         return PollResult(feed.url, "unchanged")
     parsed = parse_feed(result.body, url=result.final_url, content_type=result.content_type)
-    delay = success_delay(
-        feed.interval_seconds, _bounds(app), ttl=parsed.ttl_seconds, max_age=result.cache_max_age
-    )
     new, alerts = await ingest_entries(app, fetcher, feed, parsed.entries)
+    delay = success_delay(
+        feed.interval_seconds,
+        _bounds(app),
+        ttl=parsed.ttl_seconds,
+        max_age=result.cache_max_age,
+        quiet_for=_quiet_for(app, feed, utcnow()),
+    )
     warning = f"parsed with errors: {parsed.error}" if parsed.error else None
     _finish(
-        app, feed, now, status=result.status, delay=delay, result=result,
-        body_hash=body_hash, warning=warning,
+        app,
+        feed,
+        now,
+        status=result.status,
+        delay=delay,
+        result=result,
+        body_hash=body_hash,
+        warning=warning,
     )
     log.info(
         "polled feed: %d entries, %d new, %d alerts",
-        len(parsed.entries), new, alerts, extra={"feed": feed.url},
+        len(parsed.entries),
+        new,
+        alerts,
+        extra={"feed": feed.url},
     )
     return PollResult(feed.url, "ok", len(parsed.entries), new, alerts)
 
@@ -134,7 +182,9 @@ def _finish(
         fetch_url=result.permanent_redirect,
     )
     if result.permanent_redirect:
-        log.warning("feed moved permanently to %s", result.permanent_redirect, extra={"feed": feed.url})
+        log.warning(
+            "feed moved permanently to %s", result.permanent_redirect, extra={"feed": feed.url}
+        )
     with app.sessions.begin() as session:
         queries.finish_poll(session, feed.id, app.owner, now, record)
 
@@ -156,17 +206,33 @@ def _failed(app: App, feed: Feed, exc: FetchError) -> PollResult:
         queries.finish_poll(session, feed.id, app.owner, now, record)
     if record.gone:
         log.error("feed is gone (HTTP 410); polling stopped: %s", exc, extra={"feed": feed.url})
+    elif is_flagged(failures, feed.last_success_at, now, app.config.fetch.flag_after):
+        since = feed.last_success_at.isoformat() if feed.last_success_at else "never"
+        log.warning(
+            "feed keeps failing (%d in a row, last success: %s), flagged; "
+            "next attempt in %.0fs: %s",
+            failures,
+            since,
+            delay,
+            exc,
+            extra={"feed": feed.url},
+        )
     else:
         log.warning(
             "poll failed (%d in a row), next attempt in %.0fs: %s",
-            failures, delay, exc, extra={"feed": feed.url},
+            failures,
+            delay,
+            exc,
+            extra={"feed": feed.url},
         )
     return PollResult(feed.url, "gone" if record.gone else "error", error=str(exc))
 
 
-def _fresh_entries(app: App, feed: Feed, entries: Sequence[Entry]) -> list[tuple[Entry, EntryKeys, str | None]]:
+def _fresh_entries(
+    app: App, feed: Feed, entries: Sequence[Entry]
+) -> list[tuple[Entry, EntryKeys, str | None]]:
     """Entries not stored yet, oldest first, each once (feeds repeat GUIDs)."""
-    keyed = []
+    keyed: list[tuple[Entry, EntryKeys, str | None]] = []
     seen: set[str] = set()
     for entry in entries:
         outlet = outlet_of(entry.url) if entry.url else (feed.name or outlet_of(feed.url))
@@ -183,17 +249,16 @@ def _fresh_entries(app: App, feed: Feed, entries: Sequence[Entry]) -> list[tuple
             (k.url_key for _, k, _ in keyed if k.url_key),
             (k.content_hash for _, k, _ in keyed),
         )
-    fresh = [
-        (e, k, o) for e, k, o in keyed
-        if not {k.guid_key, k.url_key, k.content_hash} & known
-    ]
+    fresh = [(e, k, o) for e, k, o in keyed if not {k.guid_key, k.url_key, k.content_hash} & known]
     app.metrics.items("duplicate", len(keyed) - len(fresh))
     epoch = datetime.min.replace(tzinfo=UTC)
     fresh.sort(key=lambda item: item[0].published_at or epoch)
     return fresh
 
 
-async def ingest_entries(app: App, fetcher: Fetcher, feed: Feed, entries: Sequence[Entry]) -> tuple[int, int]:
+async def ingest_entries(
+    app: App, fetcher: Fetcher, feed: Feed, entries: Sequence[Entry]
+) -> tuple[int, int]:
     """Store the new entries of a feed; returns (new items, alerts recorded)."""
     new = alerts = 0
     for entry, keys, outlet in _fresh_entries(app, feed, entries):
@@ -227,8 +292,10 @@ async def ingest_entries(app: App, fetcher: Fetcher, feed: Feed, entries: Sequen
             app.metrics.figure_extracted(obs.figure)
         for change in result.changes:
             log.info(
-                "figure %s changed to %s–%s", change.observation.figure,
-                change.observation.low, change.observation.high,
+                "figure %s changed to %s–%s",
+                change.observation.figure,
+                change.observation.low,
+                change.observation.high,
                 extra={"feed": feed.url, "item": result.item_id, "url": entry.url},
             )
     return new, alerts
@@ -247,7 +314,9 @@ async def build_article(
             if extracted and len(extracted) > len(text):
                 text = extracted
         except FetchError as exc:  # keep the summary; the entry is not lost
-            log.warning("article fetch failed, using the feed's summary: %s", exc, extra={"url": entry.url})
+            log.warning(
+                "article fetch failed, using the feed's summary: %s", exc, extra={"url": entry.url}
+            )
     return Article(
         title=entry.title, text=text, url=entry.url, outlet=outlet, published_at=entry.published_at
     )
@@ -261,14 +330,14 @@ def _fetch_mode(app: App, feed: Feed) -> str:
 
 
 def sync_feeds(app: App) -> None:
-    specs = [
-        queries.FeedSpec(f.url, f.name, f.interval) for f in app.config.feeds
-    ]
+    specs = [queries.FeedSpec(f.url, f.name, f.interval) for f in app.config.feeds]
     with app.sessions.begin() as session:
         queries.sync_feeds(session, specs, utcnow())
 
 
-async def poll_due(app: App, fetcher: Fetcher, *, everything: bool = False, limit: int | None = None) -> list[PollResult]:
+async def poll_due(
+    app: App, fetcher: Fetcher, *, everything: bool = False, limit: int | None = None
+) -> list[PollResult]:
     """Claim the due feeds (all active feeds with ``everything``) and poll them concurrently."""
     now = utcnow()
     due_by = now + timedelta(days=36500) if everything else None

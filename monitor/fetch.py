@@ -282,6 +282,10 @@ class _Decoder:
                     rest = inflater.unused_data
                     data = rest if rest.startswith(b"\x1f\x8b") else b""
                     inflater = None if data else inflater
+        if inflater is not None and not inflater.eof:
+            yield inflater.flush()  # at most one window of output is pending
+            if not inflater.eof:
+                raise FetchError(f"truncated {self.coding} body: the stream ended early")
 
 
 def _read_limited(path: str, limit: int) -> bytes:
