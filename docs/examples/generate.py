@@ -5,7 +5,9 @@
 Writes, next to this script, ``slack-{kind}.json`` (the chat.postMessage payload; paste
 ``blocks`` into https://app.slack.com/block-kit-builder to see it) and ``email-{kind}.html``
 (the HTML part; open it in a browser) plus ``email-{kind}.eml`` (the whole message) for the
-kinds ``new_item`` and ``figure_change``. tests/test_notify_render.py checks they are current.
+kinds ``new_item`` and ``figure_change``, and ``slack-follow_up.json``: a syndicated copy of an
+alerted story, posted as a reply (``thread_ts``) in the thread of the story's first alert
+(follow-ups are Slack-only). tests/test_notify_render.py checks they are current.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from notifiers.slack import render_slack  # noqa: E402
 HERE = Path(__file__).resolve().parent
 ALERTS = ROOT / "tests" / "data" / "alerts"
 SAMPLES = {"new_item": "new_item", "figure_change": "figure_change"}  # kind → fixture
+SLACK_ONLY = {"follow_up": "follow_up"}
 SENDER = "News Monitor <newsmon@alerts.example.org>"
 RECIPIENTS = ["Desk <desk@example.org>"]
 BOUNDARY = "===============newsmon-example=="
@@ -40,7 +43,15 @@ def load_alert(path: Path) -> Alert:
         channel=data.get("channel"),
         content=content_from_json(data["content"]),
         created_at=datetime.fromisoformat(created) if created else None,
+        thread_id=data.get("thread_id"),
     )
+
+
+def slack_example(alert: Alert) -> str:
+    payload = {"channel": alert.channel or "#news-alerts", **render_slack(alert)}
+    if alert.thread_id:
+        payload["thread_ts"] = alert.thread_id
+    return json.dumps(payload, indent=2, ensure_ascii=False) + "\n"
 
 
 def examples() -> dict[str, str]:
@@ -48,14 +59,15 @@ def examples() -> dict[str, str]:
     files = {}
     for kind, fixture in SAMPLES.items():
         alert = load_alert(ALERTS / f"{fixture}.json")
-        payload = {"channel": alert.channel or "#news-alerts", **render_slack(alert)}
-        files[f"slack-{kind}.json"] = json.dumps(payload, indent=2, ensure_ascii=False) + "\n"
+        files[f"slack-{kind}.json"] = slack_example(alert)
         msg = render_email(alert, sender=SENDER, recipients=RECIPIENTS)
         msg.set_boundary(BOUNDARY)  # stable files; real messages get a random boundary
         html = msg.get_body(("html",))
         assert html is not None
         files[f"email-{kind}.html"] = html.get_content()
         files[f"email-{kind}.eml"] = msg.as_string()
+    for kind, fixture in SLACK_ONLY.items():
+        files[f"slack-{kind}.json"] = slack_example(load_alert(ALERTS / f"{fixture}.json"))
     return files
 
 
