@@ -188,14 +188,19 @@ def load_config(explicit: str | None = None) -> Config:
     data = doc.data if doc.data is not None else {}
     if not isinstance(data, dict):
         raise ConfigError([Problem(doc.path, 1, "the config file must be a mapping of keys")])
-    config = validate_doc(doc, Config, data)
+    problems = _duplicate_feeds(doc, data)
+    try:
+        config = validate_doc(doc, Config, data)
+    except ConfigError as exc:
+        problems += exc.problems
+    if problems:
+        raise ConfigError(sorted(problems, key=lambda p: p.line or 0))
     overrides: dict[str, object] = {
         "base_dir": base_dir,
         "feeds": [_resolve_file_url(feed, base_dir) for feed in config.feeds],
     }
     if env_url := os.environ.get("NEWSMON_DATABASE_URL"):
         overrides["database"] = DatabaseConfig(url=env_url)
-    _check_feeds(doc, config)
     return config.model_copy(update=overrides)
 
 
@@ -207,14 +212,19 @@ def _resolve_file_url(feed: FeedConfig, base_dir: Path) -> FeedConfig:
     return feed.model_copy(update={"url": (base_dir / rest).resolve().as_uri()})
 
 
-def _check_feeds(doc: YamlDoc, config: Config) -> None:
-    seen: dict[str, int] = {}
+def _duplicate_feeds(doc: YamlDoc, data: dict[str, object]) -> list[Problem]:
+    feeds = data.get("feeds")
+    if not isinstance(feeds, list):
+        return []
+    seen: set[str] = set()
     problems = []
-    for i, feed in enumerate(config.feeds):
-        if feed.url in seen:
+    for i, feed in enumerate(feeds):
+        url = feed.get("url") if isinstance(feed, dict) else None
+        if not isinstance(url, str):
+            continue
+        if url in seen:
             problems.append(
-                Problem(doc.path, doc.line_of(("feeds", i)), f"feed {feed.url} is listed twice")
+                Problem(doc.path, doc.line_of(("feeds", i)), f"feed {url} is listed twice")
             )
-        seen[feed.url] = i
-    if problems:
-        raise ConfigError(problems)
+        seen.add(url)
+    return problems

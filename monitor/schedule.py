@@ -51,14 +51,14 @@ def success_delay(
     *,
     ttl: float | None = None,
     max_age: float | None = None,
-    quiet_for: float | None = None,
+    quiet_for: float | None = 0.0,
 ) -> float:
     """Seconds until the next poll after a successful one.
 
-    ``quiet_for`` (seconds since the feed's newest new item) stretches the interval only
-    when given; ``ttl`` and ``max_age`` lengthen it when the server asks for more.
+    ``quiet_for`` (seconds since the feed's newest new item, None: none for a long time)
+    stretches the interval; ``ttl`` and ``max_age`` lengthen it when the server asks.
     """
-    base = interval if quiet_for is None else adaptive_interval(interval, bounds, quiet_for)
+    base = adaptive_interval(interval, bounds, quiet_for)
     asked = max((x for x in (ttl, max_age) if x), default=0.0)
     delay = max(base, min(asked, bounds.max_interval))
     return max(delay, bounds.min_interval)
