@@ -84,9 +84,7 @@ def test_syndicated_copy_replies_in_the_thread_of_the_first_alert(
         assert parent["channel"] == reply["channel"]
         assert reply["blocks"][0]["text"]["text"].startswith("🔁 Also reported")
     top_level = [m for m in slack.messages if not m.get("thread_ts")]
-    assert {alert_id(m) for m in top_level} == {
-        a["id"] for a in alerts if a["kind"] != "follow_up"
-    }
+    assert {alert_id(m) for m in top_level} == {a["id"] for a in alerts if a["kind"] != "follow_up"}
 
     before = len(slack.messages)
     assert main(["run", "--once", "--config", str(path)]) == 0
