@@ -32,6 +32,7 @@ and the figure is about one of the spec's ``subjects``. Mechanics, in order:
 
 from __future__ import annotations
 
+import bisect
 import functools
 import re
 import string
@@ -44,7 +45,6 @@ from monitor.model import Article, FigureSpec, Observation
 from monitor.numbers import Quantity, lower_same_length, quantities_at
 
 _MAX_CUE_WORDS = 12
-_DIGIT = re.compile(rb"[0-9]+")
 _PUNCTUATION_TO_SPACE = str.maketrans({c: " " for c in string.punctuation + "“”‘’—–"})
 _NUMBER_WORDS = frozenset(
     [
@@ -270,6 +270,9 @@ _MONEY_AFTER = re.compile(
     r"\s*(?:dollars|usd|euros?|won|rubles?|roubles?)\b"
 )
 _STOPS = (". ", "? ", "! ", ".” ", '." ', ".) ", ".’ ")
+_TOKEN = re.compile(r"[^\W_]+")
+_STOP = re.compile("|".join(re.escape(stop) for stop in _STOPS))
+_MAX_SENTENCE = 1500
 _LIST_NUMBER = re.compile(r"[.)]\s")
 _NEGATION = re.compile(
     r"\b(?:no(?!\s+(?:fewer|less|more|longer)\b)|not(?!\s+(?:only|less|more|fewer)\b)|never"
@@ -285,6 +288,7 @@ _SHARE_OF = re.compile(r"\s+(?:of|the)\b|\s+(?:\w+\s+){0,3}(?:are|were|was|is|ca
 _COMPOUND = re.compile(r"-(?!(?:days?|weeks?|months?|years?|plus)\b)[a-z]+\b")
 _LIST_ITEM = re.compile(r"[ \t]*(?:[-•*–]|\d{1,2}[.)])\s")
 _LABEL = re.compile(r"[ \t]*(?:[-•*–]\s*)?[^\d\n:]{1,40}$")
+_DAYS_SUFFIX = re.compile(r"-(?:day|week|month)\b")
 _INCREMENT_WORDS = frozenset(["more", "additional", "another", "extra", "further"])
 _LINKING_CUES = frozenset(["reached"])
 # A projected change ("losses could rise to tens of thousands") is not a figure yet; a
@@ -396,10 +400,30 @@ _AS_OF = re.compile(
 
 
 def _phrase_pattern(phrases: Iterable[str]) -> re.Pattern[str]:
-    """One alternation of ``phrases`` (lower case, spaces or hyphens interchangeable)."""
-    alternatives = sorted({_norm(p) for p in phrases if p.strip()}, key=len, reverse=True)
-    parts = [re.escape(p).replace(r"\ ", r"[\s-]+").replace(r"\-", r"[\s-]?") for p in alternatives]
-    return re.compile(rf"(?<![\w-])(?:{'|'.join(parts)})(?:(?![\w])|(?={_GLUE_TAIL}\b))")
+    """One pattern for ``phrases`` (lower case, spaces or hyphens interchangeable).
+
+    Shaped as a trie ("kill(?:ed|ing)") so that each position of a text costs one test of
+    its first character instead of one per phrase; longer phrases win.
+    """
+    trie: dict[str, Any] = {}
+    for phrase in {_norm(p) for p in phrases if p.strip()}:
+        node = trie
+        for char in phrase:
+            node = node.setdefault(char, {})
+        node[""] = {}
+    return re.compile(rf"(?<![\w-]){_trie_regex(trie)}(?:(?![\w])|(?={_GLUE_TAIL}\b))")
+
+
+def _trie_regex(node: dict[str, Any]) -> str:
+    branches = [
+        (r"[\s-]+" if char == " " else re.escape(char)) + _trie_regex(child)
+        for char, child in sorted(node.items())
+        if char
+    ]
+    if not branches:
+        return ""
+    body = branches[0] if len(branches) == 1 else f"(?:{'|'.join(branches)})"
+    return f"(?:{body})?" if "" in node else body
 
 
 @functools.lru_cache(maxsize=4096)
@@ -444,6 +468,8 @@ class FigureExtractor:
         self._unit_owner = _owners(self.specs, lambda s: s.units)
         exclude = {_norm(e) for spec in self.specs for e in spec.exclude}
         self._cues = _phrase_pattern(self._cue_owner)
+        # each cue's first word: a sentence with none of them has no cue
+        self._cue_words = frozenset(w for c in self._cue_owner for w in _TOKEN.findall(c)[:1])
         competing = set(_COMPETING.split("|")) | exclude
         self._subjects = _phrase_pattern(set(self._subject_owner) | competing)
         self._competing = competing - set(self._subject_owner)
@@ -466,6 +492,28 @@ class FigureExtractor:
             r"|quarters?|fifths?|tenths?)\b"
         )
 
+        self._spec_units = [self._units_of(spec) for spec in self.specs]
+        self._fitting: dict[tuple[str | None, bool, bool], frozenset[int]] = {}
+
+    def _units_of(self, spec: FigureSpec) -> frozenset[str]:
+        units = {_norm(u) for u in spec.units}
+        if spec.unit == "people":
+            units |= {n for n in self._people_nouns if n not in self._competing}
+        return frozenset(units)
+
+    def fitting(self, noun: str | None, percent: bool, days_suffix: bool) -> frozenset[int]:
+        """Indexes of the specs a number counting ``noun`` can be (cached)."""
+        key = (noun, percent, days_suffix)
+        found = self._fitting.get(key)
+        if found is None:
+            found = frozenset(
+                i
+                for i, spec in enumerate(self.specs)
+                if _fits(spec, self._spec_units[i], noun, percent, days_suffix)
+            )
+            self._fitting[key] = found
+        return found
+
     def extract(self, article: Article) -> list[Observation]:
         """Every tracked figure the article's title and text state, each once."""
         seen: set[tuple[Any, ...]] = set()
@@ -479,6 +527,16 @@ class FigureExtractor:
                     seen.add(key)
                     found.append(obs)
         return drop_subsumed(found)
+
+
+def _fits(
+    spec: FigureSpec, units: frozenset[str], noun: str | None, percent: bool, days_suffix: bool
+) -> bool:
+    if percent:
+        return spec.percent and (noun is None or noun in units)
+    if spec.unit == "days":
+        return noun in ("days", "weeks", "months") or days_suffix
+    return noun is None or noun in units
 
 
 def drop_subsumed(observations: Sequence[Observation]) -> list[Observation]:
@@ -517,11 +575,15 @@ class _Reader:
         self.text = text
         self.low = lower_same_length(text)
         self.article = article
+        self._attribution_cache: dict[int, list[tuple[int, int, str | None]]] = {}
+        self._stops: list[int] | None = None  # sentence-ending stops, found on first use
+        self._newlines: list[int] = []
+        self._ends_cache: dict[int, bool] = {}
 
     def observations(self) -> Iterable[Observation]:
         low = self.low
         ascii_low = low.encode("ascii", "replace")  # same offsets, faster to scan
-        positions = [m.start() for m in _DIGIT.finditer(ascii_low)]
+        positions = _digit_runs(ascii_low)
         for word in _number_words_in(ascii_low):
             at = low.find(word)
             while at >= 0:
@@ -540,44 +602,44 @@ class _Reader:
             i = max(j, i + 1)
 
     def _sentence_at(self, pos: int) -> _Sentence:
-        """The sentence around ``pos``, found by looking outwards only as far as needed."""
-        text = self.text
-        start, first, i = 0, True, pos
-        while i > 0:
-            floor = max(0, i - 1500)
-            stop = max(text.rfind(b, floor, i) for b in _STOPS)
-            newline = text.rfind("\n", floor, i)
-            if stop < 0 and newline < 0 and floor > 0:
-                start, first = floor, False
-                break
-            if newline >= stop:
-                start, first = newline + 1, True
-                break
-            if stop < 0:
-                break
-            if _ends_sentence(text, stop):
-                start, first = stop + 2, False
-                break
-            i = stop
-        end, i = len(text), pos
-        while True:
-            ceiling = i + 1500
-            found = [at for b in _STOPS if (at := text.find(b, i, ceiling)) >= 0]
-            newline = text.find("\n", pos, ceiling)
-            if not found and newline < 0 and ceiling < len(text):
-                end = ceiling
-                break
-            stop = min(found) if found else -1
-            if newline >= 0 and (stop < 0 or newline < stop):
-                end = newline
-                break
-            if stop < 0:
-                break
-            if _ends_sentence(text, stop):
-                end = stop + 1
-                break
-            i = stop + 1
-        return _Sentence(start, end, first)
+        """The sentence around ``pos``: from the stop or line break before it to the next."""
+        if self._stops is None:
+            self._stops = [m.start() for m in _STOP.finditer(self.text)]
+            self._newlines = [m.start() for m in re.finditer("\n", self.text)]
+        k = bisect.bisect_left(self._newlines, pos)
+        newline = self._newlines[k - 1] if k else -1
+        end = self._newlines[k] if k < len(self._newlines) else len(self.text)
+        i = bisect.bisect_left(self._stops, pos)
+        stop = self._stop_before(i - 1, newline)
+        start, first = (newline + 1, True) if stop < 0 else (stop + 2, False)
+        after = self._stop_after(i, end)
+        end = after + 1 if after >= 0 else end
+        if pos - start > _MAX_SENTENCE:
+            start, first = pos - _MAX_SENTENCE, False
+        return _Sentence(start, min(end, pos + _MAX_SENTENCE), first)
+
+    def _ends(self, stop: int) -> bool:
+        """Whether the stop at ``stop`` ends a sentence (memoised)."""
+        ends = self._ends_cache.get(stop)
+        if ends is None:
+            ends = self._ends_cache[stop] = _ends_sentence(self.text, stop)
+        return ends
+
+    def _stop_before(self, i: int, floor: int) -> int:
+        stops = self._stops or []
+        while i >= 0 and stops[i] > floor:
+            if self._ends(stops[i]):
+                return stops[i]
+            i -= 1
+        return -1
+
+    def _stop_after(self, i: int, ceiling: int) -> int:
+        stops = self._stops or []
+        while i < len(stops) and stops[i] < ceiling:
+            if self._ends(stops[i]):
+                return stops[i]
+            i += 1
+        return -1
 
     def _previous(self, sent: _Sentence) -> _Sentence | None:
         """The sentence before, in the same paragraph or list (a list item's is the line
@@ -597,6 +659,8 @@ class _Reader:
         ]
 
     def _read_sentence(self, sent: _Sentence, positions: list[int]) -> Iterable[Observation]:
+        if self.ex._cue_words.isdisjoint(_TOKEN.findall(self.low, sent.start, sent.end)):
+            return  # no word a cue begins with: the common case, decided without the regex
         cues = self._hits(self.ex._cues, sent.start, sent.end)
         if not cues:
             return
@@ -605,13 +669,11 @@ class _Reader:
             return
         subjects = self._hits(self.ex._subjects, sent.start, sent.end)
         units = self._hits(self.ex._units, sent.start, sent.end)
-        attributions = self._attributions(sent)
         phrases = self._phrases(quantities, units, cues)
         for phrase in phrases:
             if phrase.noun is None and not phrase.q.percent:
                 phrase.noun = self._noun_before(phrase.q, sent, units)
-            obs = self._observe(phrase, sent, cues, subjects, attributions)
-            yield from obs
+            yield from self._observe(phrase, sent, cues, subjects)
 
     # -- numbers that are not figures -------------------------------------------------
 
@@ -708,12 +770,11 @@ class _Reader:
         sent: _Sentence,
         cues: list[_Hit],
         subjects: list[_Hit],
-        attributions: list[tuple[int, int, str | None]],
     ) -> list[Observation]:
         if not phrase.noun_known:
             return []
         q = phrase.q
-        fitting = {i for i, spec in enumerate(self.ex.specs) if self._fits(spec, phrase)}
+        fitting = self._fitting(phrase)
         if not fitting:
             return []
         clause_start, clause_end = self._clause(q.start, sent)
@@ -723,6 +784,7 @@ class _Reader:
         cue, spec_ids = best
         if self._negated(q, cue, clause_start):
             return []
+        attributions = self._attributions(sent)
         if not self._about_subject(phrase, sent, subjects, attributions, spec_ids):
             return []
         source = self._source(q, sent, attributions)
@@ -752,7 +814,7 @@ class _Reader:
         cues: list[_Hit],
         clause_start: int,
         clause_end: int,
-        fitting: set[int],
+        fitting: frozenset[int],
     ) -> tuple[_Hit, set[int]] | None:
         """The nearest cue in the clause of a figure the phrase can be, and its figures."""
         q = phrase.q
@@ -784,27 +846,15 @@ class _Reader:
                 best = (rank, cue)
         if best is None:
             return None
-        return best[1], fitting & self.ex._cue_owner[best[1].key]
+        return best[1], set(fitting & self.ex._cue_owner[best[1].key])
 
-    def _fits(self, spec: FigureSpec, phrase: _Phrase) -> bool:
-        q, noun = phrase.q, phrase.noun
-        if q.percent:  # a share counts something: "40% of the troops", "half the shells"
-            if noun is None and not _SHARE_OF.match(self.low, q.end):
-                return False
-            return spec.percent and (noun is None or noun in self._spec_units(spec))
-        if spec.unit == "days":
-            return noun in ("days", "weeks", "months") or bool(
-                re.match(r"-(?:day|week|month)\b", self.low[q.core_end : q.core_end + 7])
-            )
-        if noun is None:
-            return True
-        return noun in self._spec_units(spec)
-
-    def _spec_units(self, spec: FigureSpec) -> set[str]:
-        units = {_norm(u) for u in spec.units}
-        if spec.unit == "people":
-            units |= {n for n in self.ex._people_nouns if n not in self.ex._competing}
-        return units
+    def _fitting(self, phrase: _Phrase) -> frozenset[int]:
+        """The specs whose figure the phrase can be, by what it counts."""
+        q = phrase.q
+        if q.percent and phrase.noun is None and not _SHARE_OF.match(self.low, q.end):
+            return frozenset()  # a share counts something: "40% of the troops"
+        days = bool(_DAYS_SUFFIX.match(self.low, q.core_end))
+        return self.ex.fitting(phrase.noun, q.percent, days)
 
     def _negated(self, q: Quantity, cue: _Hit, clause_start: int) -> bool:
         lo = max(clause_start, min(q.start, cue.start) - 80)
@@ -870,7 +920,12 @@ class _Reader:
     # -- attribution, date --------------------------------------------------------------
 
     def _attributions(self, sent: _Sentence) -> list[tuple[int, int, str | None]]:
+        """Who the sentence says states something: (start, end, name or None), cached."""
+        cached = self._attribution_cache.get(sent.start)
+        if cached is not None:
+            return cached
         found: list[tuple[int, int, str | None]] = []
+        self._attribution_cache[sent.start] = found
         for m in _ATTRIBUTION_BEFORE.finditer(self.low, sent.start, sent.end):
             end, name = self._name_after(m.end(), sent.end)
             found.append((m.start(), end, name))
@@ -1056,9 +1111,27 @@ _TOKEN_FORMS.update(
 )
 
 
+_DIGITS_ONLY = bytes(48 if 48 <= i <= 57 else 46 for i in range(256))  # digit → "0", else "."
+
+
+def _digit_runs(ascii_low: bytes) -> list[int]:
+    """Where each run of digits starts (bytes.find on a translated copy beats a regex)."""
+    digits = ascii_low.translate(_DIGITS_ONLY)
+    runs = []
+    at = digits.find(b"0")
+    while at >= 0:
+        runs.append(at)
+        end = digits.find(b".", at)
+        at = -1 if end < 0 else digits.find(b"0", end)
+    return runs
+
+
+_TOKEN_FORM_SET = frozenset(_TOKEN_FORMS)  # set ∩ list walks the list, not 2,400 keys
+
+
 def _number_words_in(ascii_low: bytes) -> set[str]:
     """The number words a text holds ("nine", "twenty-five", "hundreds"), without a regex."""
-    return {_TOKEN_FORMS[t] for t in set(ascii_low.split()) & _TOKEN_FORMS.keys()}
+    return {_TOKEN_FORMS[t] for t in _TOKEN_FORM_SET.intersection(ascii_low.split())}
 
 
 def _ends_sentence(text: str, stop: int) -> bool:

@@ -92,10 +92,22 @@ _QUALIFIER_WORDS: list[tuple[str, Qualifier]] = [
         "about",
     ),
 ]  # fmt: skip
-_QUALIFIER_BEFORE = [
-    (re.compile(rf"\b{_INTENSIFIER}(?:{words})\s+(?:the\s+)?[\"“'‘]?$", re.I), qualifier)
-    for words, qualifier in _QUALIFIER_WORDS
-]
+# One pattern for all qualifiers before a number; the leftmost (longest) phrase wins, so
+# "just under" is ``nearly`` and "no more than" is ``up_to``.
+_QUALIFIER_BEFORE = re.compile(
+    rf"\b{_INTENSIFIER.replace(')?', ')??')}(?:"
+    + "|".join(f"(?P<q{i}>{words})" for i, (words, _) in enumerate(_QUALIFIER_WORDS))
+    + r")\s+(?:the\s+)?[\"“'‘]?$",
+    re.I,
+)
+# The words a qualifier can end with; a cheap test before the pattern above.
+_QUALIFIER_ENDS = frozenset(
+    w.lower() for words, _ in _QUALIFIER_WORDS for w in re.findall(r"[a-z]+(?=\)|\||$)", words)
+) | {"approx."}
+_LAST_WORD = re.compile(r"([\w.]+)\s+(?:the\s+)?[\"“'‘]?$")
+_QUALIFIER_GROUPS: dict[str, Qualifier] = {
+    f"q{i}": qualifier for i, (_, qualifier) in enumerate(_QUALIFIER_WORDS)
+}
 _QUALIFIER_AFTER = re.compile(
     r"\s*(?:(?P<at_least>or\s+more|or\s+above|at\s+least)|(?P<over>-?plus\b|\+)"
     r"|(?P<about>or\s+so\b)|(?P<up_to>at\s+most|or\s+(?:fewer|less)))",
@@ -230,10 +242,11 @@ def _is_pronoun_one(text: str, m: re.Match[str]) -> bool:
 
 def _qualifier(text: str, start: int, end: int) -> tuple[Qualifier | None, int, int]:
     """The qualifier around ``text[start:end]`` and the widened span it covers."""
-    window = max(0, start - 40)
-    for pattern, qualifier in _QUALIFIER_BEFORE:
-        if m := pattern.search(text, window, start):
-            return qualifier, m.start(), end
+    last = _LAST_WORD.search(text, max(0, start - 16), start)
+    if last is None or last.group(1).lower() not in _QUALIFIER_ENDS:
+        pass  # no qualifier ends with the word before the number: skip the long pattern
+    elif m := _QUALIFIER_BEFORE.search(text, max(0, start - 40), start):
+        return _QUALIFIER_GROUPS[str(m.lastgroup)], m.start(), end
     if m := _QUALIFIER_AFTER.match(text, end):
         found: Qualifier = next(q for q in _AFTER_QUALIFIERS if m[q])
         return found, start, m.end()
@@ -286,6 +299,10 @@ def find_quantities(text: str, start: int = 0, end: int | None = None) -> list[Q
     return found
 
 
+_LEADING_WORDS = frozenset(
+    {"a", "an", "of", "several", "few", "couple", "tens", "hundreds", "in", "out", "every"}
+    | {*_UNITS, *_SCALES, *_DENOMINATORS}
+)
 _WORD_BEFORE = re.compile(r"(?:^|(?<=[\s\"“‘(]))[\w'’-]+[\s\"“‘]+$")
 
 
@@ -304,8 +321,8 @@ def quantities_at(text: str, positions: list[int]) -> list[Quantity]:
         starts = [pos]
         for _ in range(3):
             m = _WORD_BEFORE.search(text, max(0, starts[-1] - 20), starts[-1])
-            if m is None:
-                break
+            if m is None or m.group().split()[0].strip('"“‘').lower() not in _LEADING_WORDS:
+                break  # only these words begin a longer number ("a couple of dozen")
             starts.append(m.start())
         for start in reversed(starts):
             m = _CORE_SEARCH.match(text, start)
