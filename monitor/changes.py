@@ -16,7 +16,9 @@ from monitor.model import FigureChange, KnownValue, Observation
 WIDE_SPREAD_RATIO = 2.0
 
 
-def same_value(low: float, high: float, other_low: float, other_high: float, tolerance: float) -> bool:
+def same_value(
+    low: float, high: float, other_low: float, other_high: float, tolerance: float
+) -> bool:
     """Equal ranges, each end within ``tolerance`` (relative) of the other's."""
 
     def close(a: float, b: float) -> bool:
@@ -30,13 +32,23 @@ def is_news(obs: Observation) -> bool:
     return not obs.increment and obs.as_of is None
 
 
-def compare(obs: Observation, known: Sequence[KnownValue], tolerance: float) -> FigureChange | None:
-    """A FigureChange when ``obs`` differs from every known value, else None."""
+def compare(
+    obs: Observation,
+    known: Sequence[KnownValue],
+    tolerance: float,
+    outlet: str | None = None,
+) -> FigureChange | None:
+    """A FigureChange when ``obs`` differs from every known value, else None.
+
+    ``outlet`` publishes ``obs``; it names the new value's end of a spread when the text
+    does not say who stated it.
+    """
     if not is_news(obs):
         return None
     if any(same_value(obs.low, obs.high, k.low, k.high, tolerance) for k in known):
         return None
-    return FigureChange(observation=obs, previous=tuple(known), spread=spread_note(obs, known))
+    spread = spread_note(obs, known, outlet)
+    return FigureChange(observation=obs, previous=tuple(known), spread=spread)
 
 
 def _fmt(x: float) -> str:
@@ -47,7 +59,9 @@ def _source(attributed_to: str | None, outlet: str | None) -> str:
     return attributed_to or outlet or "unattributed"
 
 
-def spread_note(obs: Observation, known: Sequence[KnownValue]) -> str | None:
+def spread_note(
+    obs: Observation, known: Sequence[KnownValue], outlet: str | None = None
+) -> str | None:
     """Name the spread and who holds each end when current estimates disagree widely.
 
     Compares the newest value of each source (known values arrive latest first) with the
@@ -56,7 +70,7 @@ def spread_note(obs: Observation, known: Sequence[KnownValue]) -> str | None:
     newest: dict[str, tuple[float, float]] = {}
     for k in known:
         newest.setdefault(_source(k.attributed_to, k.outlet), (k.low, k.high))
-    newest[_source(obs.attributed_to, None)] = (obs.low, obs.high)
+    newest[_source(obs.attributed_to, outlet)] = (obs.low, obs.high)
     if len(newest) < 2:
         return None
     low_source, (low, _) = min(newest.items(), key=lambda item: item[1][0])
