@@ -76,7 +76,9 @@ async def deliver_pending(app: App, *, limit: int | None = None) -> tuple[int, i
     blocked: dict[tuple[str, str | None], datetime] = {}
     while limit is None or sent + failed < limit:
         with app.sessions.begin() as session:
-            claimed = queries.claim_alerts(session, app.owner, utcnow(), ALERT_LEASE, BATCH)
+            claimed = queries.claim_alerts(
+                session, app.owner, utcnow(), app.config.leases.alert, BATCH
+            )
         if not claimed:
             break
         for row, resumed in claimed:

@@ -22,7 +22,7 @@ from monitor.delivery import deliver_pending
 from monitor.fetch import Fetcher
 from monitor.health import HealthServer, start_health_server
 from storage import queries
-from storage.db import check_connection
+from storage.db import schema_status
 
 log = logging.getLogger("newsmon.service")
 
@@ -40,11 +40,7 @@ class Service:
 
     def readiness(self) -> dict[str, tuple[bool, str]]:
         checks: dict[str, tuple[bool, str]] = {}
-        try:
-            check_connection(self.app.engine)
-            checks["database"] = (True, "reachable")
-        except Exception as exc:
-            checks["database"] = (False, str(exc))
+        checks["database"] = schema_status(self.app.engine)
         running = self.scheduler.running and not self.stopping.is_set()
         checks["scheduler"] = (running, "running" if running else "stopped")
         names = ", ".join(sorted(self.app.compiled.by_name))
@@ -98,13 +94,20 @@ class Service:
             add = self.scheduler.add_job
             opts = {"coalesce": True, "max_instances": 1, "next_run_time": datetime.now(UTC)}
             add(self._tick, "interval", seconds=app.config.tick, args=[fetcher], id="poll", **opts)
-            add(self._deliver, "interval", seconds=app.config.delivery.interval, id="deliver", **opts)
+            add(
+                self._deliver,
+                "interval",
+                seconds=app.config.delivery.interval,
+                id="deliver",
+                **opts,
+            )
             add(self._housekeeping, "interval", seconds=RELOAD_CHECK_SECONDS, id="reload", **opts)
             add(self._retention, "interval", seconds=RETENTION_SECONDS, id="retention", **opts)
             self.scheduler.start()
             log.info(
                 "newsmon running: %d feeds, watchlists %s",
-                len(app.config.feeds), ", ".join(sorted(app.compiled.by_name)),
+                len(app.config.feeds),
+                ", ".join(sorted(app.compiled.by_name)),
             )
             await self.stopping.wait()
             log.info("stopping: waiting for polls in progress")

@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import fcntl
+from collections.abc import Iterator
+from contextlib import contextmanager
+from functools import cache
 from pathlib import Path
 from typing import Any
 
 from alembic import command
 from alembic.config import Config as AlembicConfig
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
@@ -14,6 +20,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from monitor.errors import StorageError
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+# pg_advisory_lock key serialising migrations of one database ("newsmon" in ASCII).
+MIGRATION_LOCK = 0x6E6577736D6F6E
 
 
 def make_engine(url: str) -> Engine:
@@ -55,18 +63,74 @@ def sessions(engine: Engine) -> sessionmaker[Session]:
 
 
 def alembic_config(engine: Engine) -> AlembicConfig:
-    config = AlembicConfig()
-    config.set_main_option("script_location", str(MIGRATIONS))
+    config = _script_config()
     config.attributes["engine"] = engine
     return config
 
 
 def upgrade(engine: Engine, revision: str = "head") -> None:
-    """Apply migrations up to ``revision``; an empty database and an older one both upgrade."""
+    """Apply migrations up to ``revision``; an empty database and an older one both upgrade.
+
+    Replicas starting together all call this: a lock (a PostgreSQL advisory lock, a file
+    lock beside a SQLite database) lets one migrate while the others wait, then find the
+    schema current and do nothing."""
     try:
-        command.upgrade(alembic_config(engine), revision)
+        with _migration_lock(engine):
+            command.upgrade(alembic_config(engine), revision)
     except SQLAlchemyError as exc:
-        raise StorageError(f"database migration failed on {redact_url(str(engine.url))}: {exc}")
+        raise StorageError(
+            f"database migration failed on {redact_url(str(engine.url))}: {exc}"
+        ) from None
+
+
+@contextmanager
+def _migration_lock(engine: Engine) -> Iterator[None]:
+    if engine.dialect.name == "postgresql":
+        with engine.connect() as conn:
+            conn.execute(text("SELECT pg_advisory_lock(:key)"), {"key": MIGRATION_LOCK})
+            try:
+                yield
+            finally:
+                conn.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": MIGRATION_LOCK})
+                conn.commit()
+        return
+    database = engine.url.database if engine.dialect.name == "sqlite" else None
+    if not database or database == ":memory:" or database.startswith("file:"):
+        yield  # one process owns such a database
+        return
+    with open(f"{database}.migrate-lock", "a+b") as lock_file:
+        fcntl.flock(lock_file, fcntl.LOCK_EX)  # released when the file is closed
+        yield
+
+
+@cache
+def head_revision() -> str | None:
+    """The newest migration this version of newsmon knows."""
+    return ScriptDirectory.from_config(_script_config()).get_current_head()
+
+
+def _script_config() -> AlembicConfig:
+    config = AlembicConfig()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    return config
+
+
+def current_revision(engine: Engine) -> str | None:
+    """The revision the database is at (None for an empty database)."""
+    with engine.connect() as conn:
+        return MigrationContext.configure(conn).get_current_revision()
+
+
+def schema_status(engine: Engine) -> tuple[bool, str]:
+    """Whether the database is reachable and migrated to this version's head (readiness)."""
+    try:
+        current = current_revision(engine)
+    except SQLAlchemyError as exc:
+        return False, f"unreachable: {str(exc).splitlines()[0]}"
+    head = head_revision()
+    if current != head:
+        return False, f"schema at revision {current or 'none'}, expected {head}"
+    return True, f"reachable, schema at revision {head}"
 
 
 def check_connection(engine: Engine) -> None:
