@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import yaml
 from pydantic import BaseModel
 
 from monitor.config import Config
+from monitor.watchlist import check_examples, load_watchlist_text
 from tests.conftest import REPO
 
 
@@ -26,3 +28,19 @@ def test_every_config_key_is_documented_in_the_readme() -> None:
     readme = (REPO / "README.md").read_text(encoding="utf-8")
     undocumented = [key for key in config_keys(Config) if key.rsplit(".", 1)[-1] not in readme]
     assert undocumented == []
+
+
+def readme_yaml_block(after_heading: str) -> str:
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    section = readme[readme.index(after_heading) :]
+    start = section.index("```yaml\n") + len("```yaml\n")
+    return section[start : section.index("```", start)]
+
+
+def test_the_readme_config_example_is_a_valid_config() -> None:
+    Config.model_validate(yaml.safe_load(readme_yaml_block("## Configuration")))
+
+
+def test_the_readme_watchlist_example_loads_and_its_examples_pass() -> None:
+    watchlist = load_watchlist_text(readme_yaml_block("## Watchlists"), "kn-23.yaml")
+    assert check_examples([watchlist]) == []
