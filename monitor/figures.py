@@ -270,6 +270,12 @@ _MONEY_AFTER = re.compile(
     r"\s*(?:dollars|usd|euros?|won|rubles?|roubles?)\b"
 )
 _STOPS = (". ", "? ", "! ", ".” ", '." ', ".) ", ".’ ")
+_SPACES = re.compile(r"[\s-]+")
+_NEWLINE = re.compile("\n")
+_NAME_WORD = re.compile(r"[^\s,;:.!?“”\"]+")
+_APPOSITIVE = re.compile(r",\s*([^,]{2,60}),\s*$")
+_WEEK_OR_MONTH = re.compile(r"-(week|month)\b")
+_LEADING_THE = re.compile(r"^(?:the\s+)(?=[a-z])")
 _TOKEN = re.compile(r"[^\W_]+")
 _STOP = re.compile("|".join(re.escape(stop) for stop in _STOPS))
 _MAX_SENTENCE = 1500
@@ -428,7 +434,7 @@ def _trie_regex(node: dict[str, Any]) -> str:
 
 @functools.lru_cache(maxsize=4096)
 def _norm(phrase: str) -> str:
-    return re.sub(r"[\s-]+", " ", phrase.lower().replace("’", "'")).strip()
+    return _SPACES.sub(" ", phrase.lower().replace("’", "'")).strip()
 
 
 @dataclass(frozen=True, slots=True)
@@ -579,6 +585,8 @@ class _Reader:
         self._stops: list[int] | None = None  # sentence-ending stops, found on first use
         self._newlines: list[int] = []
         self._ends_cache: dict[int, bool] = {}
+        self._break_cache: dict[tuple[int, int], list[tuple[int, int]]] = {}
+        self._as_of_cache: dict[int, date | None] = {}
 
     def observations(self) -> Iterable[Observation]:
         low = self.low
@@ -605,7 +613,7 @@ class _Reader:
         """The sentence around ``pos``: from the stop or line break before it to the next."""
         if self._stops is None:
             self._stops = [m.start() for m in _STOP.finditer(self.text)]
-            self._newlines = [m.start() for m in re.finditer("\n", self.text)]
+            self._newlines = [m.start() for m in _NEWLINE.finditer(self.text)]
         k = bisect.bisect_left(self._newlines, pos)
         newline = self._newlines[k - 1] if k else -1
         end = self._newlines[k] if k < len(self._newlines) else len(self.text)
@@ -798,15 +806,26 @@ class _Reader:
 
     def _clause(self, pos: int, sent: _Sentence) -> tuple[int, int]:
         start, end = sent.start, sent.end
-        for m in _CLAUSE_BREAK.finditer(self.low, sent.start, sent.end):
-            if m.group() == ":" and _LABEL.fullmatch(self.low, sent.start, m.start()):
-                continue  # a table row's label: "- Killed: about 300"
-            if m.end() <= pos:
-                start = m.end()
-            elif m.start() >= pos:
-                end = m.start()
+        for break_start, break_end in self._clause_breaks(sent):
+            if break_end <= pos:
+                start = break_end
+            elif break_start >= pos:
+                end = break_start
                 break
         return start, end
+
+    def _clause_breaks(self, sent: _Sentence) -> list[tuple[int, int]]:
+        """Where the sentence's clauses meet (cached per sentence)."""
+        key = (sent.start, sent.end)
+        breaks = self._break_cache.get(key)
+        if breaks is None:
+            breaks = self._break_cache[key] = [
+                m.span()
+                for m in _CLAUSE_BREAK.finditer(self.low, sent.start, sent.end)
+                # a table row's label is no clause: "- Killed: about 300"
+                if m.group() != ":" or not _LABEL.fullmatch(self.low, sent.start, m.start())
+            ]
+        return breaks
 
     def _best_cue(
         self,
@@ -940,15 +959,13 @@ class _Reader:
 
     def _name_after(self, pos: int, limit: int) -> tuple[int, str | None]:
         end = pos
-        for words, m in enumerate(re.finditer(r"[^\s,;:.!?“”\"]+", self.text[pos:limit])):
+        for words, m in enumerate(_NAME_WORD.finditer(self.text, pos, limit)):
             word = m.group()
-            if re.match(r"\d", word) or self.low[pos + m.start() :].startswith(
-                ("two-thirds", "half")
-            ):
+            if word[0].isdigit() or self.low.startswith(("two-thirds", "half"), m.start()):
                 break
             glued = _GLUE.match(word.lower())
             if glued and word.lower() not in _NOT_GLUED:
-                end = pos + m.start() + len(glued.group(1))
+                end = m.start() + len(glued.group(1))
                 break
             if words and word.lower() in (
                 "the",
@@ -961,14 +978,14 @@ class _Reader:
                 "some",
             ):
                 break
-            end = pos + m.end()
+            end = m.end()
             if words >= 7 or self.text[end : end + 1] in ",;:.":
                 break
         return end, _clean_source(self.text[pos:end])
 
     def _name_before(self, pos: int, limit: int) -> tuple[int, str | None]:
         chunk = self.text[limit:pos]
-        appositive = re.search(r",\s*([^,]{2,60}),\s*$", chunk)
+        appositive = _APPOSITIVE.search(chunk)
         if appositive and appositive.group(1)[:1].isupper():
             return limit + appositive.start(1), _clean_source(appositive.group(1))
         cut = max(
@@ -993,7 +1010,12 @@ class _Reader:
         names = {a[2] for a in self._attributions(prev) if a[2]}
         return names.pop() if len(names) == 1 else None
 
-    def _as_of(self, q: Quantity, sent: _Sentence) -> date | None:
+    def _as_of(self, sent: _Sentence) -> date | None:
+        if sent.start not in self._as_of_cache:
+            self._as_of_cache[sent.start] = self._read_as_of(sent)
+        return self._as_of_cache[sent.start]
+
+    def _read_as_of(self, sent: _Sentence) -> date | None:
         published = self.article.published_at
         anchor: date | None = None
         for m in _AS_OF.finditer(self.low, sent.start, sent.end):
@@ -1026,9 +1048,7 @@ class _Reader:
             unit = "percent"
         elif spec.unit == "days":
             factor = {"weeks": 7.0, "months": 30.0}.get(phrase.noun or "", 1.0)
-            if factor == 1.0 and (
-                m := re.match(r"-(week|month)\b", self.low[q.core_end : q.core_end + 7])
-            ):
+            if factor == 1.0 and (m := _WEEK_OR_MONTH.match(self.low, q.core_end)):
                 factor = 7.0 if m.group(1) == "week" else 30.0
             low, high = low * factor, high * factor
         return Observation(
@@ -1042,7 +1062,7 @@ class _Reader:
             attributed_to=source,
             quote=quote,
             increment=q.increment,
-            as_of=self._as_of(q, sent),
+            as_of=self._as_of(sent),
         )
 
 
@@ -1050,7 +1070,7 @@ def _clean_source(raw: str) -> str | None:
     name = _LEADING.sub("", raw.strip(" ,;:\"“”'")).strip()
     name = _TRAILING.sub("", name)
     name = _DESCRIPTORS.sub("", name)
-    name = re.sub(r"^(?:the\s+)(?=[a-z])", "", name)
+    name = _LEADING_THE.sub("", name)
     if not name or name.lower() in _GENERIC_SOURCES or len(name.split()) > 8:
         return None
     if not any(c.isupper() for c in name) and not re.search(

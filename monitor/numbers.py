@@ -123,6 +123,15 @@ _INCREMENT_AFTER = re.compile(r"\s+(?:more|additional|extra)\b(?!\s+than)", re.I
 _BETWEEN = re.compile(r"\b(?:between|from)\s+$", re.I)
 
 
+_SPACED_DIGITS = re.compile(r"\d[ \u00a0\u202f]\d")
+_SEPARATOR = re.compile(r"[, \u00a0\u202f]")
+_EUROPEAN = re.compile(r"\d{1,3}(?:\.\d{3})+")
+_SPACE_OR_HYPHEN = re.compile(r"[\s-]+")
+_PRONOUN_AFTER = re.compile(r"\s+(?:of|another|side|way|day|time|thing)\b")
+_PRONOUN_BEFORE = re.compile(r"\b(?:the|no|any|every|each|this|that|which)\s+$")
+_OR_QUALIFIER = re.compile(r"\s*or\s+(?:more|so|fewer|less|above)\b", re.I)
+
+
 @dataclass(frozen=True, slots=True)
 class Quantity:
     """A number as stated in a text: its range, qualifier and where it is.
@@ -150,9 +159,9 @@ class Quantity:
 
 
 def _digits_value(raw: str) -> float:
-    if "," in raw or re.search(r"\d[ \u00a0\u202f]\d", raw):
-        return float(re.sub(r"[, \u00a0\u202f]", "", raw))
-    if re.fullmatch(r"\d{1,3}(?:\.\d{3})+", raw):
+    if "," in raw or _SPACED_DIGITS.search(raw):
+        return float(_SEPARATOR.sub("", raw))
+    if _EUROPEAN.fullmatch(raw):
         return float(raw.replace(".", ""))
     return float(raw)
 
@@ -161,7 +170,7 @@ def words_value(phrase: str) -> float | None:
     """``"one hundred and twenty-five"`` → 125.0; None if it is not a number phrase."""
     total = current = 0.0
     seen = False
-    for token in re.split(r"[\s-]+", phrase.lower()):
+    for token in _SPACE_OR_HYPHEN.split(phrase.lower()):
         if token in ("", "and"):
             continue
         if token in ("a", "an"):
@@ -222,7 +231,7 @@ def _share_value(share: str, den: str | None) -> float:
     if den is not None:
         denominator = float(den) if den.isdigit() else float(_UNITS[den.lower()])
         return round(100.0 / denominator, 1) if denominator else 0.0
-    words = re.split(r"[\s-]+", share.lower())
+    words = _SPACE_OR_HYPHEN.split(share.lower())
     if words == ["half"]:
         return 50.0
     numerator = 1.0 if words[0] in ("a", "one") else float(_UNITS.get(words[0], 1))
@@ -234,10 +243,7 @@ def _is_pronoun_one(text: str, m: re.Match[str]) -> bool:
         return False
     after = text[m.end() : m.end() + 12].lower()
     before = text[max(0, m.start() - 8) : m.start()].lower()
-    return bool(
-        re.match(r"\s+(?:of|another|side|way|day|time|thing)\b", after)
-        or re.search(r"\b(?:the|no|any|every|each|this|that|which)\s+$", before)
-    )
+    return bool(_PRONOUN_AFTER.match(after) or _PRONOUN_BEFORE.search(before))
 
 
 def _qualifier(text: str, start: int, end: int) -> tuple[Qualifier | None, int, int]:
@@ -261,7 +267,7 @@ def _range_end(text: str, m: re.Match[str], between: bool) -> re.Match[str] | No
     word = join.group().strip().lower()
     if word == "and" and not between:
         return None
-    if word == "or" and re.match(r"\s*or\s+(?:more|so|fewer|less|above)\b", text[m.end() :], re.I):
+    if word == "or" and _OR_QUALIFIER.match(text, m.end()):
         return None
     second = _CORE_MATCH.match(text, join.end())
     if second is None or second["share"] or second["fscale"]:
@@ -303,7 +309,23 @@ _LEADING_WORDS = frozenset(
     {"a", "an", "of", "several", "few", "couple", "tens", "hundreds", "in", "out", "every"}
     | {*_UNITS, *_SCALES, *_DENOMINATORS}
 )
-_WORD_BEFORE = re.compile(r"(?:^|(?<=[\s\"“‘(]))[\w'’-]+[\s\"“‘]+$")
+
+
+_SEPARATORS = ' \t\n"“‘'
+
+
+def _leading_word_before(text: str, pos: int) -> int:
+    """Start of the word before ``pos`` if it can begin a longer number ("a couple of
+    dozen", "tens of thousands"), else -1. A plain scan: this runs for every number."""
+    i = pos
+    while i > 0 and text[i - 1] in _SEPARATORS:
+        i -= 1
+    j = i
+    while j > 0 and (text[j - 1].isalnum() or text[j - 1] in "_'’-"):
+        j -= 1
+    if j == i or i == pos or (j > 0 and text[j - 1] not in _SEPARATORS + "("):
+        return -1
+    return j if text[j:i].lower() in _LEADING_WORDS else -1
 
 
 def quantities_at(text: str, positions: list[int]) -> list[Quantity]:
@@ -320,10 +342,10 @@ def quantities_at(text: str, positions: list[int]) -> list[Quantity]:
             continue
         starts = [pos]
         for _ in range(3):
-            m = _WORD_BEFORE.search(text, max(0, starts[-1] - 20), starts[-1])
-            if m is None or m.group().split()[0].strip('"“‘').lower() not in _LEADING_WORDS:
-                break  # only these words begin a longer number ("a couple of dozen")
-            starts.append(m.start())
+            before = _leading_word_before(text, starts[-1])
+            if before < 0:
+                break
+            starts.append(before)
         for start in reversed(starts):
             m = _CORE_SEARCH.match(text, start)
             if m is not None and m.end() > pos and (quantity := _read(text, m)) is not None:

@@ -103,3 +103,61 @@ def _spell(n: int) -> str:
 def test_number_words_round_trip(n: int) -> None:
     assert words_value(_spell(n)) == n
     assert parse_number(_spell(n)) == n
+
+
+@given(st.integers(min_value=1000, max_value=999_999_999))
+def test_digits_with_european_dot_separators_round_trip(n: int) -> None:
+    assert parse_number(f"{n:,}".replace(",", ".")) == n
+
+
+@given(
+    st.integers(min_value=1000, max_value=999_999),
+    st.sampled_from(["\u00a0", "\u202f"]),
+)
+def test_digits_with_non_breaking_space_separators_round_trip(n: int, sep: str) -> None:
+    assert parse_number(f"{n:,}".replace(",", sep)) == n
+
+
+@given(
+    st.integers(min_value=1, max_value=999),
+    st.integers(min_value=1, max_value=9),
+    st.sampled_from(["thousand", "million", "billion", "k", "m", "bn"]),
+)
+def test_decimal_scale_words_round_trip(whole: int, tenth: int, scale: str) -> None:
+    factor = {"thousand": 1e3, "k": 1e3, "million": 1e6, "m": 1e6, "billion": 1e9, "bn": 1e9}
+    sep = " " if len(scale) > 2 else ""
+    value = parse_number(f"{whole}.{tenth}{sep}{scale}")
+    assert value == pytest.approx((whole + tenth / 10) * factor[scale])
+
+
+@given(st.integers(min_value=1, max_value=999), st.sampled_from(["hundred", "thousand", "million"]))
+def test_number_words_with_scale_words_round_trip(n: int, scale: str) -> None:
+    factor = {"hundred": 100, "thousand": 1000, "million": 1_000_000}[scale]
+    if scale == "hundred":
+        n = n % 99 + 1  # "twenty-five hundred"; "three hundred hundred" is no number
+    assert parse_number(f"{_spell(n)} {scale}") == n * factor
+
+
+@pytest.mark.parametrize(
+    ("phrase", "value"),
+    [("a dozen", 12), ("a hundred", 100), ("a thousand", 1000), ("a million", 1e6)],
+)
+def test_a_scale_word_is_one_of_it(phrase: str, value: float) -> None:
+    assert parse_number(phrase) == value
+
+
+@given(
+    st.integers(min_value=0, max_value=999_999),
+    st.sampled_from(["digits", "comma", "space", "words"]),
+    st.sampled_from([("at least", "at_least"), ("more than", "over"), ("", "exact")]),
+)
+def test_numbers_in_a_sentence_round_trip(n: int, form: str, qualifier: tuple[str, str]) -> None:
+    text = {
+        "digits": str(n),
+        "comma": f"{n:,}",
+        "space": f"{n:,}".replace(",", " "),
+        "words": _spell(n),
+    }[form]
+    words, expected = qualifier
+    (q,) = find_quantities(f"Officials said {words} {text} soldiers were sent.".replace("  ", " "))
+    assert (q.low, q.high, q.qualifier) == (n, n, expected)
