@@ -315,7 +315,9 @@ async def build_article(
                 text = extracted
         except FetchError as exc:  # keep the summary; the entry is not lost
             log.warning(
-                "article fetch failed, using the feed's summary: %s", exc, extra={"url": entry.url}
+                "article fetch failed, using the feed's summary: %s",
+                exc,
+                extra={"feed": feed.url, "url": entry.url},
             )
     return Article(
         title=entry.title, text=text, url=entry.url, outlet=outlet, published_at=entry.published_at
