@@ -18,7 +18,7 @@ from typing import Any
 from monitor import __version__
 from monitor.config import Config, load_config
 from monitor.errors import ConfigError, NewsmonError
-from monitor.logs import register_secret_env, setup_logging
+from monitor.logs import redact, register_secret_env, setup_logging
 
 log = logging.getLogger("newsmon")
 
@@ -73,7 +73,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         file=sys.stderr,
     )
     for poll in errors:
-        print(f"  {poll.feed}: {poll.error}", file=sys.stderr)
+        print(redact(f"  {poll.feed}: {poll.error}"), file=sys.stderr)
     return 0
 
 
