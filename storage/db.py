@@ -30,8 +30,10 @@ def make_engine(url: str) -> Engine:
         url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
     try:
         if url.startswith("sqlite"):
-            engine = create_engine(url, connect_args={"timeout": 30})
+            # The driver must not open transactions itself: _sqlite_begin does, IMMEDIATE.
+            engine = create_engine(url, connect_args={"timeout": 30, "isolation_level": None})
             event.listen(engine, "connect", _sqlite_pragmas)
+            event.listen(engine, "begin", _sqlite_begin)
         else:
             engine = create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=5)
     except (SQLAlchemyError, ValueError, ImportError) as exc:
@@ -46,6 +48,17 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA busy_timeout=30000")
     cursor.close()
+
+
+def _sqlite_begin(conn: Any) -> None:
+    """Take SQLite's write lock when a transaction starts, not at its first write.
+
+    A deferred transaction that reads, then writes after another connection committed,
+    fails at once with SQLITE_BUSY_SNAPSHOT instead of waiting; with several writers (the
+    service's threads, a CLI command, a second process) every transaction here reads
+    before it writes. IMMEDIATE makes them queue on the busy timeout instead.
+    """
+    conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def redact_url(url: str) -> str:
