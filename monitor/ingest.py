@@ -97,7 +97,7 @@ def _record_figures(
         series_id = queries.lock_series(session, figure, unit)
         known = queries.known_values(session, series_id)  # before this item's own values
         for obs in group:
-            change = compare(obs, known, tolerances.get(figure, 0.0))
+            change = compare(obs, known, tolerances.get(figure, 0.0), outlet=article.outlet)
             queries.add_observation(
                 session,
                 series_id=series_id,

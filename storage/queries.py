@@ -304,10 +304,17 @@ def lock_series(session: Session, figure: str, unit: str) -> int:
 
 
 def known_values(session: Session, series_id: int) -> list[KnownValue]:
-    """Distinct stored values of a series (not increments), latest first, with corroborations."""
+    """Distinct current values of a series, latest first, with corroborations.
+
+    Increments and values their article dated in the past are stored but are not current
+    estimates, so a new value is compared with these only."""
     rows = session.scalars(
         select(FigureObservation)
-        .where(FigureObservation.series_id == series_id, FigureObservation.increment.is_(False))
+        .where(
+            FigureObservation.series_id == series_id,
+            FigureObservation.increment.is_(False),  # additions, not totals
+            FigureObservation.as_of.is_(None),  # history the article dated in the past
+        )
         .order_by(FigureObservation.first_seen_at.desc(), FigureObservation.id.desc())
     ).all()
     grouped: dict[tuple[float, float], list[FigureObservation]] = {}
