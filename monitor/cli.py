@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from monitor import __version__
-from monitor.config import Config, load_config
+from monitor.config import Config, find_config_path, load_config
 from monitor.errors import ConfigError, NewsmonError
 from monitor.logs import redact, register_secret_env, setup_logging
 
@@ -94,7 +94,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
         return 1
     examples = sum(wl.examples.count for wl in watchlists)
     print(
-        f"ok: config {args.config or 'defaults'}; {len(watchlists)} watchlists "
+        f"ok: config {find_config_path(args.config) or 'defaults'}; {len(watchlists)} watchlists "
         f"({', '.join(wl.name for wl in watchlists)}), {examples} examples pass; "
         f"{len(config.feeds)} feeds; notifiers: {', '.join(sorted(configured)) or 'none'}"
     )
