@@ -9,9 +9,11 @@ from __future__ import annotations
 import logging
 import os
 import socket
+import threading
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 
 from sqlalchemy import Engine
@@ -88,6 +90,14 @@ class App:
     metrics: Metrics
     owner: str = field(default_factory=instance_id)
     reload_error: str | None = None
+    # Serialises this replica's ingest transactions (worker threads); other replicas are
+    # kept apart by the database's unique keys and locks.
+    store_lock: threading.Lock = field(default_factory=threading.Lock)
+
+    @cached_property
+    def fetch_modes(self) -> dict[str, str]:
+        """fetch_article of each configured feed, by URL."""
+        return {feed.url: feed.fetch_article for feed in self.config.feeds}
 
     def routing(self) -> Routing:
         compiled = self.compiled

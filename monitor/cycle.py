@@ -22,7 +22,7 @@ from monitor.delivery import deliver_pending
 from monitor.errors import FetchError
 from monitor.fetch import ARTICLE_ACCEPT, Fetcher, FetchResult
 from monitor.identity import EntryKeys, entry_keys
-from monitor.ingest import record_entry
+from monitor.ingest import Ingested, NewEntry, record_entries
 from monitor.model import Article, Entry
 from monitor.parse import parse_feed
 from monitor.schedule import IDLE_DIVISOR, Bounds, failure_delay, is_flagged, success_delay
@@ -33,6 +33,7 @@ from storage.models import Feed, Item
 log = logging.getLogger("newsmon.cycle")
 
 FEED_LEASE_MIN = 300.0
+STORE_CHUNK = 100  # entries per transaction: bounded lock time however large the feed
 
 
 def utcnow() -> datetime:
@@ -97,10 +98,11 @@ async def poll_feed(app: App, fetcher: Fetcher, feed: Feed) -> PollResult:
         )
         outcome = await _process(app, fetcher, feed, result)
     except FetchError as exc:
-        outcome = _failed(app, feed, exc)
+        outcome = await asyncio.to_thread(_failed, app, feed, exc)
     except Exception as exc:  # one broken feed never stops the others
         log.exception("unexpected error polling feed", extra={"feed": feed.url})
-        outcome = _failed(app, feed, FetchError(f"internal error: {type(exc).__name__}: {exc}"))
+        error = FetchError(f"internal error: {type(exc).__name__}: {exc}")
+        outcome = await asyncio.to_thread(_failed, app, feed, error)
     app.metrics.poll(outcome.outcome, time.monotonic() - started)  # type: ignore[arg-type]
     return outcome
 
@@ -111,10 +113,11 @@ async def _process(app: App, fetcher: Fetcher, feed: Feed, result: FetchResult) 
         feed.interval_seconds,
         _bounds(app),
         max_age=result.cache_max_age,
-        quiet_for=_quiet_for(app, feed, now),
+        quiet_for=await asyncio.to_thread(_quiet_for, app, feed, now),
     )
     if result.not_modified or result.body is None:
-        _finish(
+        await asyncio.to_thread(
+            _finish,
             app,
             feed,
             now,
@@ -126,21 +129,31 @@ async def _process(app: App, fetcher: Fetcher, feed: Feed, result: FetchResult) 
         return PollResult(feed.url, "not_modified")
     body_hash = hashlib.sha256(result.body).hexdigest()
     if body_hash == feed.body_hash:  # many servers ignore conditional requests
-        _finish(
-            app, feed, now, status=result.status, delay=delay, result=result, body_hash=body_hash
+        await asyncio.to_thread(
+            _finish,
+            app,
+            feed,
+            now,
+            status=result.status,
+            delay=delay,
+            result=result,
+            body_hash=body_hash,
         )
         return PollResult(feed.url, "unchanged")
-    parsed = parse_feed(result.body, url=result.final_url, content_type=result.content_type)
+    parsed = await asyncio.to_thread(
+        parse_feed, result.body, url=result.final_url, content_type=result.content_type
+    )
     new, alerts = await ingest_entries(app, fetcher, feed, parsed.entries)
     delay = success_delay(
         feed.interval_seconds,
         _bounds(app),
         ttl=parsed.ttl_seconds,
         max_age=result.cache_max_age,
-        quiet_for=_quiet_for(app, feed, utcnow()),
+        quiet_for=await asyncio.to_thread(_quiet_for, app, feed, utcnow()),
     )
     warning = f"parsed with errors: {parsed.error}" if parsed.error else None
-    _finish(
+    await asyncio.to_thread(
+        _finish,
         app,
         feed,
         now,
@@ -259,46 +272,71 @@ def _fresh_entries(
 async def ingest_entries(
     app: App, fetcher: Fetcher, feed: Feed, entries: Sequence[Entry]
 ) -> tuple[int, int]:
-    """Store the new entries of a feed; returns (new items, alerts recorded)."""
+    """Store the new entries of a feed; returns (new items, alerts recorded).
+
+    Article pages are fetched on the event loop; matching, extraction and storing run in a
+    worker thread so that a feed with many new entries never stalls the other feeds'
+    downloads into their deadlines.
+    """
+    fresh = await asyncio.to_thread(_fresh_entries, app, feed, entries)
+    articles = [await build_article(app, fetcher, feed, e, outlet) for e, _, outlet in fresh]
+    stored = await asyncio.to_thread(_store, app, feed, fresh, articles)
     new = alerts = 0
-    for entry, keys, outlet in _fresh_entries(app, feed, entries):
-        article = await build_article(app, fetcher, feed, entry, outlet)
-        compiled = app.compiled
-        matches = compiled.matcher.match(article)
-        observations = compiled.extractor.extract(article)
-        with app.sessions() as session:
-            result = record_entry(
-                session,
-                feed_id=feed.id,
-                entry=entry,
-                keys=keys,
-                article=article,
-                matches=matches,
-                observations=observations,
-                routing=app.routing(),
-                now=utcnow(),
-            )
+    for item, result in stored:
         if result.item_id is None:
             app.metrics.items("duplicate")
             continue
         new += 1
         alerts += result.alerts
-        for kind in result.alert_kinds:
-            app.metrics.alert(kind, "created")
-        app.metrics.items("new" if result.new_story else "syndicated")
-        for match in matches:
-            app.metrics.matched(match.watchlist)
-        for obs in observations:
-            app.metrics.figure_extracted(obs.figure)
-        for change in result.changes:
-            log.info(
-                "figure %s changed to %s–%s",
-                change.observation.figure,
-                change.observation.low,
-                change.observation.high,
-                extra={"feed": feed.url, "item": result.item_id, "url": entry.url},
-            )
+        _count(app, item, result, feed)
     return new, alerts
+
+
+def _store(
+    app: App,
+    feed: Feed,
+    fresh: Sequence[tuple[Entry, EntryKeys, str | None]],
+    articles: Sequence[Article],
+) -> list[tuple[NewEntry, Ingested]]:
+    """Match, extract and store, a chunk of entries per transaction (each entry with its
+    alerts, so the outbox guarantee holds); this replica's writes go one at a time."""
+    compiled = app.compiled
+    batch = [
+        NewEntry(
+            feed.id,
+            entry,
+            keys,
+            article,
+            compiled.matcher.match(article),
+            compiled.extractor.extract(article),
+        )
+        for (entry, keys, _), article in zip(fresh, articles, strict=True)
+    ]
+    stored: list[tuple[NewEntry, Ingested]] = []
+    for start in range(0, len(batch), STORE_CHUNK):
+        chunk = batch[start : start + STORE_CHUNK]
+        with app.store_lock, app.sessions() as session:
+            results = record_entries(session, chunk, routing=app.routing(), now=utcnow())
+        stored += zip(chunk, results, strict=True)
+    return stored
+
+
+def _count(app: App, item: NewEntry, result: Ingested, feed: Feed) -> None:
+    for kind in result.alert_kinds:
+        app.metrics.alert(kind, "created")
+    app.metrics.items("new" if result.new_story else "syndicated")
+    for match in item.matches:
+        app.metrics.matched(match.watchlist)
+    for obs in item.observations:
+        app.metrics.figure_extracted(obs.figure)
+    for change in result.changes:
+        log.info(
+            "figure %s changed to %s–%s",
+            change.observation.figure,
+            change.observation.low,
+            change.observation.high,
+            extra={"feed": feed.url, "item": result.item_id, "url": item.entry.url},
+        )
 
 
 async def build_article(
@@ -325,10 +363,7 @@ async def build_article(
 
 
 def _fetch_mode(app: App, feed: Feed) -> str:
-    for configured in app.config.feeds:
-        if configured.url == feed.url:
-            return configured.fetch_article
-    return "never"
+    return app.fetch_modes.get(feed.url, "never")
 
 
 def sync_feeds(app: App) -> None:
