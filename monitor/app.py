@@ -27,7 +27,7 @@ from monitor.metrics import Metrics
 from monitor.watchlist import Matcher, Watchlist, load_watchlists
 from notifiers import build_notifiers
 from notifiers.base import Notifier
-from storage.db import make_engine, sessions, upgrade
+from storage.db import make_engine, read_sessions, sessions, upgrade
 
 log = logging.getLogger("newsmon")
 
@@ -93,6 +93,11 @@ class App:
     # Serialises this replica's ingest transactions (worker threads); other replicas are
     # kept apart by the database's unique keys and locks.
     store_lock: threading.Lock = field(default_factory=threading.Lock)
+
+    @cached_property
+    def readers(self) -> sessionmaker[Session]:
+        """Sessions that only read (they never wait for SQLite's write lock)."""
+        return read_sessions(self.engine)
 
     @cached_property
     def fetch_modes(self) -> dict[str, str]:

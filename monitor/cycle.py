@@ -72,7 +72,7 @@ def _quiet_for(app: App, feed: Feed, now: datetime) -> float | None:
     if idle is None:
         return 0.0
     horizon = now - timedelta(seconds=idle * IDLE_DIVISOR)
-    with app.sessions() as session:
+    with app.readers() as session:
         newest = session.scalar(
             select(func.max(Item.first_seen_at)).where(
                 Item.first_seen_at >= horizon, Item.feed_id == feed.id
@@ -255,7 +255,7 @@ def _fresh_entries(
             continue
         seen |= own
         keyed.append((entry, keys, outlet))
-    with app.sessions() as session:
+    with app.readers() as session:
         known = queries.known_entry_keys(
             session,
             (k.guid_key for _, k, _ in keyed if k.guid_key),

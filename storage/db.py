@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from monitor.errors import StorageError
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+READONLY = "newsmon_readonly"  # execution option of read_sessions()
 # pg_advisory_lock key serialising migrations of one database ("newsmon" in ASCII).
 MIGRATION_LOCK = 0x6E6577736D6F6E
 
@@ -56,9 +57,11 @@ def _sqlite_begin(conn: Any) -> None:
     A deferred transaction that reads, then writes after another connection committed,
     fails at once with SQLITE_BUSY_SNAPSHOT instead of waiting; with several writers (the
     service's threads, a CLI command, a second process) every transaction here reads
-    before it writes. IMMEDIATE makes them queue on the busy timeout instead.
+    before it writes. IMMEDIATE makes them queue on the busy timeout instead. Sessions
+    from :func:`read_sessions` never write, so they begin deferred and do not queue.
     """
-    conn.exec_driver_sql("BEGIN IMMEDIATE")
+    readonly = conn.get_execution_options().get(READONLY, False)
+    conn.exec_driver_sql("BEGIN" if readonly else "BEGIN IMMEDIATE")
 
 
 def redact_url(url: str) -> str:
@@ -73,6 +76,11 @@ def redact_url(url: str) -> str:
 
 def sessions(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(engine, expire_on_commit=False)
+
+
+def read_sessions(engine: Engine) -> sessionmaker[Session]:
+    """Sessions for reading only (on SQLite they do not take the write lock)."""
+    return sessionmaker(engine.execution_options(**{READONLY: True}), expire_on_commit=False)
 
 
 def alembic_config(engine: Engine) -> AlembicConfig:
