@@ -521,18 +521,21 @@ class FigureExtractor:
         return found
 
     def extract(self, article: Article) -> list[Observation]:
-        """Every tracked figure the article's title and text state, each once."""
-        seen: set[tuple[Any, ...]] = set()
-        found: list[Observation] = []
+        """Every tracked figure the article's title and text state, each once.
+
+        A value stated twice (a headline and its body) is kept once, from the statement
+        that says who made it: headlines rarely carry the attribution the body gives.
+        """
+        found: dict[tuple[Any, ...], Observation] = {}
         for part in (article.title, article.text):
             if not part:
                 continue
             for obs in _Reader(self, part, article).observations():
                 key = (obs.figure, obs.watchlist, obs.low, obs.high, obs.unit, obs.qualifier)
-                if key not in seen:
-                    seen.add(key)
-                    found.append(obs)
-        return drop_subsumed(found)
+                kept = found.get(key)
+                if kept is None or (kept.attributed_to is None and obs.attributed_to):
+                    found[key] = obs
+        return drop_subsumed(list(found.values()))
 
 
 def _fits(

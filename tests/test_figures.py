@@ -247,3 +247,13 @@ def test_general_mechanisms(text: str, expected: set[tuple[Any, ...]]) -> None:
 def test_share_whose_relative_clause_names_the_user_not_the_source() -> None:
     text = "Around 60% of the shells Russia fires in Ukraine came from North Korea, officials said."
     assert ("artillery_shells", 60, 60, "percent", "about") in _found(text)
+
+
+def test_a_value_in_headline_and_body_keeps_the_body_attribution() -> None:
+    article = Article(
+        title="Zelensky: at least 3,000 North Korean soldiers killed in Kursk",
+        text="President Volodymyr Zelensky said on Monday that at least 3,000 North Korean "
+        "soldiers have been killed in Russia's Kursk region.",
+    )
+    killed = [o for o in EXTRACTOR.extract(article) if o.figure == "nk_killed"]
+    assert [(o.low, o.attributed_to) for o in killed] == [(3000, "President Volodymyr Zelensky")]
