@@ -25,7 +25,15 @@ from monitor.alerts import (
 )
 from monitor.changes import compare
 from monitor.identity import EntryKeys, text_hash, text_sketch
-from monitor.model import AlertKind, Article, Entry, FigureChange, Match, Observation, content_to_json
+from monitor.model import (
+    AlertKind,
+    Article,
+    Entry,
+    FigureChange,
+    Match,
+    Observation,
+    content_to_json,
+)
 from storage import queries
 from storage.models import Item
 
@@ -62,7 +70,9 @@ class _Duplicate(Exception):
 
 def _find_story(session: Session, article: Article, sketch: Sequence[int]) -> int | None:
     exact = session.scalars(
-        select(Item.story_id).where(Item.text_hash == text_hash(article.title, article.text)).limit(1)
+        select(Item.story_id)
+        .where(Item.text_hash == text_hash(article.title, article.text))
+        .limit(1)
     ).first()
     if exact is not None:
         return exact
@@ -155,11 +165,8 @@ def record_entry(
     now: datetime,
 ) -> Ingested:
     """Store a new entry with its story, figures and alerts, atomically."""
-    try:
-        with session.begin():
-            return _record(session, feed_id, entry, keys, article, matches, observations, routing, now)
-    except _Duplicate:
-        return Ingested(item_id=None)
+    new = NewEntry(feed_id, entry, keys, article, matches, observations)
+    return record_entries(session, [new], routing=routing, now=now)[0]
 
 
 @dataclass(frozen=True)
@@ -237,7 +244,12 @@ def _record(
     also: tuple[str, ...] = ()
     if new_story:
         planned += plan_new_item(
-            story_id, article, matches, routing.watchlists, routing.notifiers, routing.default_channels
+            story_id,
+            article,
+            matches,
+            routing.watchlists,
+            routing.notifiers,
+            routing.default_channels,
         )
     else:
         also = tuple(queries.story_outlets(session, story_id, exclude_item=item_id))
@@ -248,4 +260,6 @@ def _record(
         item_id, article, changes, routing.watchlists, routing.notifiers, routing.default_channels
     )
     created = _store_alerts(session, planned, story_id, item_id, now)
-    return Ingested(item_id, story_id, new_story, len(created), tuple(created), tuple(changes), also)
+    return Ingested(
+        item_id, story_id, new_story, len(created), tuple(created), tuple(changes), also
+    )

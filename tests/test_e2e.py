@@ -200,7 +200,9 @@ def test_run_once_delivers_each_alert_once_and_alerts_a_changed_figure(
     assert len(posted) == 1
     assert posted[0]["channel"] == slack.channel_id("#nk-casualties")
     text = json.dumps(posted[0])
-    assert "4,000" in text and "3,000" in text and "Zelensky" in text, text  # before → after, by whom
+    assert "4,000" in text and "3,000" in text and "Zelensky" in text, (
+        text
+    )  # before → after, by whom
     assert sorted(slack_alert_ids(slack)) == sorted(
         a["id"] for a in alerts if a["notifier"] == "slack"
     )
