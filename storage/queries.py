@@ -10,9 +10,22 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from functools import cache
+from typing import Any, cast
 
-from sqlalchemy import Select, and_, delete, func, insert, or_, select, update
+from sqlalchemy import (
+    Select,
+    Table,
+    and_,
+    bindparam,
+    delete,
+    func,
+    insert,
+    or_,
+    select,
+    union_all,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -24,9 +37,10 @@ from storage.models import (
     FigureSeries,
     Item,
     Story,
-    StorySketch,
+    StoryBand,
     Thread,
 )
+from storage.sketch import pack_sketch, unpack_sketch
 
 # ----------------------------------------------------------------------------- helpers
 
@@ -36,6 +50,36 @@ def _insert(session: Session, table: Any) -> Any:
     if session.get_bind().dialect.name == "postgresql":
         return postgresql.insert(table)
     return sqlite.insert(table)
+
+
+@dataclass(frozen=True)
+class _Statements:
+    """Statements of the per-entry hot path, built once per dialect: executed with
+    parameters on the session's connection they skip the ORM and reuse their compiled
+    form (building a statement per call cost more than running it)."""
+
+    insert_item: Any
+    story_with_text: Any
+    insert_story: Any
+    insert_band: Any
+
+
+@cache
+def _statements_for(dialect: str) -> _Statements:
+    dml = postgresql if dialect == "postgresql" else sqlite
+    items, stories = cast(Table, Item.__table__), cast(Table, Story.__table__)
+    return _Statements(
+        insert_item=dml.insert(items).on_conflict_do_nothing().returning(items.c.id),
+        story_with_text=select(items.c.story_id)
+        .where(items.c.text_hash == bindparam("text_hash"))
+        .limit(1),
+        insert_story=insert(stories).returning(stories.c.id),
+        insert_band=insert(cast(Table, StoryBand.__table__)),
+    )
+
+
+def _statements(session: Session) -> _Statements:
+    return _statements_for(session.get_bind().dialect.name)
 
 
 def _skip_locked(session: Session, stmt: Select[Any]) -> Select[Any]:
@@ -211,68 +255,84 @@ def _chunks(values: list[str], size: int) -> Iterable[list[str]]:
 
 def insert_item(session: Session, **values: Any) -> int | None:
     """Insert an entry; None when any unique key (GUID, URL, content) says it is known."""
-    stmt = _insert(session, Item).values(**values).on_conflict_do_nothing().returning(Item.id)
-    return session.execute(stmt).scalar_one_or_none()
+    stmt = _statements(session).insert_item
+    return session.connection().execute(stmt, values).scalar_one_or_none()
 
 
-def find_similar_story(
-    session: Session, sketch: Sequence[int], min_shared: int, min_similarity: float
-) -> int | None:
-    """The story whose stored sketch is closest to ``sketch``, if similar enough."""
-    if not sketch:
-        return None
-    candidates = session.execute(
-        select(StorySketch.story_id, func.count())
-        .where(StorySketch.h.in_(list(sketch)))
-        .group_by(StorySketch.story_id)
-        .having(func.count() >= min_shared)
-        .order_by(func.count().desc(), StorySketch.story_id)
-        .limit(5)
-    ).all()
-    if not candidates:
-        return None
-    others: dict[int, list[int]] = {story_id: [] for story_id, _shared in candidates}
-    for story_id, h in session.execute(  # every candidate's sketch in one query
-        select(StorySketch.story_id, StorySketch.h).where(StorySketch.story_id.in_(list(others)))
-    ):
-        others[story_id].append(h)
-    best: tuple[float, int] | None = None
-    for story_id, other in others.items():
-        score = sketch_similarity(sketch, other)
-        if score >= min_similarity and (best is None or score > best[0]):
-            best = (score, story_id)
-    return best[1] if best else None
+def story_with_text(session: Session, text_hash: str) -> int | None:
+    """The story of a stored item with exactly this text (``identity.text_hash``)."""
+    stmt = _statements(session).story_with_text
+    return session.connection().execute(stmt, {"text_hash": text_hash}).scalar()
 
 
-def sketch_similarity(a: Sequence[int], b: Sequence[int]) -> float:
-    """Estimated Jaccard similarity of two bottom-k sketches."""
-    k = min(len(a), len(b))
-    if k == 0:
-        return 0.0
-    union_bottom = sorted(set(a) | set(b))[:k]
-    both = set(a) & set(b)
-    return sum(1 for h in union_bottom if h in both) / k
+def similar_stories(
+    session: Session, bands: Sequence[int], limit: int = 5
+) -> list[tuple[int, tuple[int, ...]]]:
+    """(story id, sketch) of the stories sharing most LSH band keys with ``bands``.
+
+    Each key yields at most ``PER_BAND`` stories, the newest first, so the cost of a lookup
+    does not grow with the database even when a key is common (boilerplate shared by
+    thousands of stories); a syndicated copy shares many keys, most of them rare, so it is
+    still found. The caller verifies the candidates' sketches."""
+    if not bands:
+        return []
+    params: dict[str, int] = {f"b{i}": band for i, band in enumerate(bands)}
+    params["limit"] = limit
+    rows = session.connection().execute(_similar_stories_sql(len(bands)), params)
+    return [(int(story_id), unpack_sketch(sketch)) for story_id, sketch in rows]
 
 
-def create_story(session: Session, title: str, sketch: Sequence[int], now: datetime) -> int:
-    # Core statements, not the ORM unit of work: one cached INSERT for the story and one
-    # executemany for its sketch (a multi-row VALUES would be compiled anew every time).
+PER_BAND = 8  # stories read per band key: bounds a lookup's rows at BANDS × PER_BAND
+
+
+@cache
+def _similar_stories_sql(bands: int) -> Select[int, bytes | None]:
+    # Built once per band count: a UNION ALL of per-key index range scans (newest first,
+    # LIMIT PER_BAND), counted per story, the best ``limit`` joined to their sketches.
+    per_key = [
+        select(StoryBand.story_id)
+        .where(StoryBand.band == bindparam(f"b{i}"))
+        .order_by(StoryBand.story_id.desc())
+        .limit(PER_BAND)
+        .subquery(f"k{i}")
+        for i in range(bands)
+    ]
+    hits = union_all(*(select(key.c.story_id) for key in per_key)).subquery("hits")
+    best = (
+        select(hits.c.story_id)
+        .group_by(hits.c.story_id)
+        .order_by(func.count().desc(), hits.c.story_id.desc())
+        .limit(bindparam("limit"))
+        .subquery("best")
+    )
+    return select(Story.id, Story.sketch).join(best, Story.id == best.c.story_id)
+
+
+def create_story(
+    session: Session, title: str, sketch: Sequence[int], bands: Sequence[int], now: datetime
+) -> int:
+    """A new story with its sketch, indexed under its band keys."""
+    conn = session.connection()
     story_id = int(
-        session.execute(
-            insert(Story).values(title=title, first_seen_at=now).returning(Story.id)
+        conn.execute(
+            _statements(session).insert_story,
+            {"title": title, "first_seen_at": now, "sketch": pack_sketch(sketch)},
         ).scalar_one()
     )
-    if sketch:
-        session.execute(
-            _insert(session, StorySketch).on_conflict_do_nothing(),
-            [{"story_id": story_id, "h": h} for h in sorted(set(sketch))],
+    if bands:
+        conn.execute(
+            _statements(session).insert_band,
+            [{"band": band, "story_id": story_id} for band in bands],
         )
     return story_id
 
 
-def delete_story(session: Session, story_id: int) -> None:
+def delete_story(session: Session, story_id: int, bands: Sequence[int]) -> None:
     """Remove a story created in this transaction that turned out to have no item."""
-    session.execute(delete(StorySketch).where(StorySketch.story_id == story_id))
+    if bands:
+        session.execute(
+            delete(StoryBand).where(StoryBand.band.in_(bands), StoryBand.story_id == story_id)
+        )
     session.execute(delete(Story).where(Story.id == story_id))
 
 
