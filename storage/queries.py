@@ -32,6 +32,7 @@ from sqlalchemy.orm import Session
 from monitor.model import KnownValue, Observation
 from storage.models import (
     AlertRow,
+    Base,
     Feed,
     FigureObservation,
     FigureSeries,
@@ -61,21 +62,55 @@ class _Statements:
     insert_item: Any
     story_with_text: Any
     insert_story: Any
-    insert_band: Any
+    insert_series: Any
+    lock_series: Any
+    known_values: Any
+    insert_observation: Any
+    insert_alert: Any
 
 
 @cache
 def _statements_for(dialect: str) -> _Statements:
     dml = postgresql if dialect == "postgresql" else sqlite
-    items, stories = cast(Table, Item.__table__), cast(Table, Story.__table__)
+    items, stories = _table(Item), _table(Story)
+    series, obs, alerts = _table(FigureSeries), _table(FigureObservation), _table(AlertRow)
+    lock = select(series.c.id).where(
+        series.c.figure == bindparam("figure"), series.c.unit == bindparam("unit")
+    )
     return _Statements(
         insert_item=dml.insert(items).on_conflict_do_nothing().returning(items.c.id),
         story_with_text=select(items.c.story_id)
         .where(items.c.text_hash == bindparam("text_hash"))
         .limit(1),
         insert_story=insert(stories).returning(stories.c.id),
-        insert_band=insert(cast(Table, StoryBand.__table__)),
+        insert_series=dml.insert(series).on_conflict_do_nothing(),
+        lock_series=lock.with_for_update() if dialect == "postgresql" else lock,
+        known_values=select(
+            obs.c.low,
+            obs.c.high,
+            obs.c.value,
+            obs.c.qualifier,
+            obs.c.attributed_to,
+            obs.c.outlet,
+            obs.c.url,
+            obs.c.published_at,
+            obs.c.first_seen_at,
+        )
+        .where(
+            obs.c.series_id == bindparam("series_id"),
+            obs.c.increment.is_(False),  # additions, not totals
+            obs.c.as_of.is_(None),  # history the article dated in the past
+        )
+        .order_by(obs.c.first_seen_at.desc(), obs.c.id.desc()),
+        insert_observation=dml.insert(obs).on_conflict_do_nothing().returning(obs.c.id),
+        insert_alert=dml.insert(alerts)
+        .on_conflict_do_nothing(index_elements=["dedup_key"])
+        .returning(alerts.c.id),
     )
+
+
+def _table(model: type[Base]) -> Table:
+    return cast(Table, model.__table__)
 
 
 def _statements(session: Session) -> _Statements:
@@ -320,10 +355,8 @@ def create_story(
         ).scalar_one()
     )
     if bands:
-        conn.execute(
-            _statements(session).insert_band,
-            [{"band": band, "story_id": story_id} for band in bands],
-        )
+        rows = [{"band": band, "story_id": story_id} for band in bands]
+        conn.execute(insert(_table(StoryBand)), rows)
     return story_id
 
 
@@ -354,13 +387,10 @@ def story_outlets(session: Session, story_id: int, exclude_item: int | None = No
 
 def lock_series(session: Session, figure: str, unit: str) -> int:
     """The id of the (figure, unit) series, created if new and locked for this transaction."""
-    session.execute(
-        _insert(session, FigureSeries).values(figure=figure, unit=unit).on_conflict_do_nothing()
-    )
-    stmt = select(FigureSeries.id).where(FigureSeries.figure == figure, FigureSeries.unit == unit)
-    if session.get_bind().dialect.name == "postgresql":
-        stmt = stmt.with_for_update()
-    return int(session.execute(stmt).scalar_one())
+    conn, stmts = session.connection(), _statements(session)
+    params = {"figure": figure, "unit": unit}
+    conn.execute(stmts.insert_series, params)
+    return int(conn.execute(stmts.lock_series, params).scalar_one())
 
 
 def known_values(session: Session, series_id: int) -> list[KnownValue]:
@@ -368,16 +398,9 @@ def known_values(session: Session, series_id: int) -> list[KnownValue]:
 
     Increments and values their article dated in the past are stored but are not current
     estimates, so a new value is compared with these only."""
-    rows = session.scalars(
-        select(FigureObservation)
-        .where(
-            FigureObservation.series_id == series_id,
-            FigureObservation.increment.is_(False),  # additions, not totals
-            FigureObservation.as_of.is_(None),  # history the article dated in the past
-        )
-        .order_by(FigureObservation.first_seen_at.desc(), FigureObservation.id.desc())
-    ).all()
-    grouped: dict[tuple[float, float], list[FigureObservation]] = {}
+    stmt = _statements(session).known_values
+    rows = session.connection().execute(stmt, {"series_id": series_id}).all()
+    grouped: dict[tuple[float, float], list[Any]] = {}
     for row in rows:
         grouped.setdefault((row.low, row.high), []).append(row)
     values = []
@@ -415,31 +438,27 @@ def add_observation(
     changed: bool,
 ) -> bool:
     """Store one observation; False if this item already stated this value."""
-    stmt = (
-        _insert(session, FigureObservation)
-        .values(
-            series_id=series_id,
-            item_id=item_id,
-            watchlist=obs.watchlist,
-            value=obs.value,
-            low=obs.low,
-            high=obs.high,
-            qualifier=obs.qualifier,
-            attributed_to=obs.attributed_to,
-            quote=obs.quote,
-            increment=obs.increment,
-            as_of=obs.as_of.isoformat() if obs.as_of else None,
-            url=url,
-            outlet=outlet,
-            title=title,
-            published_at=published_at,
-            first_seen_at=now,
-            changed=changed,
-        )
-        .on_conflict_do_nothing()
-        .returning(FigureObservation.id)
-    )
-    return session.execute(stmt).scalar_one_or_none() is not None
+    values = {
+        "series_id": series_id,
+        "item_id": item_id,
+        "watchlist": obs.watchlist,
+        "value": obs.value,
+        "low": obs.low,
+        "high": obs.high,
+        "qualifier": obs.qualifier,
+        "attributed_to": obs.attributed_to,
+        "quote": obs.quote,
+        "increment": obs.increment,
+        "as_of": obs.as_of.isoformat() if obs.as_of else None,
+        "url": url,
+        "outlet": outlet,
+        "title": title,
+        "published_at": published_at,
+        "first_seen_at": now,
+        "changed": changed,
+    }
+    stmt = _statements(session).insert_observation
+    return session.connection().execute(stmt, values).scalar_one_or_none() is not None
 
 
 def list_observations(
@@ -464,13 +483,8 @@ def list_observations(
 
 def add_alert(session: Session, **values: Any) -> int | None:
     """Record an alert in the outbox; None when its dedup_key was recorded before."""
-    stmt = (
-        _insert(session, AlertRow)
-        .values(**values)
-        .on_conflict_do_nothing(index_elements=["dedup_key"])
-        .returning(AlertRow.id)
-    )
-    return session.execute(stmt).scalar_one_or_none()
+    stmt = _statements(session).insert_alert
+    return session.connection().execute(stmt, values).scalar_one_or_none()
 
 
 def claim_alerts(
