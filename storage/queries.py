@@ -16,6 +16,7 @@ from typing import Any, cast
 from sqlalchemy import (
     Select,
     Table,
+    TextClause,
     and_,
     bindparam,
     delete,
@@ -23,7 +24,7 @@ from sqlalchemy import (
     insert,
     or_,
     select,
-    union_all,
+    text,
     update,
 )
 from sqlalchemy.dialects import postgresql, sqlite
@@ -321,26 +322,21 @@ PER_BAND = 8  # stories read per band key: bounds a lookup's rows at BANDS × PE
 
 
 @cache
-def _similar_stories_sql(bands: int) -> Select[int, bytes | None]:
+def _similar_stories_sql(bands: int) -> TextClause:
     # Built once per band count: a UNION ALL of per-key index range scans (newest first,
     # LIMIT PER_BAND), counted per story, the best ``limit`` joined to their sketches.
-    per_key = [
-        select(StoryBand.story_id)
-        .where(StoryBand.band == bindparam(f"b{i}"))
-        .order_by(StoryBand.story_id.desc())
-        .limit(PER_BAND)
-        .subquery(f"k{i}")
+    # Written as compact text (only integers go into it): psycopg converts and prepares
+    # statements up to 4 KB only, and the rendered Core statement is longer.
+    per_key = " UNION ALL ".join(
+        f"SELECT story_id FROM (SELECT story_id FROM story_bands WHERE band = :b{i}"  # noqa: S608
+        f" ORDER BY story_id DESC LIMIT {PER_BAND}) AS k{i}"
         for i in range(bands)
-    ]
-    hits = union_all(*(select(key.c.story_id) for key in per_key)).subquery("hits")
-    best = (
-        select(hits.c.story_id)
-        .group_by(hits.c.story_id)
-        .order_by(func.count().desc(), hits.c.story_id.desc())
-        .limit(bindparam("limit"))
-        .subquery("best")
     )
-    return select(Story.id, Story.sketch).join(best, Story.id == best.c.story_id)
+    return text(
+        "SELECT s.id, s.sketch FROM stories AS s JOIN (SELECT story_id FROM"  # noqa: S608
+        f" ({per_key}) AS hits GROUP BY story_id ORDER BY count(*) DESC, story_id DESC"
+        " LIMIT :limit) AS best ON s.id = best.story_id"
+    )
 
 
 def create_story(
@@ -355,9 +351,17 @@ def create_story(
         ).scalar_one()
     )
     if bands:
-        rows = [{"band": band, "story_id": story_id} for band in bands]
-        conn.execute(insert(_table(StoryBand)), rows)
+        params = {f"b{i}": band for i, band in enumerate(bands)}
+        conn.execute(_insert_bands_sql(len(bands)), {"story_id": story_id, **params})
     return story_id
+
+
+@cache
+def _insert_bands_sql(bands: int) -> TextClause:
+    # One multi-row INSERT per band count, as text: psycopg runs an executemany row by row,
+    # and SQLAlchemy compiles a multi-row ``values()`` anew on every call.
+    rows = ", ".join(f"(:b{i}, :story_id)" for i in range(bands))
+    return text(f"INSERT INTO story_bands (band, story_id) VALUES {rows}")  # noqa: S608
 
 
 def delete_story(session: Session, story_id: int, bands: Sequence[int]) -> None:
