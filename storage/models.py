@@ -125,6 +125,9 @@ class StoryBand(Base):
 
 class Item(Base):
     __tablename__ = "items"
+    # A feed's newest item (how long it has been quiet, asked after every poll) without
+    # scanning every recent item of every feed.
+    __table_args__ = (Index("ix_items_feed_seen", "feed_id", "first_seen_at"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     feed_id: Mapped[int | None] = mapped_column(ForeignKey("feeds.id", ondelete="SET NULL"))

@@ -1,4 +1,4 @@
-"""story bands: LSH band keys replace the per-hash sketch rows
+"""story bands: LSH band keys replace the per-hash sketch rows; items by feed and time
 
 Revision ID: 0004
 Revises: 0002
@@ -10,6 +10,9 @@ keep a one-permutation MinHash sketch in ``stories.sketch`` and are indexed by i
 keys in ``story_bands`` (``storage.sketch``). Existing stories get both from the text of
 their first stored item, as a new story would; a story whose items were all pruned keeps
 no sketch (no later copy can join it, as after any retention).
+
+An index on items (feed_id, first_seen_at) answers "when did this feed last give a new
+item", asked after every poll, without reading every recent item of every feed.
 """
 
 from __future__ import annotations
@@ -33,6 +36,8 @@ PAGE = 1000  # stories per backfill round trip
 
 
 def upgrade() -> None:
+    with op.batch_alter_table("items", schema=None) as batch_op:
+        batch_op.create_index("ix_items_feed_seen", ["feed_id", "first_seen_at"], unique=False)
     with op.batch_alter_table("stories", schema=None) as batch_op:
         batch_op.add_column(sa.Column("sketch", sa.LargeBinary(), nullable=True))
     op.create_table(
@@ -91,6 +96,8 @@ def downgrade() -> None:
                 sa.text("INSERT INTO story_sketch (story_id, h) VALUES (:story_id, :h)"), rows
             )
     op.drop_table("story_bands")
+    with op.batch_alter_table("items", schema=None) as batch_op:
+        batch_op.drop_index("ix_items_feed_seen")
     # Not in batch mode: SQLite (3.35+) drops a column in place, where a batch would copy
     # ``stories`` and fail to drop the original that items still reference.
     op.drop_column("stories", "sketch")
