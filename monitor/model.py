@@ -246,6 +246,9 @@ class Alert:
     attempts: int = 0
     created_at: datetime | None = None
     thread_id: str | None = None  # reply in this thread (Slack: the parent message's ts)
+    # the channel's own id for that thread's channel, as the notifier reported it when it
+    # started the thread (Slack: "C0123"); a dashboard edit needs it (chat.update)
+    thread_channel: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -254,6 +257,7 @@ class Delivery:
 
     remote_id: str | None = None
     thread_id: str | None = None
+    remote_channel: str | None = None  # the channel's own id (Slack: "C0123"), if known
 
 
 def _dt(value: str | None) -> datetime | None:
