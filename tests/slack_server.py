@@ -11,6 +11,8 @@ Usage::
         slack.messages                            # every message posted, oldest first
                                                   # (as edited since: chat.update changes it)
         slack.updates                             # every chat.update that succeeded
+        slack.alert_ids_posted()                  # newsmon alert ids as posted (pre-edit)
+        slack.alert_ids_edited()                  # ... and as set by chat.update
         slack.calls                               # every request: Call(method, params, status)
         slack.fail_next("ratelimited", retry_after=7)   # next call answers 429
         slack.fail_next("internal_error", times=2)      # next two calls answer 500
@@ -137,6 +139,10 @@ class Update:
     metadata: dict[str, Any] | None
 
 
+def _alert_id(metadata: dict[str, Any]) -> int:
+    return int(metadata["event_payload"]["alert_id"])
+
+
 def _valid_metadata(metadata: Any) -> bool:
     return (
         isinstance(metadata, dict)
@@ -165,6 +171,7 @@ class SlackServer:
     calls: list[Call] = field(default_factory=list)
     messages: list[dict[str, Any]] = field(default_factory=list)
     updates: list[Update] = field(default_factory=list)
+    as_posted: list[dict[str, Any]] = field(default_factory=list)  # messages before any edit
     _failures: list[_Failure] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _last_ts: float = 0.0
@@ -228,6 +235,17 @@ class SlackServer:
             retry_after = 1
         with self._lock:
             self._failures += [_Failure(error, status, retry_after, method)] * times
+
+    def alert_ids_posted(self) -> list[int]:
+        """The newsmon alert id of every message posted (API or webhook), once per post, in
+        order — as posted: a later chat.update that replaces a message's metadata (a
+        figure's dashboard) does not hide the alert that posted it."""
+        return [_alert_id(m["metadata"]) for m in self.as_posted if m.get("metadata")]
+
+    def alert_ids_edited(self) -> list[int]:
+        """The newsmon alert id of every successful chat.update, in order (the same id may
+        repeat: an edit resent after a crash is harmless)."""
+        return [_alert_id(u.metadata) for u in self.updates if u.metadata]
 
     def messages_in(self, channel: str) -> list[dict[str, Any]]:
         """Posted messages in a channel (id or name), oldest first."""
@@ -296,6 +314,7 @@ class SlackServer:
         }
         with self._lock:
             self.messages.append(message)
+            self.as_posted.append(dict(message))
         return {"ok": True, "channel": channel, "ts": message["ts"], "message": message}
 
     def _api_auth_test(self, params: dict[str, Any]) -> dict[str, Any]:

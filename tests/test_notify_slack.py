@@ -293,6 +293,7 @@ def test_dashboard_edits_the_thread_parent_to_show_the_current_range(slack: Slac
     assert parent["blocks"][1]["text"]["text"] == "*100–4,000 people across 4 estimates*"
     assert parent["metadata"]["event_payload"] == {"alert_id": 404, "kind": "dashboard"}
     assert parent["edited"]
+    assert (slack.alert_ids_posted(), slack.alert_ids_edited()) == ([202], [404])
 
 
 def test_dashboard_of_an_older_thread_finds_the_channel_id_by_name(slack: SlackServer) -> None:
