@@ -643,7 +643,10 @@ class SlackNotifier:
                 f"Slack: dashboard alert {alert.id} names no message to edit", permanent=True
             )
         channel = self._thread_channel(alert)
-        payload = render_slack(alert)
+        # The parent keeps the metadata of the alert that posted it: the channel's history
+        # then still shows every alert once (and finds it after a crash); an edit has no
+        # message of its own to mark.
+        payload = {k: v for k, v in render_slack(alert).items() if k != "metadata"}
         try:
             return self._update(channel, alert.thread_id, payload)
         except SlackError as err:

@@ -12,7 +12,6 @@ Usage::
                                                   # (as edited since: chat.update changes it)
         slack.updates                             # every chat.update that succeeded
         slack.alert_ids_posted()                  # newsmon alert ids as posted (pre-edit)
-        slack.alert_ids_edited()                  # ... and as set by chat.update
         slack.calls                               # every request: Call(method, params, status)
         slack.fail_next("ratelimited", retry_after=7)   # next call answers 429
         slack.fail_next("internal_error", times=2)      # next two calls answer 500
@@ -241,11 +240,6 @@ class SlackServer:
         order — as posted: a later chat.update that replaces a message's metadata (a
         figure's dashboard) does not hide the alert that posted it."""
         return [_alert_id(m["metadata"]) for m in self.as_posted if m.get("metadata")]
-
-    def alert_ids_edited(self) -> list[int]:
-        """The newsmon alert id of every successful chat.update, in order (the same id may
-        repeat: an edit resent after a crash is harmless)."""
-        return [_alert_id(u.metadata) for u in self.updates if u.metadata]
 
     def messages_in(self, channel: str) -> list[dict[str, Any]]:
         """Posted messages in a channel (id or name), oldest first."""
