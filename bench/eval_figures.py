@@ -86,6 +86,14 @@ def _same(pred: dict[str, Any], label: dict[str, Any]) -> bool:
     )
 
 
+def _source_key(source: str | None) -> str | None:
+    """Sources compare without case or a leading "the" ("The Pentagon" = "Pentagon")."""
+    if source is None:
+        return None
+    key = source.casefold().strip()
+    return key[4:] if key.startswith("the ") else key
+
+
 def score_document(
     preds: list[dict[str, Any]], doc: dict[str, Any]
 ) -> tuple[list[Any], list[Any], list[Any]]:
@@ -129,7 +137,8 @@ def main(argv: list[str] | None = None) -> int:
             attribution_right += sum(
                 1
                 for p, lab in hits
-                if "attributed_to" not in lab or p["attributed_to"] == lab["attributed_to"]
+                if "attributed_to" not in lab
+                or _source_key(p["attributed_to"]) == _source_key(lab["attributed_to"])
             )
             if not args.quiet:
                 for m in misses:

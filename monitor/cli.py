@@ -13,12 +13,13 @@ import logging
 import sys
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, get_args
 
 from monitor import __version__
 from monitor.config import Config, find_config_path, load_config
 from monitor.errors import ConfigError, NewsmonError
 from monitor.logs import redact, register_secret_env, setup_logging
+from monitor.model import AlertState
 
 log = logging.getLogger("newsmon")
 
@@ -58,6 +59,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     from monitor.app import build_app
     from monitor.cycle import run_once
     from monitor.service import run_service
+    from storage import queries
 
     config = _config(args)
     app = build_app(config)
@@ -65,11 +67,14 @@ def cmd_run(args: argparse.Namespace) -> int:
         run_service(app)
         return 0
     report = asyncio.run(run_once(app))
+    with app.readers() as session:
+        held = queries.count_alerts(session).get("held", 0)
     errors = [p for p in report.polls if p.error]
     print(
         f"newsmon: polled {len(report.polls)} feeds ({len(errors)} failed), "
         f"{report.new_items} new items, {report.delivered} alerts delivered"
-        + (f", {report.failed} failed" if report.failed else ""),
+        + (f", {report.failed} failed" if report.failed else "")
+        + (f", {held} held (quiet hours, hourly cap or digest)" if held else ""),
         file=sys.stderr,
     )
     for poll in errors:
@@ -212,6 +217,9 @@ def cmd_alerts(args: argparse.Namespace) -> int:
             "title": a.content.get("title"),
             "created_at": _iso(a.created_at),
             "sent_at": _iso(a.sent_at),
+            "held_until": _iso(a.next_attempt_at) if a.state == "held" else None,
+            "hold_reason": a.hold_reason,
+            "rolled_into": a.rolled_into,
         }
         for a in alerts
     ]
@@ -228,13 +236,21 @@ def cmd_alerts(args: argparse.Namespace) -> int:
                 r["state"],
                 r["attempts"],
                 _short(r["created_at"]),
-                (r["last_error"] or r["title"] or "")[:70],
+                _alert_note(r)[:70],
             )
             for r in rows
         ],
         ["id", "kind", "watchlist", "to", "state", "tries", "created", "title / last error"],
     )
     return 0
+
+
+def _alert_note(row: dict[str, Any]) -> str:
+    if row["state"] == "held":
+        return f"held until {_short(row['held_until'])} ({row['hold_reason']})"
+    if row["state"] == "rolled":
+        return f"in digest {row['rolled_into']}: {row['title'] or ''}"
+    return str(row["last_error"] or row["title"] or "")
 
 
 def cmd_figures(args: argparse.Namespace) -> int:
@@ -302,7 +318,7 @@ def build_parser() -> argparse.ArgumentParser:
     feeds.add_argument("--json", action="store_true", help="print JSON")
     alerts = add("alerts", cmd_alerts, "recent alerts and their delivery state")
     alerts.add_argument("--json", action="store_true", help="print JSON")
-    alerts.add_argument("--state", choices=["pending", "sending", "sent", "failed"])
+    alerts.add_argument("--state", choices=list(get_args(AlertState)))
     alerts.add_argument("--limit", type=int, default=100, help="how many (default 100)")
     alerts.add_argument("--retry", type=int, metavar="ID", help="re-queue failed alert ID")
     alerts.add_argument("--retry-failed", action="store_true", help="re-queue every failed alert")

@@ -22,7 +22,8 @@ from typing import Any
 from monitor.alerts import THREADED
 from monitor.app import App
 from monitor.errors import NotifyError
-from monitor.model import Alert, content_from_json
+from monitor.model import Alert, Delivery, content_from_json, content_to_json
+from monitor.noise import HeldAlert, roll_up
 from monitor.schedule import delivery_backoff
 from notifiers.base import Notifier
 from storage import queries
@@ -69,9 +70,60 @@ class _Pacer:
         self._last[(notifier.name, channel)] = time.monotonic()
 
 
+def release_held(app: App, now: datetime | None = None) -> int:
+    """Release held alerts whose time has come (quiet hours over, end of the hour, digest
+    time): per channel, new stories are rolled into one digest alert, the rest become
+    pending as they are. One transaction, so a digest and its members' new state commit
+    together; returns how many held alerts were released or rolled up."""
+    now = now or utcnow()
+    done = 0
+    with app.sessions.begin() as session:
+        held = [_held(row) for row in queries.due_held(session, now)]
+        for group in roll_up(held, THREADED):
+            released = [alert.id for alert in group.released]
+            if group.digest is not None:
+                digest_id = queries.add_alert(
+                    session,
+                    dedup_key=f"digest:{group.members[0].id}",
+                    kind="digest",
+                    notifier=group.notifier,
+                    channel=group.channel,
+                    watchlists=group.digest.watchlists,
+                    content=content_to_json(group.digest),
+                    state="pending",
+                    attempts=0,
+                    created_at=now,
+                    next_attempt_at=now,
+                )
+                members = [alert.id for alert in group.members]
+                if digest_id is None:  # cannot happen while members are held; be safe
+                    released += members
+                else:
+                    done += queries.roll_into(session, members, digest_id)
+                    app.metrics.alert("digest", "created")
+            done += queries.release_held(session, released, now)
+    if done:
+        log.info("released %d held alerts", done)
+    return done
+
+
+def _held(row: AlertRow) -> HeldAlert:
+    return HeldAlert(
+        id=row.id,
+        kind=row.kind,  # type: ignore[arg-type]
+        notifier=row.notifier,
+        channel=row.channel,
+        reason=row.hold_reason or "",
+        note=row.hold_note or "",
+        until=row.next_attempt_at,
+        content=content_from_json(row.content),
+    )
+
+
 async def deliver_pending(app: App, *, limit: int | None = None) -> tuple[int, int]:
     """Deliver every deliverable alert; returns (sent, failed). Safe to run on every replica."""
     sent = failed = 0
+    await asyncio.to_thread(release_held, app)
     pacer = _Pacer()
     blocked: dict[tuple[str, str | None], datetime] = {}
     while limit is None or sent + failed < limit:
@@ -108,11 +160,17 @@ async def _deliver_one(
         _finish_retry(app, row, "waiting for an earlier alert of this channel", wait, count=False)
         return "deferred"
     alert = to_alert(row)
-    alert.thread_id = _thread_of(app, row)
+    thread = _thread_of(app, row)
+    if reason := _nothing_to_send(row, thread):
+        _finish_skipped(app, row, reason)
+        log.info("alert skipped: %s", reason, extra=extra)
+        return "skipped"
+    if thread is not None:
+        alert.thread_id, alert.thread_channel = thread.ts, thread.remote_channel
     try:
         if resumed and (remote := await _already_sent(notifier, alert)):
             log.info("alert was already delivered before a restart", extra=extra)
-            _finish_sent(app, row, remote)
+            _finish_sent(app, row, Delivery(remote))
             return "sent"
         await pacer.wait(notifier, row.channel)
         delivery = await asyncio.to_thread(notifier.send, alert)
@@ -130,9 +188,23 @@ async def _deliver_one(
         blocked[key] = utcnow() + timedelta(seconds=delay)
         log.warning("alert delivery failed, retrying in %.0fs: %s", delay, exc, extra=extra)
         return "retry"
-    _finish_sent(app, row, delivery.remote_id)
+    _finish_sent(app, row, delivery)
     log.info("alert sent", extra={**extra, "kind": row.kind})
     return "sent"
+
+
+def _nothing_to_send(row: AlertRow, thread: queries.ThreadRef | None) -> str | None:
+    """Why an alert that depends on a thread has nothing to do, if it has not."""
+    if row.notifier not in THREADED:
+        return None
+    if row.kind == "dashboard":
+        if thread is None:
+            return "no thread to update: the figure's first alert in this channel was not sent"
+        if thread.parent_item_id == row.item_id:
+            return "the thread's first message is this change itself"
+    if row.kind == "follow_up" and thread is None:
+        return "the story's alert was not posted on its own (rolled into a digest, or failed)"
+    return None
 
 
 async def _already_sent(notifier: Notifier, alert: Alert) -> str | None:
@@ -143,30 +215,40 @@ async def _already_sent(notifier: Notifier, alert: Alert) -> str | None:
     return str(result) if result else None
 
 
-def _thread_of(app: App, row: AlertRow) -> str | None:
-    """The message this alert replies to: the first one sent under its thread key."""
+def _thread_of(app: App, row: AlertRow) -> queries.ThreadRef | None:
+    """The message this alert replies to (or, for a dashboard, edits): the first one sent
+    under its thread key."""
     if not row.thread_key or row.notifier not in THREADED:
         return None
     with app.sessions() as session:
         return queries.find_thread(session, row.notifier, row.channel, row.thread_key)
 
 
-def _finish_sent(app: App, row: AlertRow, remote_id: str | None) -> None:
+def _finish_sent(app: App, row: AlertRow, delivery: Delivery) -> None:
     """Mark sent; the first message sent under a thread key starts that thread."""
     now = utcnow()
+    remote_id = delivery.remote_id
     with app.sessions.begin() as session:
         queries.mark_sent(session, row.id, app.owner, now, remote_id)
-        if row.thread_key and remote_id and row.notifier in THREADED:
+        starts = row.kind != "dashboard" and row.notifier in THREADED
+        if row.thread_key and remote_id and starts:
             queries.add_thread(
                 session,
                 notifier=row.notifier,
                 channel=row.channel,
                 key=row.thread_key,
                 ts=remote_id,
+                remote_channel=delivery.remote_channel,
                 parent_alert_id=row.id,
                 now=now,
             )
     app.metrics.delivered(row.kind, (now - row.created_at).total_seconds())  # type: ignore[arg-type]
+
+
+def _finish_skipped(app: App, row: AlertRow, reason: str) -> None:
+    with app.sessions.begin() as session:
+        queries.mark_skipped(session, row.id, app.owner, reason)
+    app.metrics.alert(row.kind, "skipped")  # type: ignore[arg-type]
 
 
 def _finish_failed(app: App, row: AlertRow, error: str) -> None:

@@ -42,58 +42,11 @@ from datetime import date
 from typing import Any
 
 from monitor.model import Article, FigureSpec, Observation
-from monitor.numbers import Quantity, lower_same_length, quantities_at
+from monitor.numbers import NUMBER_WORDS, Quantity, lower_same_length, quantities_at
 
 _MAX_CUE_WORDS = 12
 _PUNCTUATION_TO_SPACE = str.maketrans({c: " " for c in string.punctuation + "“”‘’—–"})
-_NUMBER_WORDS = frozenset(
-    [
-        "one",
-        "two",
-        "three",
-        "four",
-        "five",
-        "six",
-        "seven",
-        "eight",
-        "nine",
-        "ten",
-        "eleven",
-        "twelve",
-        "thirteen",
-        "fourteen",
-        "fifteen",
-        "sixteen",
-        "seventeen",
-        "eighteen",
-        "nineteen",
-        "twenty",
-        "thirty",
-        "forty",
-        "fifty",
-        "sixty",
-        "seventy",
-        "eighty",
-        "ninety",
-        "hundred",
-        "hundreds",
-        "thousand",
-        "thousands",
-        "million",
-        "millions",
-        "dozen",
-        "dozens",
-        "half",
-        "third",
-        "thirds",
-        "quarter",
-        "quarters",
-        "fifth",
-        "fifths",
-        "tenth",
-        "tenths",
-    ]
-)
+_NUMBER_WORDS = NUMBER_WORDS  # the quick scan looks for exactly what the parser reads
 _MONTHS = (
     "january|february|march|april|may|june|july|august|september|october|november|december"
     "|jan|feb|mar|apr|jun|jul|aug|sep|sept|oct|nov|dec"
@@ -274,6 +227,7 @@ _SPACES = re.compile(r"[\s-]+")
 _NEWLINE = re.compile("\n")
 _NAME_WORD = re.compile(r"[^\s,;:.!?“”\"]+")
 _APPOSITIVE = re.compile(r",\s*([^,]{2,60}),\s*$")
+_PROPER_NAME = re.compile(r"[A-Z][\w'’.-]*(?:\s+(?:[A-Z][\w'’.-]*|de|van|von|bin|al|el)){0,3}")
 _WEEK_OR_MONTH = re.compile(r"-(week|month)\b")
 _LEADING_THE = re.compile(r"^(?:the\s+)(?=[a-z])")
 _TOKEN = re.compile(r"[^\W_]+")
@@ -361,8 +315,12 @@ _REPORTING_VERB = (
     r"(?:has |have |had )?(?:said|says|say|stated|states|state|estimated|estimates|estimate"
     r"|claimed|claims|claim|reported|reports|report|told|believes|believe|assessed|assesses"
     r"|indicated|indicates|indicate|suggested|suggests|suggest|confirmed|confirms|announced"
-    r"|wrote|noted|revealed|disclosed|added|calculated|calculates|counted|put the)"
+    r"|wrote|noted|revealed|disclosed|added|calculated|calculates|counted|put the|puts"
+    r"|acknowledged|acknowledges|admitted|admits|alleged|alleges|warned|warns|concluded)"
 )
+# "an estimated 2,000", "its estimate:", "(Ukrainian estimates)": the word is not a verb
+_NOT_A_VERB_BEFORE = re.compile(r"\b(?:an?|the|its|their|his|her|our|whose)\s*$")
+_NOT_A_VERB_AFTER = re.compile(r"\s*[)\]]")
 _ATTRIBUTION_BEFORE = re.compile(
     r"\b(?:according to|citing|as reported by|reported by|as claimed by|claimed by"
     r"|as stated by|as estimated by|cited by)\s+"
@@ -397,7 +355,12 @@ _DESCRIPTORS = re.compile(
 _LEADING = re.compile(
     r"^(?:(?:and|but|although|though|while|however|nonetheless|yet|so|the|that)\b,?\s*)+", re.I
 )
-_TRAILING = re.compile(r"(?:\s+(?:they|it|he|she|has|have|had))+$")
+_TRAILING = re.compile(
+    r"(?:\s+(?:they|it|he|she|has|have|had|now|also|still|previously|earlier|recently|today"
+    r"|yesterday|separately|further|again|currently|already)|\s*\([^()]{1,12}\))+$"
+)
+# where a dateline or a live-blog time stamp ends and the sentence begins
+_DASH_CUT = re.compile(r"\s[–—-]\s")
 _AS_OF = re.compile(
     rf"\b(?:in|on|as of|at the end of|during|since|last)\s+(?:(?:early|mid|late)[-\s]+)?"
     rf"(?:(?P<day>\d{{1,2}})\s+)?(?P<month>{_MONTHS})\.?(?:\s+(?P<day2>\d{{1,2}})\b)?"
@@ -952,6 +915,10 @@ class _Reader:
             end, name = self._name_after(m.end(), sent.end)
             found.append((m.start(), end, name))
         for m in _ATTRIBUTION_VERB.finditer(self.low, sent.start, sent.end):
+            if _NOT_A_VERB_BEFORE.search(self.low, max(sent.start, m.start() - 8), m.start()):
+                continue
+            if _NOT_A_VERB_AFTER.match(self.low, m.end()):
+                continue
             start, name = self._name_before(m.start(), sent.start)
             if name is not None or start < m.start():
                 found.append((start, m.end(), name))
@@ -989,14 +956,28 @@ class _Reader:
     def _name_before(self, pos: int, limit: int) -> tuple[int, str | None]:
         chunk = self.text[limit:pos]
         appositive = _APPOSITIVE.search(chunk)
-        if appositive and appositive.group(1)[:1].isupper():
-            return limit + appositive.start(1), _clean_source(appositive.group(1))
+        described: str | None = None  # "KCNA, the North's state news agency, said": KCNA
+        if appositive:
+            # "Kim Yong-hyun, South Korea's defence minister, said": the person
+            head = chunk[: appositive.start()]
+            head = head[max(head.rfind(","), head.rfind(";"), head.rfind(":")) + 1 :].strip()
+            if _PROPER_NAME.fullmatch(head) and (name := _clean_source(head)):
+                return limit + chunk.rfind(head), name
+            if appositive.group(1)[:1].isupper():
+                return limit + appositive.start(1), _clean_source(appositive.group(1))
+            if not re.search(r"\d", head) and head.split()[0].lower() not in NUMBER_WORDS:
+                described = _clean_source(head)  # not "Two prisoners, aged 20 and 26, said"
+        dashes = [m.end() - 1 for m in _DASH_CUT.finditer(chunk)]
         cut = max(
-            chunk.rfind(","), chunk.rfind(";"), chunk.rfind(":"), chunk.lower().rfind(" that ")
+            chunk.rfind(","),
+            chunk.rfind(";"),
+            chunk.rfind(":"),
+            chunk.lower().rfind(" that "),
+            *dashes,
         )
         words = chunk[cut + 1 :].split()[-8:]
         text = " ".join(words)
-        return pos - len(text), _clean_source(text)
+        return pos - len(text), _clean_source(text) or described
 
     def _source(
         self, q: Quantity, sent: _Sentence, attributions: list[tuple[int, int, str | None]]
@@ -1076,12 +1057,21 @@ def _clean_source(raw: str) -> str | None:
     name = _LEADING_THE.sub("", name)
     if not name or name.lower() in _GENERIC_SOURCES or len(name.split()) > 8:
         return None
-    if not any(c.isupper() for c in name) and not re.search(
-        r"\b(?:data|intelligence|officials?|ministry|military|government|agency|services?|command)\b",
-        name,
-    ):
+    if name.split()[0].lower() in _PRONOUNS:  # ", said they had been captured": a clause
+        return None
+    if not any(c.isupper() for c in name) and not _INSTITUTION.search(name):
         return None
     return name
+
+
+_PRONOUNS = frozenset(["i", "we", "you", "they", "he", "she", "it", "there", "this", "that"])
+
+# Lower-case sources that still name who speaks ("the think tank", "the prosecutor general").
+_INSTITUTION = re.compile(
+    r"\b(?:data|intelligence|officials?|ministry|military|government|agency|services?|command"
+    r"|think tank|prosecutors?|general staff|institute|spokes(?:man|woman|person)|ministers?"
+    r"|president|army|commanders?|embassy|council|committee|authorities|department)\b"
+)
 
 
 _ABBREVIATIONS = frozenset(

@@ -33,6 +33,7 @@ from monitor.model import (
     Observation,
     content_to_json,
 )
+from monitor.noise import Hold, hold_for, hour_start
 from storage import queries
 from storage.sketch import sketch_bands, sketch_similarity, text_sketch
 
@@ -128,12 +129,44 @@ def _record_figures(
     return changes
 
 
+def _hold(session: Session, alert: PlannedAlert, routing: Routing, now: datetime) -> Hold | None:
+    """Whether noise control holds this alert (quiet hours, hourly cap, digest)."""
+    names = [name for name in alert.watchlists if name in routing.watchlists]
+    noises = [routing.watchlists[name].noise for name in names]
+    counts: dict[int, int] | None = None
+    if alert.kind == "new_item" and noises and all(n.max_per_hour for n in noises):
+        sent = queries.new_item_counts(session, alert.notifier, alert.channel, hour_start(now))
+        counts = {i: sent.get(name, 0) for i, name in enumerate(names)}
+    return hold_for(alert.kind, noises, alert.digest, now, counts)
+
+
 def _store_alerts(
-    session: Session, planned: Sequence[PlannedAlert], story_id: int, item_id: int, now: datetime
+    session: Session,
+    planned: Sequence[PlannedAlert],
+    story_id: int,
+    item_id: int,
+    routing: Routing,
+    now: datetime,
 ) -> list[AlertKind]:
-    """Record the planned alerts; returns the kinds of those not recorded before."""
+    """Record the planned alerts, held ones with their release time; returns the kinds of
+    those not recorded before. A dashboard edit waits with the change it shows."""
     created: list[AlertKind] = []
+    holds: dict[tuple[str, str | None, str | None], Hold | None] = {}
+    started = {
+        (a.notifier, a.channel, a.thread_key)
+        for a in planned
+        if a.kind == "dashboard"
+        and a.thread_key
+        and queries.thread_planned(session, a.notifier, a.channel, a.thread_key)
+    }
     for alert in planned:
+        thread = (alert.notifier, alert.channel, alert.thread_key)
+        if alert.kind == "dashboard":
+            if thread not in started:  # this change starts the figure's thread: no edit
+                continue
+            hold = holds.get(thread)
+        else:
+            hold = holds[thread] = _hold(session, alert, routing, now)
         alert_id = queries.add_alert(
             session,
             dedup_key=alert.dedup_key,
@@ -145,10 +178,12 @@ def _store_alerts(
             story_id=story_id,
             item_id=item_id,
             content=content_to_json(alert.content),
-            state="pending",
+            state="held" if hold else "pending",
+            hold_reason=hold.reason if hold else None,
+            hold_note=hold.note if hold else None,
             attempts=0,
             created_at=now,
-            next_attempt_at=now,
+            next_attempt_at=hold.until if hold else now,
         )
         if alert_id is not None:
             created.append(alert.kind)
@@ -204,6 +239,36 @@ def record_entries(
     return results
 
 
+def _plan_on_more_outlets(
+    session: Session,
+    story_id: int,
+    article: Article,
+    matches: Sequence[Match],
+    others: Sequence[str],
+    routing: Routing,
+) -> list[PlannedAlert]:
+    """A copy from one more outlet: the story's new_item alerts for watchlists that wait
+    for that many outlets (``noise.min_outlets``) are due now."""
+    before = len(set(others))
+    after = len(set(others) | {article.outlet}) if article.outlet else before
+    if after <= before:
+        return []
+    named = {match.watchlist for match in matches}
+    earlier = [
+        Match(name, ()) for name in queries.story_watchlists(session, story_id) if name not in named
+    ]
+    return plan_new_item(
+        story_id,
+        article,
+        [*matches, *earlier],
+        routing.watchlists,
+        routing.notifiers,
+        routing.default_channels,
+        outlets=(before, after),
+        also_reported_by=others,
+    )
+
+
 def _record(
     session: Session,
     feed_id: int | None,
@@ -257,14 +322,16 @@ def _record(
             routing.default_channels,
         )
     else:
-        also = tuple(queries.story_outlets(session, story_id, exclude_item=item_id))
+        others = queries.story_outlets(session, story_id, exclude_item=item_id)
+        also = tuple(others)
         parents = queries.story_alert_routes(session, story_id)
         planned += plan_follow_up(item_id, story_id, article, parents)
+        planned += _plan_on_more_outlets(session, story_id, article, matches, others, routing)
     changes = _record_figures(session, item_id, article, observations, routing.tolerances, now)
     planned += plan_figure_change(
         item_id, article, changes, routing.watchlists, routing.notifiers, routing.default_channels
     )
-    created = _store_alerts(session, planned, story_id, item_id, now)
+    created = _store_alerts(session, planned, story_id, item_id, routing, now)
     return Ingested(
         item_id, story_id, new_story, len(created), tuple(created), tuple(changes), also
     )

@@ -28,11 +28,11 @@ from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
 from monitor import __version__
 from monitor.errors import FetchError
+from monitor.model import AlertKind
 
 PollOutcome = Literal["ok", "not_modified", "unchanged", "error", "gone"]
 ItemResult = Literal["new", "duplicate", "syndicated"]
-AlertKind = Literal["new_item", "figure_change", "follow_up"]
-AlertState = Literal["created", "sent", "retried", "failed"]
+AlertState = Literal["created", "sent", "retried", "failed", "held", "rolled", "skipped"]
 FeedErrorKind = Literal[
     "timeout", "network", "http_4xx", "http_5xx", "rate_limited", "too_large", "parse", "other"
 ]

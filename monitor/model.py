@@ -11,7 +11,7 @@ value of it, an *alert* what a notifier delivers.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, time
 from typing import Any, Literal
 
 Qualifier = Literal["exact", "at_least", "over", "about", "up_to", "nearly", "under"]
@@ -24,11 +24,18 @@ QUALIFIERS: tuple[Qualifier, ...] = (
     "nearly",
     "under",
 )
-# ``follow_up`` is internal: a syndicated copy of an alerted story, posted as a reply in the
-# thread of the story's first alert. Watchlists ask for the user-facing ALERT_KINDS only.
-AlertKind = Literal["new_item", "figure_change", "follow_up"]
+# Watchlists ask for the user-facing ALERT_KINDS only; the others are made by newsmon:
+# - ``follow_up``: a syndicated copy of an alerted story, a reply in the story's thread;
+# - ``dashboard``: an edit (Slack ``chat.update``) of the message that started a figure's
+#   thread, so it always shows the current range of estimates;
+# - ``digest``: one message rolling up alerts that were held (over a watchlist's hourly
+#   limit, during its quiet hours, or for a route's hourly/daily digest).
+AlertKind = Literal["new_item", "figure_change", "follow_up", "dashboard", "digest"]
 ALERT_KINDS: tuple[AlertKind, ...] = ("new_item", "figure_change")
-AlertState = Literal["pending", "sending", "sent", "failed"]
+# ``held``: waiting for its release time (quiet hours, cooldown, digest); ``rolled``: held,
+# then delivered as part of a digest alert; ``skipped``: nothing to deliver (e.g. a dashboard
+# edit for a thread that was never started), with the reason in ``last_error``.
+AlertState = Literal["pending", "sending", "sent", "failed", "held", "rolled", "skipped"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,13 +83,51 @@ class Article:
         return f"{self.title}\n\n{self.text}" if self.title else self.text
 
 
+DigestPeriod = Literal["hourly", "daily"]
+
+
 @dataclass(frozen=True, slots=True)
 class Route:
-    """Where a watchlist's alerts go: a notifier name and, for Slack, a channel."""
+    """Where a watchlist's alerts go: a notifier name and, for Slack, a channel.
+
+    With ``digest``, alerts of ``digest_kinds`` are held and sent as one digest per period:
+    at the top of each hour, or daily at ``digest_at`` in ``timezone``.
+    """
 
     notifier: str
     channel: str | None = None
     to: tuple[str, ...] = ()
+    digest: DigestPeriod | None = None
+    digest_kinds: tuple[AlertKind, ...] = ("new_item",)
+    digest_at: time = time(8, 0)
+    timezone: str = "UTC"
+
+
+@dataclass(frozen=True, slots=True)
+class QuietHours:
+    """A daily window (``start``–``end`` in ``timezone``; may span midnight) in which the
+    watchlist's alerts of ``kinds`` are held, then sent as one roll-up when it ends."""
+
+    start: time
+    end: time
+    timezone: str = "UTC"
+    kinds: tuple[AlertKind, ...] = ("new_item", "figure_change")
+
+
+@dataclass(frozen=True, slots=True)
+class Noise:
+    """A watchlist's noise control.
+
+    - ``max_per_hour``: at most this many new_item alerts per channel and clock hour; the
+      rest are held and rolled into one digest at the end of the hour.
+    - ``quiet_hours``: see :class:`QuietHours`.
+    - ``min_outlets``: a story's new_item alert waits until this many different outlets
+      carry it.
+    """
+
+    max_per_hour: int | None = None
+    quiet_hours: QuietHours | None = None
+    min_outlets: int = 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -182,6 +227,10 @@ class AlertContent:
     summary: str = ""
     changes: list[FigureChange] = field(default_factory=list)
     also_reported_by: list[str] = field(default_factory=list)
+    # digest only: the held alerts it rolls up (new_item / figure_change contents, oldest
+    # first) and why they were held, e.g. "held during quiet hours (22:00–07:00 Europe/Kyiv)".
+    digest: list[AlertContent] = field(default_factory=list)
+    note: str = ""
 
 
 @dataclass(slots=True)
@@ -197,6 +246,9 @@ class Alert:
     attempts: int = 0
     created_at: datetime | None = None
     thread_id: str | None = None  # reply in this thread (Slack: the parent message's ts)
+    # the channel's own id for that thread's channel, as the notifier reported it when it
+    # started the thread (Slack: "C0123"); a dashboard edit needs it (chat.update)
+    thread_channel: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -205,6 +257,7 @@ class Delivery:
 
     remote_id: str | None = None
     thread_id: str | None = None
+    remote_channel: str | None = None  # the channel's own id (Slack: "C0123"), if known
 
 
 def _dt(value: str | None) -> datetime | None:
@@ -217,7 +270,7 @@ def _iso(value: datetime | None) -> str | None:
 
 def content_to_json(content: AlertContent) -> dict[str, Any]:
     """Serialise alert content for the outbox (JSON column)."""
-    return {
+    data: dict[str, Any] = {
         "kind": content.kind,
         "watchlists": list(content.watchlists),
         "title": content.title,
@@ -243,6 +296,11 @@ def content_to_json(content: AlertContent) -> dict[str, Any]:
             for change in content.changes
         ],
     }
+    if content.digest:
+        data["digest"] = [content_to_json(member) for member in content.digest]
+    if content.note:
+        data["note"] = content.note
+    return data
 
 
 def content_from_json(data: dict[str, Any]) -> AlertContent:
@@ -273,4 +331,6 @@ def content_from_json(data: dict[str, Any]) -> AlertContent:
         summary=data.get("summary", ""),
         changes=changes,
         also_reported_by=list(data.get("also_reported_by", [])),
+        digest=[content_from_json(member) for member in data.get("digest", [])],
+        note=data.get("note", ""),
     )

@@ -47,6 +47,10 @@ _VAGUE = {  # plural scale word -> (low, high) per CONTRACT.md
     "millions": (1e6, 9999999.0),
 }
 
+# Every word the parser reads as (part of) a number: where the figure extractor looks.
+# "zero" is left out: nothing worth an alert is ever counted as zero.
+NUMBER_WORDS = frozenset([*(w for w in _UNITS if w != "zero"), *_SCALES, *_DENOMINATORS, *_VAGUE])
+
 _WORD = "|".join(sorted(_UNITS, key=len, reverse=True))
 _SCALE_WORD = "hundred|thousand|million|billion"
 _DIGITS = (

@@ -27,10 +27,13 @@ so a watchlist never matches everything.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from datetime import time
 from pathlib import Path
 from typing import Annotated, Any, Protocol
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 from pydantic_core import PydanticCustomError
@@ -50,9 +53,12 @@ from monitor.model import (
     ALERT_KINDS,
     AlertKind,
     Article,
+    DigestPeriod,
     FigureSpec,
+    Noise,
     Observation,
     Qualifier,
+    QuietHours,
     Route,
 )
 from monitor.yamlfile import YamlDoc, parse_yaml, validate_doc
@@ -119,10 +125,55 @@ class MatchModel(_Strict):
     none_of: list[str] = Field(default_factory=list)
 
 
+def _clock(value: object) -> time:
+    if isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 24 * 60:
+        # YAML 1.1 reads an unquoted 22:00 as the sexagesimal number 1320
+        return time(value // 60, value % 60)
+    if isinstance(value, str) and (found := re.fullmatch(r"\s*(\d{1,2}):(\d{2})\s*", value)):
+        hour, minute = int(found[1]), int(found[2])
+        if hour < 24 and minute < 60:
+            return time(hour, minute)
+    raise PydanticCustomError("clock", 'expected a time of day as HH:MM, e.g. "07:30"')
+
+
+def _zone(value: object) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise PydanticCustomError("zone", "expected a time zone name, e.g. Europe/Kyiv or UTC")
+    try:
+        ZoneInfo(value.strip())
+    except (ValueError, ZoneInfoNotFoundError):
+        raise PydanticCustomError(
+            "zone",
+            f"unknown time zone {value!r} (use an IANA name like Europe/Kyiv)",
+        ) from None
+    return value.strip()
+
+
+Clock = Annotated[time, BeforeValidator(_clock)]
+Zone = Annotated[str, BeforeValidator(_zone)]
+
+
 class RouteModel(_Strict):
     notifier: str
     channel: Text | None = None
     to: list[Text] = Field(default_factory=list)
+    digest: DigestPeriod | None = None
+    digest_kinds: list[str] = Field(default_factory=lambda: ["new_item"])
+    digest_at: Clock = time(8, 0)
+    timezone: Zone = "UTC"
+
+
+class QuietHoursModel(_Strict):
+    start: Clock
+    end: Clock
+    timezone: Zone = "UTC"
+    kinds: list[str] = Field(default_factory=lambda: [str(kind) for kind in ALERT_KINDS])
+
+
+class NoiseModel(_Strict):
+    max_per_hour: int | None = Field(None, ge=1)
+    quiet_hours: QuietHoursModel | None = None
+    min_outlets: int = Field(1, ge=1)
 
 
 class FigureModel(_Strict):
@@ -166,6 +217,7 @@ class WatchlistModel(_Strict):
     alerts: list[str] = Field(default_factory=lambda: [str(kind) for kind in ALERT_KINDS])
     routes: list[RouteModel] = Field(default_factory=list)
     figures: dict[str, FigureModel] = Field(default_factory=dict)
+    noise: NoiseModel = NoiseModel()
     examples: ExamplesModel = ExamplesModel()
 
 
@@ -231,6 +283,7 @@ class Watchlist:
     routes: tuple[Route, ...]
     figures: tuple[FigureSpec, ...]
     examples: Examples = Examples()
+    noise: Noise = Noise()  # noqa: RUF009 (frozen)
 
 
 # --- loading --------------------------------------------------------------------------------
@@ -358,7 +411,21 @@ def _check_delivery(model: WatchlistModel, at: At) -> list[Problem]:
         problems.append(at("alerts")("alerts need routes: say where to send them"))
     for i, route in enumerate(model.routes):
         problems += [at("routes", i)(message) for message in _route_problems(route)]
+        problems += _kind_problems(route.digest_kinds, at("routes", i, "digest_kinds"))
+    if model.noise.quiet_hours is not None:
+        quiet = model.noise.quiet_hours
+        problems += _kind_problems(quiet.kinds, at("noise", "quiet_hours", "kinds"))
+        if quiet.start == quiet.end:
+            problems.append(at("noise", "quiet_hours")("quiet hours need start and end to differ"))
     return problems
+
+
+def _kind_problems(kinds: list[str], where: Callable[[str], Problem]) -> list[Problem]:
+    return [
+        where(f"unknown alert kind {kind!r} ({', '.join(ALERT_KINDS)})")
+        for kind in kinds
+        if kind not in ALERT_KINDS
+    ]
 
 
 def _route_problems(route: RouteModel) -> list[str]:
@@ -396,8 +463,9 @@ def _build(doc: YamlDoc, model: WatchlistModel) -> Watchlist:
         terms=tuple(TermGroup(name, tuple(aliases)) for name, aliases in model.terms.items()),
         rule=Rule(*(tuple(getattr(model.match, r)) for r in ("all_of", "any_of", "none_of"))),
         alerts=frozenset(kind for kind in ALERT_KINDS if kind in model.alerts),
-        routes=tuple(Route(r.notifier, r.channel, tuple(r.to)) for r in model.routes),
+        routes=tuple(_route(r) for r in model.routes),
         figures=tuple(_figure_spec(model.name, name, f) for name, f in model.figures.items()),
+        noise=_noise(model.noise),
         examples=Examples(
             match=_texts(doc, "match", examples.match),
             no_match=_texts(doc, "no_match", examples.no_match),
@@ -410,6 +478,33 @@ def _build(doc: YamlDoc, model: WatchlistModel) -> Watchlist:
                 for i, example in enumerate(examples.figures)
             ),
         ),
+    )
+
+
+def _kinds(names: Iterable[str]) -> tuple[AlertKind, ...]:
+    return tuple(kind for kind in ALERT_KINDS if kind in names)
+
+
+def _route(route: RouteModel) -> Route:
+    return Route(
+        route.notifier,
+        route.channel,
+        tuple(route.to),
+        digest=route.digest,
+        digest_kinds=_kinds(route.digest_kinds),
+        digest_at=route.digest_at,
+        timezone=route.timezone,
+    )
+
+
+def _noise(noise: NoiseModel) -> Noise:
+    quiet = noise.quiet_hours
+    return Noise(
+        max_per_hour=noise.max_per_hour,
+        quiet_hours=QuietHours(quiet.start, quiet.end, quiet.timezone, _kinds(quiet.kinds))
+        if quiet
+        else None,
+        min_outlets=noise.min_outlets,
     )
 
 

@@ -21,6 +21,14 @@ class Notifier(Protocol):
     message when the notifier can tell, else ``None`` (send again). Only Slack with a bot
     token can tell (message metadata); email resends keep the same ``Message-ID``.
 
+    Kinds: every notifier renders ``new_item``, ``figure_change`` and ``digest`` (one
+    message for many held alerts, ``AlertContent.digest``). ``follow_up`` and
+    ``dashboard`` are Slack-thread kinds: a dashboard edits the message that started a
+    figure's thread (``Alert.thread_id``/``thread_channel``) and returns its id; where a
+    notifier cannot edit or thread (webhook, email) it returns ``Delivery()`` without
+    sending, and console just prints. ``Delivery.remote_channel`` carries the channel's
+    own id when the channel reports one (Slack), for later edits of that message.
+
     Each notifier class also sets ``min_interval``: the seconds the worker should keep
     between two sends to one channel (Slack 1.0, others 0).
     """

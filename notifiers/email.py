@@ -27,12 +27,14 @@ from monitor.errors import NotifyError
 from monitor.model import Alert, AlertContent, Delivery, FigureChange
 from notifiers.format import (
     change_source,
+    digest_heading,
     format_time,
     kind_label,
     known_source,
     known_value,
     observation_value,
     one_line,
+    range_summary,
     safe_url,
     truncate,
 )
@@ -41,6 +43,7 @@ log = logging.getLogger(__name__)
 
 SUBJECT_LIMIT = 200
 SUMMARY_LIMIT = 2000
+DIGEST_SUMMARY_LIMIT = 300  # a digest lists many stories: a taste of each, not the article
 
 
 class EmailConfig(BaseModel):
@@ -75,8 +78,19 @@ def message_id(alert: Alert, sender: str) -> str:
 
 
 def subject(alert: Alert) -> str:
-    """One line, no CR/LF or control characters, at most ``SUBJECT_LIMIT`` characters."""
+    """One line, no CR/LF or control characters, at most ``SUBJECT_LIMIT`` characters.
+
+    A digest's subject is composed from its members' kinds and watchlists only
+    (``[newsmon] Digest · nk-deployment: 7 new stories``): no article text, whatever the
+    members' titles hold; a dashboard's names the figure and its current range."""
     content = alert.content
+    if alert.kind == "digest":
+        return truncate(one_line(f"[newsmon] {digest_heading(content)}"), SUBJECT_LIMIT)
+    if alert.kind == "dashboard" and content.changes:
+        change = content.changes[0]
+        lead = f"[newsmon] {kind_label(content.kind)} · {', '.join(content.watchlists)}"
+        text = f"{lead}: {change.observation.figure} {range_summary(change)}"
+        return truncate(one_line(text), SUBJECT_LIMIT)
     lead = f"[newsmon] {kind_label(content.kind)} · {', '.join(content.watchlists)}"
     if content.changes:
         first = content.changes[0].observation
@@ -103,6 +117,8 @@ def _change_lines(change: FigureChange, content: AlertContent) -> list[str]:
 
 def render_text(alert: Alert) -> str:
     """The text/plain part."""
+    if alert.kind == "digest":
+        return render_digest_text(alert)
     content = alert.content
     lines = [
         f"{kind_label(content.kind)} · {', '.join(content.watchlists)}",
@@ -163,20 +179,14 @@ def _html_change(change: FigureChange, content: AlertContent) -> str:
 
 def render_html(alert: Alert) -> str:
     """The text/html part: one inline-styled table, no external resources."""
+    if alert.kind == "digest":
+        return render_digest_html(alert)
     content = alert.content
-    url = safe_url(content.url)
-    title = _h(content.title) or "(untitled)"
-    headline = (
-        f'<a href="{html.escape(url, quote=True)}" style="color:#1a4d8f;text-decoration:none">'
-        f"{title}</a>"
-        if url
-        else title
-    )
+    headline = _headline(content)
     published = format_time(content.published_at) if content.published_at else None
     meta = " · ".join(_h(part) for part in (content.outlet, published) if part)
     rows = [
-        f'<tr><td style="padding:10px 16px;background:#1f3a5f;color:#ffffff;font-size:13px">'
-        f"{_h(kind_label(content.kind))} · {_h(', '.join(content.watchlists))}</td></tr>",
+        _banner(f"{kind_label(content.kind)} · {', '.join(content.watchlists)}"),
         f'<tr><td style="padding:16px 16px 4px 16px;font-size:18px;font-weight:bold">'
         f"{headline}</td></tr>",
     ]
@@ -189,20 +199,19 @@ def render_html(alert: Alert) -> str:
         terms = ", ".join(_h(term) for term in content.matched_terms)
         rows.append(f'<tr><td style="padding:12px 16px 0 16px;{_MUTED}">Matched: {terms}</td></tr>')
     if content.changes:
-        changes = "\n".join(_html_change(change, content) for change in content.changes)
-        rows.append(
-            '<tr><td style="padding:12px 16px 0 16px"><table role="presentation" width="100%" '
-            'cellpadding="0" cellspacing="0" style="border-collapse:collapse;font-size:14px">'
-            f'<tr><th align="left" style="padding:6px 8px">Figure</th>'
-            f'<th align="left" style="padding:6px 8px">Before</th>'
-            f'<th align="left" style="padding:6px 8px">Now</th></tr>\n{changes}\n</table></td></tr>'
-        )
+        rows.append(f'<tr><td style="padding:12px 16px 0 16px">{_changes_table(content)}</td></tr>')
     if content.also_reported_by:
         also = ", ".join(_h(outlet) for outlet in content.also_reported_by)
         rows.append(
             f'<tr><td style="padding:12px 16px 0 16px;{_MUTED}">Also reported by: {also}</td></tr>'
         )
-    rows.append(f'<tr><td style="padding:16px;{_MUTED}">Sent by newsmon.</td></tr>')
+    return _document(rows)
+
+
+def _document(rows: list[str]) -> str:
+    """The page around the rows: one centred, inline-styled table (what mail clients
+    render alike), the "Sent by newsmon." footer last."""
+    rows = [*rows, f'<tr><td style="padding:16px;{_MUTED}">Sent by newsmon.</td></tr>']
     return (
         '<!DOCTYPE html>\n<html><head><meta charset="utf-8"></head>'
         '<body style="margin:0;padding:16px;background:#f4f5f7;'
@@ -211,6 +220,102 @@ def render_html(alert: Alert) -> str:
         'style="max-width:680px;margin:0 auto;background:#ffffff;border:1px solid #dde1e6;'
         'border-collapse:collapse">\n' + "\n".join(rows) + "\n</table></body></html>\n"
     )
+
+
+def _banner(text: str) -> str:
+    return (
+        f'<tr><td style="padding:10px 16px;background:#1f3a5f;color:#ffffff;font-size:13px">'
+        f"{_h(text)}</td></tr>"
+    )
+
+
+def _headline(content: AlertContent) -> str:
+    """The title as a link to the article (a safe http(s) URL only), HTML-escaped."""
+    url = safe_url(content.url)
+    title = _h(content.title) or "(untitled)"
+    if not url:
+        return title
+    return (
+        f'<a href="{html.escape(url, quote=True)}" style="color:#1a4d8f;text-decoration:none">'
+        f"{title}</a>"
+    )
+
+
+def _changes_table(content: AlertContent) -> str:
+    changes = "\n".join(_html_change(change, content) for change in content.changes)
+    return (
+        '<table role="presentation" width="100%" '
+        'cellpadding="0" cellspacing="0" style="border-collapse:collapse;font-size:14px">'
+        f'<tr><th align="left" style="padding:6px 8px">Figure</th>'
+        f'<th align="left" style="padding:6px 8px">Before</th>'
+        f'<th align="left" style="padding:6px 8px">Now</th></tr>\n{changes}\n</table>'
+    )
+
+
+# --- digests --------------------------------------------------------------------------------
+
+
+def _published(content: AlertContent) -> str | None:
+    return format_time(content.published_at) if content.published_at else None
+
+
+def render_digest_text(alert: Alert) -> str:
+    """The text/plain part of a digest: the heading, why the alerts were held, then each
+    member numbered, oldest first, with its link, source, terms and figure changes."""
+    content = alert.content
+    lines = [digest_heading(content)]
+    if content.note:
+        lines.append(one_line(content.note))
+    for number, member in enumerate(content.digest, 1):
+        lines += ["", f"{number}. {one_line(member.title) or '(untitled)'}"]
+        if url := safe_url(member.url):  # the same links as the HTML part, no others
+            lines.append(f"   {url}")
+        meta = [one_line(part) for part in (member.outlet, _published(member)) if part]
+        if member.kind != "new_item":
+            meta.insert(0, kind_label(member.kind))
+        if meta:
+            lines.append("   " + " · ".join(meta))
+        if member.matched_terms:
+            lines.append("   Matched: " + ", ".join(one_line(t) for t in member.matched_terms))
+        if member.summary:
+            lines.append("   " + truncate(one_line(member.summary), DIGEST_SUMMARY_LIMIT))
+        for change in member.changes:
+            lines += ["   " + line for line in _change_lines(change, member)]
+    lines += ["", "-- ", "Sent by newsmon."]
+    return "\n".join(lines) + "\n"
+
+
+def _html_member(member: AlertContent) -> str:
+    meta = [_h(part) for part in (member.outlet, _published(member)) if part]
+    if member.kind != "new_item":
+        meta.insert(0, _h(kind_label(member.kind)))
+    parts = [f'<div style="font-size:16px;font-weight:bold">{_headline(member)}</div>']
+    if meta:
+        parts.append(f'<div style="{_MUTED}">{" · ".join(meta)}</div>')
+    if member.matched_terms:
+        terms = ", ".join(_h(term) for term in member.matched_terms)
+        parts.append(f'<div style="{_MUTED}">Matched: {terms}</div>')
+    if member.summary:
+        summary = _h(truncate(one_line(member.summary), DIGEST_SUMMARY_LIMIT))
+        parts.append(f'<div style="padding-top:4px">{summary}</div>')
+    if member.changes:
+        parts.append(f'<div style="padding-top:6px">{_changes_table(member)}</div>')
+    return (
+        f'<tr><td style="padding:12px 16px;border-top:1px solid #e3e6ea">{"".join(parts)}</td></tr>'
+    )
+
+
+def render_digest_html(alert: Alert) -> str:
+    """The text/html part of a digest: a banner, why the alerts were held, then a row per
+    member (title as link, outlet, time, terms, figure changes with previous values)."""
+    content = alert.content
+    rows = [_banner(digest_heading(content))]
+    if content.note:
+        rows.append(f'<tr><td style="padding:12px 16px;{_MUTED}">{_h(content.note)}</td></tr>')
+    rows += [_html_member(member) for member in content.digest]
+    if not content.digest:
+        rows.append('<tr><td style="padding:12px 16px">Nothing was held.</td></tr>')
+    return _document(rows)
 
 
 def render_email(alert: Alert, *, sender: str, recipients: list[str]) -> EmailMessage:
@@ -309,6 +414,11 @@ class EmailNotifier:
         return self._recipients
 
     def send(self, alert: Alert) -> Delivery:
+        if alert.kind == "dashboard":
+            # A dashboard edits a Slack message in place; mail cannot be edited once sent,
+            # and a mail per edit would be the noise dashboards exist to avoid.
+            log.info("alert %s: dashboards are Slack-only; no email sent", alert.id)
+            return Delivery()
         recipients = self.recipients_for(alert)
         msg = render_email(alert, sender=self._config.from_, recipients=recipients)
         if "Date" not in msg:

@@ -5,6 +5,13 @@ HTTP request per ``send`` and turns every failure into a ``NotifyError``.
 
 Channel: the alert's route channel (``Alert.channel``), else ``SlackConfig.channel``. An
 incoming webhook always posts to the channel it was created for and ignores both.
+
+Kinds: ``new_item``, ``figure_change`` and ``digest`` are posted (a digest rolls held
+alerts into one message); ``follow_up`` is posted as a reply in ``thread_id``; a
+``dashboard`` is not posted at all but edits (chat.update) the message that started a
+figure's thread, ``thread_id`` in ``thread_channel``, so that message always shows the
+current range of estimates. Follow-ups and dashboards need a bot token: through a webhook
+they are skipped (``Delivery()``, logged).
 """
 
 from __future__ import annotations
@@ -26,13 +33,20 @@ from monitor.errors import NotifyError
 from monitor.model import Alert, AlertContent, Delivery, FigureChange
 from notifiers.format import (
     ELLIPSIS,
+    before_after,
     change_source,
+    dashboard_title,
+    digest_heading,
+    estimate_source,
+    estimates,
     format_time,
     kind_label,
     known_source,
     known_value,
     observation_value,
     one_line,
+    plural,
+    range_summary,
     safe_url,
     truncate,
 )
@@ -55,10 +69,32 @@ SUMMARY_LIMIT = 600
 LIST_LIMIT = 1000
 URL_LIMIT = 2000
 PREVIOUS_SHOWN = 5
+# Digests and dashboards list many items: each gets at most ITEM_LIMIT characters, and all
+# of them together at most LISTING_LIMIT, because Slack also refuses messages whose blocks
+# are too long in total (``msg_blocks_too_long``, a limit it does not publish).
+ITEM_LIMIT = 700
+LISTING_LIMIT = 12_000
+DIGEST_CHANGES_SHOWN = 3
 
-# Slack error codes after which sending the same message again cannot succeed.
+# Slack error codes after which sending (or editing) the same message again cannot
+# succeed: chat.postMessage's, then those only chat.update has
+# (https://api.slack.com/methods/chat.update#errors) — the message is gone, too old, not
+# ours, or cannot take this kind of edit.
 PERMANENT_ERRORS = frozenset(
     {
+        "as_user_not_supported",
+        "block_mismatch",
+        "cant_broadcast_message",
+        "cant_update_message",
+        "edit_window_closed",
+        "enterprise_is_restricted",
+        "is_inactive",
+        "message_not_found",
+        "metadata_must_be_sent_from_app",
+        "metadata_not_available",
+        "msg_blocks_too_long",
+        "no_dual_broadcast_content_update",
+        "two_factor_setup_required",
         "access_denied",
         "account_inactive",
         "action_prohibited",
@@ -95,7 +131,7 @@ PERMANENT_ERRORS = frozenset(
     }
 )
 # Rejections of our blocks: nothing was posted, so one plain-text post is safe to try.
-BLOCK_ERRORS = frozenset({"invalid_blocks", "invalid_blocks_format"})
+BLOCK_ERRORS = frozenset({"invalid_blocks", "invalid_blocks_format", "msg_blocks_too_long"})
 _CHANNEL_ID = re.compile(r"[CGD][A-Z0-9]{6,}")
 _BROADCAST = re.compile(r"@(?=(channel|here|everyone)\b)", re.IGNORECASE)
 _PARTIAL_ENTITY = re.compile(r"&[a-z]{0,3}$")
@@ -169,9 +205,13 @@ def _date_token(content: AlertContent) -> str | None:
 
 def _header(content: AlertContent) -> dict[str, Any]:
     icon = {"figure_change": "📈", "follow_up": "🔁"}.get(content.kind, "📰")
-    # plain_text is never parsed for mentions or links; only broadcasts need defusing.
-    names = _BROADCAST.sub("@\u2060", one_line(", ".join(content.watchlists)))
-    text = truncate(f"{icon} {kind_label(content.kind)} · {names}", HEADER_LIMIT)
+    return _header_block(f"{icon} {kind_label(content.kind)} · {', '.join(content.watchlists)}")
+
+
+def _header_block(text: str) -> dict[str, Any]:
+    """A header: one line, cut to 150 characters. plain_text is never parsed for mentions
+    or links; only broadcasts need defusing."""
+    text = truncate(_BROADCAST.sub("@\u2060", one_line(text)), HEADER_LIMIT)
     return {"type": "header", "text": {"type": "plain_text", "text": text, "emoji": True}}
 
 
@@ -257,10 +297,25 @@ def render_text(alert: Alert) -> str:
     return _fit_lines(lines, TEXT_LIMIT)
 
 
+def _metadata(alert: Alert) -> dict[str, Any]:
+    """Message metadata carrying the alert id: how ``already_sent`` finds a message."""
+    return {
+        "event_type": METADATA_EVENT,
+        "event_payload": {"alert_id": alert.id, "kind": alert.content.kind},
+    }
+
+
 def render_slack(alert: Alert) -> dict[str, Any]:
     """The chat.postMessage payload for an alert (without the channel): text, blocks,
     metadata carrying the alert id. Every article-provided string is escaped; every
-    Slack limit is respected by cutting with "…"."""
+    Slack limit is respected by cutting with "…".
+
+    A dashboard alert gives the chat.update payload instead (without channel and ``ts``),
+    see :func:`render_dashboard`; a digest the roll-up, see :func:`render_digest`."""
+    if alert.kind == "dashboard":
+        return render_dashboard(alert)
+    if alert.kind == "digest":
+        return render_digest(alert)
     content = alert.content
     top = [_header(content), _headline_block(content)]
     meta = _meta_block(content)
@@ -275,13 +330,158 @@ def render_slack(alert: Alert) -> dict[str, Any]:
     return {
         "text": render_text(alert),
         "blocks": blocks,
-        "metadata": {
-            "event_type": METADATA_EVENT,
-            "event_payload": {"alert_id": alert.id, "kind": content.kind},
-        },
+        "metadata": _metadata(alert),
         "unfurl_links": False,
         "unfurl_media": False,
     }
+
+
+def _listing(
+    items: list[str], room: int, more: str = "", *, pack: bool = True
+) -> list[dict[str, Any]]:
+    """Sections holding ``items`` (escaped mrkdwn, one or more lines each), in order: each
+    in its own section, or with ``pack`` as many lines per section as 3,000 characters
+    allow. At most ``room`` sections and ``LISTING_LIMIT`` characters in total; items that
+    do not fit are counted in a last section ``…and N more{more}``."""
+    items = [clip(item, ITEM_LIMIT) for item in items]
+    sections: list[list[str]] = []
+    used = shown = 0
+    for item in items:
+        if used + len(item) > LISTING_LIMIT:
+            break
+        if pack and sections and len("\n".join([*sections[-1], item])) <= SECTION_LIMIT:
+            sections[-1].append(item)
+        elif len(sections) < room - (1 if shown < len(items) - 1 else 0):
+            sections.append([item])  # keeps a block free for "…and N more" while items remain
+        else:
+            break
+        used += len(item) + 1
+        shown += 1
+    blocks = [_section("\n".join(lines)) for lines in sections]
+    if shown < len(items):
+        blocks.append(_section(f"…and {len(items) - shown:,} more{more}"))
+    return blocks
+
+
+# --- dashboards: the edited parent of a figure's thread ---------------------------------------
+
+
+def _updated_token(alert: Alert) -> str | None:
+    """When the dashboard was brought up to date: the alert's creation time (the moment
+    the change was seen), else the newest article's; as a Slack date token."""
+    when = alert.created_at or alert.content.published_at
+    if when is None:
+        return None
+    fallback = escape(format_time(when))
+    if when.tzinfo is None:
+        return fallback
+    return f"<!date^{int(when.timestamp())}^{{date_short_pretty}} {{time}}|{fallback}>"
+
+
+def _estimate_lines(change: FigureChange, content: AlertContent) -> list[str]:
+    lines = []
+    for estimate in estimates(change, content):
+        line = f"• *{_inline(estimate.value, 200)}* — {_inline(estimate_source(estimate), 400)}"
+        linked = _link(estimate.url, "article")
+        lines.append(line + (f" · {linked}" if linked != "article" else ""))
+    return lines
+
+
+def render_dashboard(alert: Alert) -> dict[str, Any]:
+    """The chat.update payload that turns a figure's thread parent into its dashboard: a
+    header, the current range across all estimates, the estimates newest first (value,
+    who, outlet, date, article), the spread, and when it was updated. Kept within Slack's
+    limits like every other message; the metadata names this (dashboard) alert."""
+    content = alert.content
+    if not content.changes:  # the core always sends one; render the bare title if not
+        return {"text": _inline(content.title, TITLE_LIMIT) or "Figure dashboard",
+                "metadata": _metadata(alert)}  # fmt: skip
+    change = content.changes[0]
+    top = [
+        _header_block(dashboard_title(change)),
+        _section(f"*{_inline(range_summary(change), 500)}*"),
+    ]
+    tail = []
+    if change.spread:
+        tail.append(_section(f":warning: Sources disagree: {_inline(change.spread, 1000)}"))
+    updated = _updated_token(alert)
+    note = "each change is a reply in this thread"
+    tail.append(_context(f"Updated {updated} · {note}" if updated else note.capitalize()))
+    listing = _listing(
+        _estimate_lines(change, content), BLOCK_LIMIT - len(top) - len(tail), " earlier estimates"
+    )
+    return {
+        "text": _dashboard_text(change, content),
+        "blocks": [*top, *listing, *tail],
+        "metadata": _metadata(alert),
+    }
+
+
+def _dashboard_text(change: FigureChange, content: AlertContent) -> str:
+    lines = [f"{_inline(dashboard_title(change), 200)}: {_inline(range_summary(change), 300)}"]
+    lines += [
+        f"• {_inline(estimate.value, 200)} — {_inline(estimate_source(estimate), 400)}"
+        for estimate in estimates(change, content)
+    ]
+    return _fit_lines(lines, TEXT_LIMIT)
+
+
+# --- digests: held alerts rolled into one message ---------------------------------------------
+
+
+def _digest_item(member: AlertContent) -> str:
+    """A member in a few lines: headline as link; outlet, time, matched terms; for a
+    figure change the compact before → after per figure."""
+    title = _inline(member.title, TITLE_LIMIT) or "(untitled)"
+    lines = [f"*{_link(member.url, title)}*"]
+    meta = [_inline(member.outlet or "", 200), _date_token(member) or ""]
+    if member.matched_terms:
+        terms = ", ".join(_inline(term, 100) for term in member.matched_terms)
+        meta.append(clip(f"Matched: {terms}", 300))
+    if any(meta):
+        lines.append(" · ".join(part for part in meta if part))
+    for change in member.changes[:DIGEST_CHANGES_SHOWN]:
+        source = change.observation.attributed_to
+        lines.append(
+            f"📈 {_inline(before_after(change), 300)}"
+            + (f" _({_inline(source, 100)})_" if source else "")
+        )
+    hidden = len(member.changes) - DIGEST_CHANGES_SHOWN
+    if hidden > 0:
+        lines.append(f"…and {plural(hidden, 'more figure change', 'more figure changes')}")
+    return _fit_lines(lines, ITEM_LIMIT)
+
+
+def render_digest(alert: Alert) -> dict[str, Any]:
+    """One message rolling up held alerts: a header composed from the members, why they
+    were held, then each member compactly (oldest first) — as many as Slack's limits allow,
+    then "…and N more". Works through a webhook as well."""
+    content = alert.content
+    top = [_header_block(f"🗂 {digest_heading(content)}")]
+    if content.note:
+        top.append(_context(_inline(content.note, 500)))
+    if content.digest:
+        items = [_digest_item(member) for member in content.digest]
+        listing = _listing(items, BLOCK_LIMIT - len(top), pack=False)
+    else:
+        listing = [_section("Nothing was held.")]
+    return {
+        "text": _digest_text(content),
+        "blocks": [*top, *listing],
+        "metadata": _metadata(alert),
+        "unfurl_links": False,
+        "unfurl_media": False,
+    }
+
+
+def _digest_text(content: AlertContent) -> str:
+    lines = [_inline(digest_heading(content), 500)]
+    if content.note:
+        lines.append(_inline(content.note, 500))
+    for member in content.digest:
+        outlet = f" ({_inline(member.outlet, 200)})" if member.outlet else ""
+        lines.append(f"• {_inline(member.title, TITLE_LIMIT) or '(untitled)'}{outlet}")
+    return _fit_lines(lines, TEXT_LIMIT)
 
 
 # --- delivery -------------------------------------------------------------------------------
@@ -378,6 +578,8 @@ class SlackNotifier:
         return alert.channel or self._config.channel
 
     def send(self, alert: Alert) -> Delivery:
+        if alert.kind == "dashboard":
+            return self._update_dashboard(alert)
         if self._client is None and alert.kind == "follow_up":
             # An incoming webhook cannot reply in a thread; a follow-up posted on its own
             # would be the noise threads exist to avoid. It stays visible in the outbox.
@@ -401,7 +603,14 @@ class SlackNotifier:
             if self._client is not None:
                 response = self._client.chat_postMessage(channel=self.channel_for(alert), **payload)
                 ts = str(response["ts"])
-                return Delivery(remote_id=ts, thread_id=alert.thread_id or ts)
+                # Slack's own id for the channel: a later chat.update of this message (a
+                # figure's dashboard) must name the channel by id, not by "#name".
+                channel = response.get("channel")
+                return Delivery(
+                    remote_id=ts,
+                    thread_id=alert.thread_id or ts,
+                    remote_channel=str(channel) if channel else None,
+                )
             assert self._webhook is not None
             hook = self._webhook.send_dict(payload)
         except SlackApiError as err:
@@ -417,17 +626,82 @@ class SlackNotifier:
             )
         return Delivery()
 
+    def _update_dashboard(self, alert: Alert) -> Delivery:
+        """Edit the message that started the figure's thread (``thread_id`` in
+        ``thread_channel``) so it shows the current estimates.
+
+        An incoming webhook cannot edit messages: nothing is sent and the alert stays
+        visible in the outbox. Slack refusing our blocks: the edit is made once more with
+        the plain text only (``blocks: []`` removes the stale ones), rather than leave the
+        dashboard out of date.
+        """
+        if self._client is None:
+            log.info("alert %s: dashboards need a bot token (chat.update); not sent", alert.id)
+            return Delivery()
+        if not alert.thread_id:
+            raise NotifyError(
+                f"Slack: dashboard alert {alert.id} names no message to edit", permanent=True
+            )
+        channel = self._thread_channel(alert)
+        # The parent keeps the metadata of the alert that posted it: the channel's history
+        # then still shows every alert once (and finds it after a crash); an edit has no
+        # message of its own to mark.
+        payload = {k: v for k, v in render_slack(alert).items() if k != "metadata"}
+        try:
+            return self._update(channel, alert.thread_id, payload)
+        except SlackError as err:
+            if err.code not in BLOCK_ERRORS:
+                raise
+        log.warning("Slack rejected the blocks of dashboard %s; editing it as text", alert.id)
+        return self._update(channel, alert.thread_id, {**payload, "blocks": []})
+
+    def _update(self, channel: str, ts: str, payload: dict[str, Any]) -> Delivery:
+        assert self._client is not None
+        try:
+            response = self._client.chat_update(channel=channel, ts=ts, **payload)
+        except SlackApiError as err:
+            raise _api_error(err) from err
+        except SlackClientError as err:
+            raise NotifyError(f"Slack: {err}", permanent=True) from err
+        except (OSError, http.client.HTTPException) as err:  # refused, reset, DNS, timeout
+            raise NotifyError(f"Slack: cannot reach the API: {err}") from err
+        return Delivery(
+            remote_id=str(response.get("ts") or ts),
+            thread_id=ts,
+            remote_channel=str(response.get("channel") or channel),
+        )
+
+    def _thread_channel(self, alert: Alert) -> str:
+        """The id of the channel a thread was started in (chat.update takes ids only):
+        ``thread_channel`` as Slack reported it; for threads started before newsmon kept
+        it, looked up from the route channel's name, else the name as it is (Slack then
+        answers ``channel_not_found``, a permanent failure with a clear reason)."""
+        if alert.thread_channel:
+            return alert.thread_channel
+        name = self.channel_for(alert)
+        try:
+            return self._channel_id(name) or name
+        except SlackApiError as err:
+            failure = _api_error(err)
+            if not failure.permanent:
+                raise failure from err
+            log.warning("cannot look up the id of Slack channel %s: %s", name, failure)
+            return name
+        except (OSError, http.client.HTTPException) as err:
+            raise NotifyError(f"Slack: cannot reach the API: {err}") from err
+
     def already_sent(self, alert: Alert) -> str | None:
         """The ``ts`` of a message in the alert's channel that carries this alert's id in
-        its metadata, else None. Webhooks cannot read history: always None.
+        its metadata, else None. Webhooks cannot read history: always None. Dashboards:
+        always None, since editing the parent again is harmless and cheaper than a lookup.
 
         Reads at most ``history_pages`` pages, back to 10 minutes before the alert was
         created (so ids reused by a fresh database never match old messages). Raises a
         temporary ``NotifyError`` when Slack cannot be asked right now; when it may not be
         asked at all (missing scope, not in channel) logs that and returns None.
         """
-        if self._client is None:
-            return None
+        if self._client is None or alert.kind == "dashboard":
+            return None  # an edit made twice reads the same: making it again is the check
         try:
             channel = self._channel_id(self.channel_for(alert))
             return self._find_in_history(channel, alert) if channel else None

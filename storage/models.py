@@ -190,7 +190,10 @@ class FigureObservation(Base):
 
 class AlertRow(Base):
     __tablename__ = "alerts"
-    __table_args__ = (Index("ix_alerts_state_next", "state", "next_attempt_at"),)
+    __table_args__ = (
+        Index("ix_alerts_state_next", "state", "next_attempt_at"),
+        Index("ix_alerts_channel_created", "notifier", "channel", "created_at"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     dedup_key: Mapped[str] = mapped_column(String(300), unique=True)
@@ -213,6 +216,12 @@ class AlertRow(Base):
     # The conversation this alert belongs to in its channel ("story:12"): the first alert
     # sent under a key starts the thread (a ``threads`` row), later ones reply in it.
     thread_key: Mapped[str | None] = mapped_column(String(200))
+    # A held alert (state "held") waits until ``next_attempt_at`` for this reason (digest,
+    # quiet_hours, cooldown); the note tells readers of the digest why. When released with
+    # others it is rolled into a digest alert: state "rolled", ``rolled_into`` its id.
+    hold_reason: Mapped[str | None] = mapped_column(String(20))
+    hold_note: Mapped[str | None] = mapped_column(Text)
+    rolled_into: Mapped[int | None] = mapped_column(Integer)  # no FK: digests are pruned
 
 
 class Thread(Base):
@@ -227,6 +236,7 @@ class Thread(Base):
     channel: Mapped[str] = mapped_column(String(1000))
     key: Mapped[str] = mapped_column(String(200))
     ts: Mapped[str] = mapped_column(String(200))
+    remote_channel: Mapped[str | None] = mapped_column(String(200))  # Slack's channel id
     parent_alert_id: Mapped[int | None] = mapped_column(
         ForeignKey("alerts.id", ondelete="SET NULL")
     )

@@ -622,13 +622,23 @@ def story_alert_routes(session: Session, story_id: int) -> list[tuple[str, str |
     return [(notifier, channel, list(watchlists)) for notifier, channel, watchlists in rows]
 
 
-def find_thread(session: Session, notifier: str, channel: str | None, key: str) -> str | None:
-    """The message id (Slack ``ts``) that alerts under ``key`` reply to in a channel."""
-    return session.scalars(
-        select(Thread.ts).where(
-            Thread.notifier == notifier, Thread.channel == (channel or ""), Thread.key == key
-        )
+@dataclass(frozen=True)
+class ThreadRef:
+    """A thread newsmon started in a channel: the parent message and the item it was for."""
+
+    ts: str
+    remote_channel: str | None
+    parent_item_id: int | None
+
+
+def find_thread(session: Session, notifier: str, channel: str | None, key: str) -> ThreadRef | None:
+    """The message (Slack ``ts``) that alerts under ``key`` reply to in a channel."""
+    row = session.execute(
+        select(Thread.ts, Thread.remote_channel, AlertRow.item_id)
+        .outerjoin(AlertRow, AlertRow.id == Thread.parent_alert_id)
+        .where(Thread.notifier == notifier, Thread.channel == (channel or ""), Thread.key == key)
     ).first()
+    return ThreadRef(row[0], row[1], row[2]) if row else None
 
 
 def add_thread(
@@ -640,6 +650,7 @@ def add_thread(
     ts: str,
     parent_alert_id: int,
     now: datetime,
+    remote_channel: str | None = None,
 ) -> None:
     """Remember the message that starts a thread (the first one sent under ``key`` wins)."""
     session.execute(
@@ -649,10 +660,103 @@ def add_thread(
             channel=channel or "",
             key=key,
             ts=ts,
+            remote_channel=remote_channel,
             parent_alert_id=parent_alert_id,
             created_at=now,
         )
         .on_conflict_do_nothing()
+    )
+
+
+# ----------------------------------------------------------------------------- held alerts
+
+
+def thread_planned(session: Session, notifier: str, channel: str | None, key: str) -> bool:
+    """Whether an alert under thread ``key`` was already recorded for the channel (it has
+    started, or will start, the thread)."""
+    found = session.scalars(
+        select(AlertRow.id)
+        .where(
+            AlertRow.notifier == notifier,
+            AlertRow.channel.is_(None) if channel is None else AlertRow.channel == channel,
+            AlertRow.thread_key == key,
+            AlertRow.kind != "dashboard",
+            AlertRow.state.not_in(("failed", "skipped")),
+        )
+        .limit(1)
+    ).first()
+    return found is not None
+
+
+def story_watchlists(session: Session, story_id: int) -> list[str]:
+    """Every watchlist an item of the story matched."""
+    names: list[str] = []
+    for matched in session.scalars(select(Item.matched).where(Item.story_id == story_id)):
+        names += [name for name in matched or [] if name not in names]
+    return names
+
+
+def new_item_counts(
+    session: Session, notifier: str, channel: str | None, since: datetime
+) -> dict[str, int]:
+    """Per watchlist: new_item alerts recorded for a channel since ``since`` that were (or
+    will be) sent on their own — held and rolled-up ones do not count."""
+    counts: dict[str, int] = {}
+    rows = session.scalars(
+        select(AlertRow.watchlists).where(
+            AlertRow.notifier == notifier,
+            AlertRow.channel.is_(None) if channel is None else AlertRow.channel == channel,
+            AlertRow.created_at >= since,
+            AlertRow.kind == "new_item",
+            AlertRow.state.not_in(("held", "rolled")),
+        )
+    )
+    for watchlists in rows:
+        for name in watchlists or []:
+            counts[name] = counts.get(name, 0) + 1
+    return counts
+
+
+def due_held(session: Session, now: datetime, limit: int = 1000) -> list[AlertRow]:
+    """Held alerts whose release time has come, oldest first (locked on PostgreSQL, so one
+    replica releases each)."""
+    stmt = (
+        select(AlertRow)
+        .where(AlertRow.state == "held", AlertRow.next_attempt_at <= now)
+        .order_by(AlertRow.id)
+        .limit(limit)
+    )
+    return list(session.scalars(_skip_locked(session, stmt)))
+
+
+def release_held(session: Session, alert_ids: Sequence[int], now: datetime) -> int:
+    """Held alerts become pending, due now."""
+    if not alert_ids:
+        return 0
+    result = session.execute(
+        update(AlertRow)
+        .where(AlertRow.id.in_(alert_ids), AlertRow.state == "held")
+        .values(state="pending", next_attempt_at=now)
+    )
+    return int(getattr(result, "rowcount", 0))
+
+
+def roll_into(session: Session, member_ids: Sequence[int], digest_id: int) -> int:
+    """Held alerts delivered as part of a digest alert."""
+    result = session.execute(
+        update(AlertRow)
+        .where(AlertRow.id.in_(member_ids), AlertRow.state == "held")
+        .values(state="rolled", rolled_into=digest_id, lease_owner=None, lease_until=None)
+    )
+    return int(getattr(result, "rowcount", 0))
+
+
+def mark_skipped(session: Session, alert_id: int, owner: str, reason: str) -> None:
+    """Nothing to deliver (e.g. a dashboard edit with no thread to edit)."""
+    session.execute(
+        update(AlertRow)
+        .where(AlertRow.id == alert_id, AlertRow.lease_owner == owner)
+        .values(state="skipped", last_error=reason, lease_owner=None, lease_until=None)
     )
 
 
@@ -662,7 +766,15 @@ def add_thread(
 def prune(session: Session, items_before: datetime, alerts_before: datetime) -> tuple[int, int]:
     """Delete delivered alerts and old items; figure observations (history) are kept."""
     alerts = session.execute(
-        delete(AlertRow).where(AlertRow.state == "sent", AlertRow.sent_at < alerts_before)
+        delete(AlertRow).where(
+            or_(
+                and_(AlertRow.state == "sent", AlertRow.sent_at < alerts_before),
+                and_(
+                    AlertRow.state.in_(("rolled", "skipped")),
+                    AlertRow.created_at < alerts_before,
+                ),
+            )
+        )
     )
     items = session.execute(delete(Item).where(Item.first_seen_at < items_before))
     return int(getattr(alerts, "rowcount", 0)), int(getattr(items, "rowcount", 0))

@@ -9,12 +9,16 @@ Usage::
         environ = {"SLACK_BOT_TOKEN": slack.token}  # or {"SLACK_WEBHOOK_URL": slack.webhook_url}
         ...
         slack.messages                            # every message posted, oldest first
+                                                  # (as edited since: chat.update changes it)
+        slack.updates                             # every chat.update that succeeded
+        slack.alert_ids_posted()                  # newsmon alert ids as posted (pre-edit)
         slack.calls                               # every request: Call(method, params, status)
         slack.fail_next("ratelimited", retry_after=7)   # next call answers 429
         slack.fail_next("internal_error", times=2)      # next two calls answer 500
         slack.fail_next("channel_not_found")            # next call: ok=false, permanent
 
-Implements ``chat.postMessage`` (``thread_ts`` makes a reply), ``chat.update``,
+Implements ``chat.postMessage`` (``thread_ts`` makes a reply), ``chat.update`` (ids only,
+recorded in ``updates``; ``message_not_found`` for an unknown ``ts``),
 ``conversations.history`` (messages newest first, thread replies left out; ``metadata``
 only with ``include_all_metadata``; ``oldest``/``cursor``/``limit``), ``conversations.replies``,
 ``conversations.list``, ``auth.test`` and an incoming webhook at ``webhook_url``. Blocks are
@@ -123,6 +127,30 @@ class Call:
 
 
 @dataclass
+class Update:
+    """One successful chat.update: which message, and what it was given (``None``: left
+    out, so kept)."""
+
+    channel: str
+    ts: str
+    text: str | None
+    blocks: list[dict[str, Any]] | None
+    metadata: dict[str, Any] | None
+
+
+def _alert_id(metadata: dict[str, Any]) -> int:
+    return int(metadata["event_payload"]["alert_id"])
+
+
+def _valid_metadata(metadata: Any) -> bool:
+    return (
+        isinstance(metadata, dict)
+        and isinstance(metadata.get("event_type"), str)
+        and isinstance(metadata.get("event_payload"), dict)
+    )
+
+
+@dataclass
 class _Failure:
     error: str
     status: int
@@ -141,6 +169,8 @@ class SlackServer:
     webhook_channel: str = "C0NEWS0001"
     calls: list[Call] = field(default_factory=list)
     messages: list[dict[str, Any]] = field(default_factory=list)
+    updates: list[Update] = field(default_factory=list)
+    as_posted: list[dict[str, Any]] = field(default_factory=list)  # messages before any edit
     _failures: list[_Failure] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _last_ts: float = 0.0
@@ -205,6 +235,12 @@ class SlackServer:
         with self._lock:
             self._failures += [_Failure(error, status, retry_after, method)] * times
 
+    def alert_ids_posted(self) -> list[int]:
+        """The newsmon alert id of every message posted (API or webhook), once per post, in
+        order — as posted: a later chat.update that replaces a message's metadata (a
+        figure's dashboard) does not hide the alert that posted it."""
+        return [_alert_id(m["metadata"]) for m in self.as_posted if m.get("metadata")]
+
     def messages_in(self, channel: str) -> list[dict[str, Any]]:
         """Posted messages in a channel (id or name), oldest first."""
         cid = self.channel_id(channel)
@@ -227,8 +263,11 @@ class SlackServer:
 
     def _next_ts(self) -> str:
         with self._lock:
-            self._last_ts = max(time.time(), self._last_ts + 0.000001)
-            return f"{self._last_ts:.6f}"
+            return self._next_ts_locked()
+
+    def _next_ts_locked(self) -> str:
+        self._last_ts = max(time.time(), self._last_ts + 0.000001)
+        return f"{self._last_ts:.6f}"
 
     def handle_api(self, method: str, params: dict[str, Any], auth: str | None) -> dict[str, Any]:
         token = params.get("token") or (auth or "").removeprefix("Bearer ").strip()
@@ -255,11 +294,7 @@ class SlackServer:
         metadata = params.get("metadata")
         if isinstance(metadata, str):
             metadata = json.loads(metadata)
-        if metadata is not None and not (
-            isinstance(metadata, dict)
-            and isinstance(metadata.get("event_type"), str)
-            and isinstance(metadata.get("event_payload"), dict)
-        ):
+        if metadata is not None and not _valid_metadata(metadata):
             return {"ok": False, "error": "invalid_metadata_format"}
         message = {
             "type": "message",
@@ -273,6 +308,7 @@ class SlackServer:
         }
         with self._lock:
             self.messages.append(message)
+            self.as_posted.append(dict(message))
         return {"ok": True, "channel": channel, "ts": message["ts"], "message": message}
 
     def _api_auth_test(self, params: dict[str, Any]) -> dict[str, Any]:
@@ -285,24 +321,42 @@ class SlackServer:
         return self._post(channel, params)
 
     def _api_chat_update(self, params: dict[str, Any]) -> dict[str, Any]:
+        """Like Slack: the channel by id only; ``blocks`` left out keeps the message's
+        blocks, ``[]`` removes them; ``metadata`` replaces the message's; the same limits
+        as a post. Each successful edit is also recorded in ``updates``."""
         channel = str(params.get("channel") or "")
+        if channel not in self.channels:
+            return {"ok": False, "error": "channel_not_found"}
         with self._lock:
             found = [
                 m for m in self.messages if m["channel"] == channel and m["ts"] == params.get("ts")
             ]
-        if channel not in self.channels:
-            return {"ok": False, "error": "channel_not_found"}
         if not found:
             return {"ok": False, "error": "message_not_found"}
-        blocks = params.get("blocks")
+        text, blocks = params.get("text"), params.get("blocks")
         if isinstance(blocks, str):
             blocks = json.loads(blocks)
-        if blocks is not None and (errors := validate_blocks(blocks)):
+        if not text and not blocks:
+            return {"ok": False, "error": "no_text"}
+        if text and len(text) > MESSAGE_TEXT_LIMIT:
+            return {"ok": False, "error": "msg_too_long"}
+        if blocks and (errors := validate_blocks(blocks)):
             return {"ok": False, "error": "invalid_blocks", "errors": errors}
-        found[0].update(
-            text=params.get("text", found[0]["text"]), blocks=blocks or found[0]["blocks"]
-        )
-        return {"ok": True, "channel": channel, "ts": found[0]["ts"]}
+        metadata = params.get("metadata")
+        if isinstance(metadata, str):
+            metadata = json.loads(metadata)
+        if metadata is not None and not _valid_metadata(metadata):
+            return {"ok": False, "error": "invalid_metadata_format"}
+        message = found[0]
+        with self._lock:
+            message["text"] = text if text is not None else message["text"]
+            if blocks is not None:
+                message["blocks"] = blocks or None
+            if metadata is not None:
+                message["metadata"] = metadata
+            message["edited"] = {"user": "U0NEWSMON1", "ts": self._next_ts_locked()}
+            self.updates.append(Update(channel, message["ts"], text, blocks, metadata))
+        return {"ok": True, "channel": channel, "ts": message["ts"], "text": message["text"]}
 
     def _api_conversations_history(self, params: dict[str, Any]) -> dict[str, Any]:
         channel = str(params.get("channel") or "")

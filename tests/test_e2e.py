@@ -203,8 +203,18 @@ def test_run_once_delivers_each_alert_once_and_alerts_a_changed_figure(
     assert "4,000" in text and "3,000" in text and "Zelensky" in text, (
         text
     )  # before → after, by whom
+    # On Slack the change is a reply in the figure's thread, whose first message (the first
+    # nk_killed change) is edited into a dashboard of the current range of estimates.
+    parent = next(m for m in slack.messages if m["ts"] == posted[0].get("thread_ts"))
+    first_change = next(a for a in alerts if a["id"] == alert_id(parent))
+    assert first_change["kind"] == "figure_change"
+    [dashboard] = [a for a in alerts if a["kind"] == "dashboard"]
+    assert dashboard["state"] == "sent" and dashboard["channel"] == "#nk-casualties"
+    assert parent.get("edited") and "nk_killed" in parent["text"]
+    assert "3,000–4,000" in parent["text"], parent["text"]
+    # every other Slack alert is exactly one message
     assert sorted(slack_alert_ids(slack)) == sorted(
-        a["id"] for a in alerts if a["notifier"] == "slack"
+        a["id"] for a in alerts if a["notifier"] == "slack" and a["kind"] != "dashboard"
     )
     figures = cli_json("figures", "nk_killed", "--json", "--config", config)
     assert figures[0]["low"] == 4000  # newest first

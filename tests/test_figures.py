@@ -257,3 +257,40 @@ def test_a_value_in_headline_and_body_keeps_the_body_attribution() -> None:
     )
     killed = [o for o in EXTRACTOR.extract(article) if o.figure == "nk_killed"]
     assert [(o.low, o.attributed_to) for o in killed] == [(3000, "President Volodymyr Zelensky")]
+
+
+@pytest.mark.parametrize(
+    ("text", "figure", "source"),
+    [
+        # "an estimated" is an adjective, not a verb: the source is who said it
+        ("An estimated 5,000 North Korean soldiers have been wounded so far, NATO said.",
+         "nk_wounded", "NATO"),
+        # a live-blog time stamp or a dateline before a dash is not part of the source
+        ("14:05 GMT – Ukraine's defence intelligence (GUR) says 2,000 more North Korean troops "
+         "have arrived in Russia.", "nk_troops_deployed", "Ukraine's defence intelligence"),
+        ("KYIV, Ukraine (AP) — Ukrainian officials said 700 North Korean soldiers were killed.",
+         "nk_killed", "Ukrainian officials"),
+        # a person named before their title; an outlet named before its description
+        ("Choi Min-su, a lawmaker on the intelligence committee, said 2,500 North Korean "
+         "soldiers had been sent to Russia.", "nk_troops_deployed", "Choi Min-su"),
+        ("Yonhap, the South's largest news agency, said 400 North Korean soldiers were killed.",
+         "nk_killed", "Yonhap"),
+        # adverbs after the name, lower-case institutions
+        ("Seoul now believes 9,000 North Korean troops have been sent to Russia.",
+         "nk_troops_deployed", "Seoul"),
+        ("About 800 North Korean soldiers were killed in March, the general staff said.",
+         "nk_killed", "general staff"),
+        # "its estimate" is a noun: no source rather than a wrong one
+        ("The spy agency has updated its estimate: 1,100 North Korean soldiers were killed.",
+         "nk_killed", None),
+        # the number itself is never its own source
+        ("Two North Korean prisoners, aged 21 and 24, said they had been captured in Kursk.",
+         "nk_captured", None),
+    ],
+)  # fmt: skip
+def test_attribution_names_who_states_the_figure(
+    text: str, figure: str, source: str | None
+) -> None:
+    found = [o for o in EXTRACTOR.extract(Article(title="", text=text)) if o.figure == figure]
+    assert found, f"no {figure} in {text!r}"
+    assert {o.attributed_to for o in found} == {source}

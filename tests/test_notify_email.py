@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import socket
 import ssl
 from collections.abc import Iterator
@@ -10,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from monitor.errors import NotifyError
-from monitor.model import Alert
+from monitor.model import Alert, Delivery
 from notifiers import build_notifiers
 from notifiers.email import EmailConfig, EmailNotifier
 from tests.smtp_server import SmtpServer, Tls, make_tls
@@ -176,3 +177,41 @@ def test_ca_file_config_is_used(tls: Tls, tmp_path: Path) -> None:
             load_alert("new_item")
         )
         assert len(server.messages) == 1
+
+
+# --- digests and dashboards -----------------------------------------------------------------
+
+
+def test_digest_email_is_multipart_with_every_member_in_both_parts(smtp: SmtpServer) -> None:
+    alert = load_alert("digest_email")
+    delivery = EmailNotifier(config(smtp)).send(alert)
+    [got] = smtp.messages
+    assert got.rcpt_tos == ["desk@example.org"]
+    msg = got.message
+    assert msg["Subject"] == "[newsmon] Digest · nk-deployment, casualty-figures: 4 alerts"
+    assert msg["Message-ID"] == delivery.remote_id == "<newsmon-alert-606@alerts.example.org>"
+    assert msg.get_content_type() == "multipart/alternative"
+    text, html = msg.get_body(("plain",)), msg.get_body(("html",))
+    assert text is not None and html is not None
+    for member in alert.content.digest:
+        assert member.url is not None
+        assert member.title in text.get_content() and member.url in text.get_content()
+        assert member.title in html.get_content()
+        assert f'href="{member.url.replace("&", "&amp;")}"' in html.get_content()
+
+
+def test_digest_subject_has_no_line_break_whatever_the_titles(smtp: SmtpServer) -> None:
+    EmailNotifier(config(smtp)).send(load_alert("digest_hostile"))
+    [got] = smtp.messages
+    assert got.rcpt_tos == ["team@example.org", "oncall@example.org"]  # config.to
+    assert got.message["Subject"] == "[newsmon] Digest · kn-23: 2 new stories"
+    assert got.message["Bcc"] is None and got.message["X-Injected"] is None
+    headers = got.data.split(b"\r\n\r\n", 1)[0]
+    assert b"victim@example.com" not in headers and b"hijack" not in headers
+
+
+def test_dashboard_sends_no_email(smtp: SmtpServer, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO, logger="notifiers.email")
+    assert EmailNotifier(config(smtp)).send(load_alert("dashboard")) == Delivery()
+    assert smtp.messages == []
+    assert "dashboards are Slack-only" in caplog.text

@@ -10,6 +10,7 @@ import pytest
 
 import notifiers
 from monitor.errors import NotifyError
+from monitor.model import Delivery
 from notifiers import REGISTRY, build_notifiers
 from notifiers.console import ConsoleConfig, ConsoleNotifier
 from notifiers.email import EmailConfig
@@ -60,6 +61,19 @@ def test_console_prints_one_block_per_alert() -> None:
     text = out.getvalue()
     assert text.startswith("[New story] kn-23: <!channel> & <@U123> KN-23")
     assert "\r" not in text and text.count("\n") == 5  # CR/LF in the title flattened
+
+
+def test_console_prints_dashboards_and_digests() -> None:
+    out = io.StringIO()
+    console = ConsoleNotifier(ConsoleConfig(), stream=out)
+    assert console.send(load_alert("dashboard")) == Delivery()
+    console.send(load_alert("digest"))
+    lines = out.getvalue().splitlines()
+    assert lines[0].startswith("[Figure dashboard] casualty-figures: nk_casualties 100–4,000")
+    assert lines[2] == (
+        "[Digest] nk-deployment, kn-23: 7 new stories — 7 new stories over the limit of 5 per hour"
+    )
+    assert len(lines) == 2 + 1 + 7 and all(line.startswith("  - ") for line in lines[3:])
 
 
 def test_console_writes_to_the_current_stdout(capsys: pytest.CaptureFixture[str]) -> None:

@@ -1,7 +1,8 @@
-"""Slack notifier against the local Slack-compatible server (tests/slack.py)."""
+"""Slack notifier against the local Slack-compatible server (tests/slack_server.py)."""
 
 from __future__ import annotations
 
+import logging
 import socket
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -9,10 +10,11 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from monitor.errors import NotifyError
+from monitor.model import Alert, Delivery
 from notifiers import build_notifiers
 from notifiers.slack import SlackConfig, SlackError, SlackNotifier
 from tests.slack_server import SlackServer, find_mentions
-from tests.test_notify_render import _huge, load_alert
+from tests.test_notify_render import HOSTILE, _dashboard, _digest, _huge, load_alert
 
 
 @pytest.fixture
@@ -253,3 +255,202 @@ def test_build_notifiers_names_missing_secret_variables() -> None:
     config = SlackConfig(token_env="MY_TOKEN", webhook_url_env="MY_HOOK")
     with pytest.raises(NotifyError, match=r"\$MY_TOKEN .*\$MY_HOOK"):
         build_notifiers(slack=config, email=None, console=None, environ={})
+
+
+# --- dashboards: chat.update of a figure's thread parent ------------------------------------
+
+
+def start_thread(slack: SlackServer, notifier: SlackNotifier) -> Alert:
+    """Post the figure's first alert (the thread parent) as the core would, and return the
+    dashboard fixture pointed at it, with the channel id the post reported."""
+    parent = load_alert("figure_change")
+    delivery = notifier.send(parent)
+    dashboard = load_alert("dashboard")
+    assert delivery.remote_id is not None
+    dashboard.thread_id, dashboard.thread_channel = delivery.remote_id, delivery.remote_channel
+    return dashboard
+
+
+def test_post_reports_the_channel_id_slack_returned(slack: SlackServer) -> None:
+    delivery = bot(slack).send(load_alert("new_item"))  # routed to "#news-alerts"
+    assert delivery.remote_channel == "C0NEWS0001"
+    assert hook(slack).send(load_alert("new_item")).remote_channel is None
+
+
+def test_dashboard_edits_the_thread_parent_to_show_the_current_range(slack: SlackServer) -> None:
+    notifier = bot(slack)
+    dashboard = start_thread(slack, notifier)
+    delivery = notifier.send(dashboard)
+    assert [c.method for c in slack.calls] == ["chat.postMessage", "chat.update"]
+    [update] = slack.updates
+    assert (update.channel, update.ts) == ("C0NEWS0001", dashboard.thread_id)
+    assert delivery == Delivery(
+        remote_id=dashboard.thread_id, thread_id=dashboard.thread_id, remote_channel="C0NEWS0001"
+    )
+    [parent] = slack.messages  # edited in place: no new message
+    assert parent["text"].startswith("📊 nk_casualties — current estimates: 100–4,000 people")
+    assert parent["blocks"][0]["text"]["text"] == "📊 nk_casualties — current estimates"
+    assert parent["blocks"][1]["text"]["text"] == "*100–4,000 people across 4 estimates*"
+    # the parent still names the alert that posted it: history shows every alert once
+    assert parent["metadata"]["event_payload"] == {"alert_id": 202, "kind": "figure_change"}
+    assert parent["edited"]
+    assert update.metadata is None
+
+
+def test_dashboard_of_an_older_thread_finds_the_channel_id_by_name(slack: SlackServer) -> None:
+    notifier = bot(slack)
+    dashboard = start_thread(slack, notifier)
+    dashboard.thread_channel = None  # a thread started before newsmon kept the id
+    notifier.send(dashboard)
+    assert [c.method for c in slack.calls] == [
+        "chat.postMessage", "conversations.list", "chat.update"
+    ]  # fmt: skip
+    assert slack.updates[0].channel == "C0NEWS0001"
+
+
+def test_dashboard_channel_lookup_not_allowed_tries_the_name(slack: SlackServer) -> None:
+    notifier = bot(slack)
+    dashboard = start_thread(slack, notifier)
+    dashboard.thread_channel = None
+    slack.fail_next("missing_scope", method="conversations.list")
+    with pytest.raises(SlackError) as caught:
+        notifier.send(dashboard)
+    assert caught.value.permanent and caught.value.code == "channel_not_found"
+    assert slack.calls[-1].params["channel"] == "#news-alerts"
+
+
+def test_dashboard_channel_lookup_outage_is_temporary(slack: SlackServer) -> None:
+    notifier = bot(slack)
+    dashboard = start_thread(slack, notifier)
+    dashboard.thread_channel = None
+    slack.fail_next("internal_error", method="conversations.list")
+    with pytest.raises(NotifyError) as caught:
+        notifier.send(dashboard)
+    assert not caught.value.permanent and slack.updates == []
+
+
+def test_dashboard_with_40_hostile_estimates_is_accepted_and_mentions_nobody(
+    slack: SlackServer,
+) -> None:
+    notifier = bot(slack)
+    thread = start_thread(slack, notifier)
+    dashboard = _dashboard(40, HOSTILE)
+    dashboard.thread_id, dashboard.thread_channel = thread.thread_id, thread.thread_channel
+    notifier.send(dashboard)
+    assert [c.error for c in slack.calls] == [None, None]
+    [parent] = slack.messages
+    texts = [parent["text"], *(str(b) for b in parent["blocks"][1:])]
+    assert [find_mentions(t) for t in texts] == [[] for _ in texts]
+
+
+def test_dashboard_429_gives_retry_after(slack: SlackServer) -> None:
+    notifier = bot(slack)
+    dashboard = start_thread(slack, notifier)
+    slack.fail_next("ratelimited", retry_after=12, method="chat.update")
+    with pytest.raises(NotifyError) as caught:
+        notifier.send(dashboard)
+    assert caught.value.retry_after == 12 and not caught.value.permanent
+    assert slack.updates == []
+    notifier.send(dashboard)
+    assert len(slack.updates) == 1
+
+
+@pytest.mark.parametrize("error", ["internal_error", "update_failed", "something_new"])
+def test_dashboard_server_trouble_is_temporary(slack: SlackServer, error: str) -> None:
+    notifier = bot(slack)
+    dashboard = start_thread(slack, notifier)
+    slack.fail_next(error, method="chat.update")
+    with pytest.raises(NotifyError) as caught:
+        notifier.send(dashboard)
+    assert not caught.value.permanent
+
+
+@pytest.mark.parametrize(
+    "error",
+    ["message_not_found", "cant_update_message", "edit_window_closed", "channel_not_found",
+     "invalid_auth", "is_archived", "not_in_channel"],
+)  # fmt: skip
+def test_dashboard_edit_refusals_are_permanent(slack: SlackServer, error: str) -> None:
+    notifier = bot(slack)
+    dashboard = start_thread(slack, notifier)
+    slack.fail_next(error, method="chat.update")
+    with pytest.raises(SlackError) as caught:
+        notifier.send(dashboard)
+    assert caught.value.permanent and caught.value.code == error
+
+
+def test_dashboard_of_a_deleted_parent_is_permanent(slack: SlackServer) -> None:
+    dashboard = start_thread(slack, bot(slack))
+    slack.messages.clear()  # someone deleted the thread's parent
+    with pytest.raises(SlackError) as caught:
+        bot(slack).send(dashboard)
+    assert caught.value.permanent and caught.value.code == "message_not_found"
+
+
+def test_dashboard_without_a_thread_is_permanent_and_asks_nothing(slack: SlackServer) -> None:
+    dashboard = load_alert("dashboard")
+    dashboard.thread_id = None
+    with pytest.raises(NotifyError) as caught:
+        bot(slack).send(dashboard)
+    assert caught.value.permanent and slack.calls == []
+
+
+def test_dashboard_rejected_blocks_become_a_text_edit(slack: SlackServer) -> None:
+    notifier = bot(slack)
+    dashboard = start_thread(slack, notifier)
+    slack.fail_next("invalid_blocks", method="chat.update")
+    notifier.send(dashboard)
+    [parent] = slack.messages
+    assert parent["blocks"] is None  # the parent's stale figure_change blocks are gone
+    assert parent["text"].startswith("📊 nk_casualties — current estimates")
+
+
+def test_dashboard_via_webhook_sends_nothing(
+    slack: SlackServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="notifiers.slack")
+    assert hook(slack).send(load_alert("dashboard")) == Delivery()
+    assert slack.calls == []
+    assert "dashboards need a bot token" in caplog.text
+
+
+def test_dashboard_already_sent_asks_nothing(slack: SlackServer) -> None:
+    assert bot(slack).already_sent(load_alert("dashboard")) is None
+    assert slack.calls == []
+
+
+# --- digests --------------------------------------------------------------------------------
+
+
+def test_digest_is_posted_with_its_metadata(slack: SlackServer) -> None:
+    delivery = bot(slack).send(load_alert("digest"))
+    [message] = slack.messages_in("#news-alerts")
+    assert delivery.remote_id == message["ts"]
+    assert message["blocks"][0]["text"]["text"] == "🗂 Digest · nk-deployment, kn-23: 7 new stories"
+    assert message["metadata"]["event_payload"] == {"alert_id": 505, "kind": "digest"}
+
+
+def test_digest_works_through_a_webhook(slack: SlackServer) -> None:
+    hook(slack).send(load_alert("digest"))
+    [message] = slack.messages
+    assert [c.method for c in slack.calls] == ["webhook"]
+    assert len(message["blocks"]) == 9
+
+
+@pytest.mark.parametrize("members", [120])
+def test_digest_of_120_members_is_accepted(slack: SlackServer, members: int) -> None:
+    bot(slack).send(_digest(members))
+    hook(slack).send(_digest(members))
+    assert [c.error for c in slack.calls] == [None, None]
+    for message in slack.messages:
+        assert len(message["blocks"]) == 50
+        assert message["blocks"][-1]["text"]["text"] == "…and 73 more"
+
+
+def test_hostile_digest_mentions_nobody(slack: SlackServer) -> None:
+    alert = load_alert("digest_hostile")
+    alert.channel = None
+    bot(slack).send(alert)
+    [message] = slack.messages
+    texts = [message["text"], *(str(b) for b in message["blocks"])]
+    assert [find_mentions(t) for t in texts] == [[] for _ in texts]

@@ -2,12 +2,21 @@
 
     .venv/bin/python docs/examples/generate.py
 
-Writes, next to this script, ``slack-{kind}.json`` (the chat.postMessage payload; paste
-``blocks`` into https://app.slack.com/block-kit-builder to see it) and ``email-{kind}.html``
-(the HTML part; open it in a browser) plus ``email-{kind}.eml`` (the whole message) for the
-kinds ``new_item`` and ``figure_change``, and ``slack-follow_up.json``: a syndicated copy of an
-alerted story, posted as a reply (``thread_ts``) in the thread of the story's first alert
-(follow-ups are Slack-only). tests/test_notify_render.py checks they are current.
+Writes, next to this script:
+
+- ``slack-{kind}.json``: the chat.postMessage payload (paste ``blocks`` into
+  https://app.slack.com/block-kit-builder to see it), ``email-{kind}.html`` (the HTML part;
+  open it in a browser) and ``email-{kind}.eml`` (the whole message) for the kinds
+  ``new_item``, ``figure_change`` and ``digest`` (the email digest: held alerts of an
+  hourly digest route, one with a figure change; the Slack digest: new stories over a
+  watchlist's hourly limit);
+- ``slack-follow_up.json``: a syndicated copy of an alerted story, posted as a reply
+  (``thread_ts``) in the thread of the story's first alert (follow-ups are Slack-only);
+- ``slack-dashboard.json``: the chat.update payload (``channel`` id and ``ts`` of the
+  figure thread's parent) after a later change, i.e. the parent as it then reads
+  (dashboards are Slack-only).
+
+tests/test_notify_render.py checks they are current.
 """
 
 from __future__ import annotations
@@ -27,7 +36,8 @@ from notifiers.slack import render_slack  # noqa: E402
 HERE = Path(__file__).resolve().parent
 ALERTS = ROOT / "tests" / "data" / "alerts"
 SAMPLES = {"new_item": "new_item", "figure_change": "figure_change"}  # kind → fixture
-SLACK_ONLY = {"follow_up": "follow_up"}
+SLACK_ONLY = {"follow_up": "follow_up", "dashboard": "dashboard"}
+DIGESTS = {"slack": "digest", "email": "digest_email"}  # the notifier's typical digest
 SENDER = "News Monitor <newsmon@alerts.example.org>"
 RECIPIENTS = ["Desk <desk@example.org>"]
 BOUNDARY = "===============newsmon-example=="
@@ -44,14 +54,28 @@ def load_alert(path: Path) -> Alert:
         content=content_from_json(data["content"]),
         created_at=datetime.fromisoformat(created) if created else None,
         thread_id=data.get("thread_id"),
+        thread_channel=data.get("thread_channel"),
     )
 
 
 def slack_example(alert: Alert) -> str:
-    payload = {"channel": alert.channel or "#news-alerts", **render_slack(alert)}
-    if alert.thread_id:
-        payload["thread_ts"] = alert.thread_id
+    """The request's arguments: chat.update's (channel id, ``ts``) for a dashboard,
+    chat.postMessage's (channel, ``thread_ts`` for a reply) for the other kinds."""
+    if alert.kind == "dashboard":
+        payload = {"channel": alert.thread_channel, "ts": alert.thread_id, **render_slack(alert)}
+    else:
+        payload = {"channel": alert.channel or "#news-alerts", **render_slack(alert)}
+        if alert.thread_id:
+            payload["thread_ts"] = alert.thread_id
     return json.dumps(payload, indent=2, ensure_ascii=False) + "\n"
+
+
+def email_examples(alert: Alert, kind: str) -> dict[str, str]:
+    msg = render_email(alert, sender=SENDER, recipients=RECIPIENTS)
+    msg.set_boundary(BOUNDARY)  # stable files; real messages get a random boundary
+    html = msg.get_body(("html",))
+    assert html is not None
+    return {f"email-{kind}.html": html.get_content(), f"email-{kind}.eml": msg.as_string()}
 
 
 def examples() -> dict[str, str]:
@@ -60,14 +84,11 @@ def examples() -> dict[str, str]:
     for kind, fixture in SAMPLES.items():
         alert = load_alert(ALERTS / f"{fixture}.json")
         files[f"slack-{kind}.json"] = slack_example(alert)
-        msg = render_email(alert, sender=SENDER, recipients=RECIPIENTS)
-        msg.set_boundary(BOUNDARY)  # stable files; real messages get a random boundary
-        html = msg.get_body(("html",))
-        assert html is not None
-        files[f"email-{kind}.html"] = html.get_content()
-        files[f"email-{kind}.eml"] = msg.as_string()
+        files.update(email_examples(alert, kind))
     for kind, fixture in SLACK_ONLY.items():
         files[f"slack-{kind}.json"] = slack_example(load_alert(ALERTS / f"{fixture}.json"))
+    files["slack-digest.json"] = slack_example(load_alert(ALERTS / f"{DIGESTS['slack']}.json"))
+    files.update(email_examples(load_alert(ALERTS / f"{DIGESTS['email']}.json"), "digest"))
     return files
 
 
