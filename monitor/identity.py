@@ -8,8 +8,8 @@ The fallback chain, each key enforced by a UNIQUE index in ``storage``:
    both changed.
 
 A *story* groups entries that are the same news from different outlets: an exact copy is
-found by ``text_hash``, an edited one by its bottom-k MinHash ``sketch`` (word 4-shingles,
-the k smallest 63-bit hashes), which storage compares with one indexed query.
+found by ``text_hash``, an edited one by its MinHash sketch and LSH band keys
+(``storage.sketch``: storage indexes stories by them, and its migrations compute them).
 """
 
 from __future__ import annotations
@@ -21,9 +21,6 @@ from dataclasses import dataclass
 from monitor.model import Entry
 from monitor.urls import canonical_url, url_key
 
-SKETCH_SIZE = 48
-SHINGLE = 4
-MIN_SKETCH_WORDS = 30
 _WORD = re.compile(r"\w+", re.UNICODE)
 
 
@@ -61,19 +58,3 @@ def text_hash(title: str, text: str) -> str:
     """Hash of a story's text, equal for exact copies under other titles when the body is long."""
     body = normalise_text(text)
     return _digest(body if len(body) >= 200 else normalise_text(f"{title} {text}"))
-
-
-def text_sketch(text: str) -> tuple[int, ...]:
-    """Bottom-k MinHash sketch of the text's word shingles; empty for short texts."""
-    words = _WORD.findall(text.casefold())
-    if len(words) < MIN_SKETCH_WORDS:
-        return ()
-    hashes = {
-        int.from_bytes(
-            hashlib.blake2b(" ".join(words[i : i + SHINGLE]).encode(), digest_size=8).digest(),
-            "big",
-        )
-        >> 1  # fit a signed 64-bit column
-        for i in range(len(words) - SHINGLE + 1)
-    }
-    return tuple(sorted(hashes)[:SKETCH_SIZE])

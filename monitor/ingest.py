@@ -13,7 +13,6 @@ from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from monitor.alerts import (
@@ -24,7 +23,7 @@ from monitor.alerts import (
     plan_new_item,
 )
 from monitor.changes import compare
-from monitor.identity import EntryKeys, text_hash, text_sketch
+from monitor.identity import EntryKeys, text_hash
 from monitor.model import (
     AlertKind,
     Article,
@@ -36,11 +35,10 @@ from monitor.model import (
 )
 from monitor.noise import Hold, hold_for, hour_start
 from storage import queries
-from storage.models import Item
+from storage.sketch import sketch_bands, sketch_similarity, text_sketch
 
-# A syndicated copy shares at least this many of its 48 sketch hashes with its story and
-# has an estimated Jaccard similarity of at least MIN_SIMILARITY.
-MIN_SHARED = 8
+# A syndicated copy has an estimated Jaccard similarity (of word 4-shingles) of at least
+# this with its story; the band lookup only proposes candidates.
 MIN_SIMILARITY = 0.5
 
 
@@ -69,15 +67,20 @@ class _Duplicate(Exception):
     pass
 
 
-def _find_story(session: Session, article: Article, sketch: Sequence[int]) -> int | None:
-    exact = session.scalars(
-        select(Item.story_id)
-        .where(Item.text_hash == text_hash(article.title, article.text))
-        .limit(1)
-    ).first()
-    if exact is not None:
-        return exact
-    return queries.find_similar_story(session, sketch, MIN_SHARED, MIN_SIMILARITY)
+def _find_story(
+    session: Session, exact: str, sketch: Sequence[int], bands: Sequence[int]
+) -> int | None:
+    """The story of an identical text, else of the most similar sketch among the
+    candidates sharing a band key, if similar enough."""
+    story_id = queries.story_with_text(session, exact)
+    if story_id is not None or not bands:
+        return story_id
+    best: tuple[float, int] | None = None
+    for candidate, other in queries.similar_stories(session, bands):
+        score = sketch_similarity(sketch, other)
+        if score >= MIN_SIMILARITY and (best is None or (score, -candidate) > best):
+            best = (score, -candidate)  # ties: the oldest story
+    return -best[1] if best else None
 
 
 def _dedupe(observations: Sequence[Observation]) -> list[Observation]:
@@ -277,11 +280,13 @@ def _record(
     routing: Routing,
     now: datetime,
 ) -> Ingested:
+    exact = text_hash(article.title, article.text)
     sketch = text_sketch(article.text)
-    story_id = _find_story(session, article, sketch)
+    bands = sketch_bands(sketch)
+    story_id = _find_story(session, exact, sketch, bands)
     new_story = story_id is None
     if story_id is None:
-        story_id = queries.create_story(session, article.title, sketch, now)
+        story_id = queries.create_story(session, article.title, sketch, bands, now)
     item_id = queries.insert_item(
         session,
         feed_id=feed_id,
@@ -289,7 +294,7 @@ def _record(
         guid_key=keys.guid_key,
         url_key=keys.url_key,
         content_hash=keys.content_hash,
-        text_hash=text_hash(article.title, article.text),
+        text_hash=exact,
         url=article.url,
         canonical_url=keys.canonical_url,
         outlet=article.outlet,
@@ -303,7 +308,7 @@ def _record(
     )
     if item_id is None:
         if new_story:  # undo the story too (record_entries goes on with the next entry)
-            queries.delete_story(session, story_id)
+            queries.delete_story(session, story_id, bands)
         raise _Duplicate
     planned: list[PlannedAlert] = []
     also: tuple[str, ...] = ()

@@ -3,9 +3,9 @@
 - ``items``: one row per stored entry; ``url_key`` (canonical URL), ``guid_key`` (feed +
   GUID) and ``content_hash`` (outlet + text) are each UNIQUE, so the same entry seen twice,
   through two feeds or through a tracking URL is stored once whichever replica sees it first.
-- ``stories``: entries that are the same news; ``story_sketch`` holds a bottom-k MinHash
-  sketch of each story's text so a syndicated copy (same text, small edits) finds its story
-  with one indexed query.
+- ``stories``: entries that are the same news, each with the MinHash sketch of its first
+  text; ``story_bands`` holds the sketch's LSH band keys (``storage.sketch``), so a
+  syndicated copy (same text, small edits) finds its story with one bounded indexed query.
 - ``alerts``: the outbox. ``dedup_key`` is UNIQUE: one new_item alert per story and
   channel, one figure_change alert per item and channel, however often it is computed.
 - ``threads``: one per (notifier, channel, key): the message later alerts reply to.
@@ -25,6 +25,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Text,
@@ -102,21 +103,31 @@ class Story(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     title: Mapped[str] = mapped_column(Text)
     first_seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # storage.sketch.pack_sketch of the first text (None: too short for a sketch); read
+    # only for the few candidates a band lookup returns, to verify their similarity.
+    sketch: Mapped[bytes | None] = mapped_column(LargeBinary)
 
 
-class StorySketch(Base):
-    """Bottom-k MinHash values of a story's text; an index on ``h`` finds near-duplicates."""
+class StoryBand(Base):
+    """LSH band keys of a story's sketch: the primary key (band, story_id) is the index a
+    lookup reads the newest stories of each band from.
 
-    __tablename__ = "story_sketch"
+    No foreign key: this is an index of ``stories``, not data. A key per row would make
+    SQLite and PostgreSQL check every insert against ``stories`` and scan this table for
+    every deleted story; ``delete_story`` removes a story's bands by their keys instead.
+    """
 
-    story_id: Mapped[int] = mapped_column(
-        ForeignKey("stories.id", ondelete="CASCADE"), primary_key=True
-    )
-    h: Mapped[int] = mapped_column(BigInteger, primary_key=True, index=True)
+    __tablename__ = "story_bands"
+
+    band: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    story_id: Mapped[int] = mapped_column(Integer, primary_key=True)
 
 
 class Item(Base):
     __tablename__ = "items"
+    # A feed's newest item (how long it has been quiet, asked after every poll) without
+    # scanning every recent item of every feed.
+    __table_args__ = (Index("ix_items_feed_seen", "feed_id", "first_seen_at"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     feed_id: Mapped[int | None] = mapped_column(ForeignKey("feeds.id", ondelete="SET NULL"))

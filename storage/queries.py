@@ -10,23 +10,39 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from functools import cache
+from typing import Any, cast
 
-from sqlalchemy import Select, and_, delete, func, insert, or_, select, update
+from sqlalchemy import (
+    Select,
+    Table,
+    TextClause,
+    and_,
+    bindparam,
+    delete,
+    func,
+    insert,
+    or_,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from monitor.model import KnownValue, Observation
 from storage.models import (
     AlertRow,
+    Base,
     Feed,
     FigureObservation,
     FigureSeries,
     Item,
     Story,
-    StorySketch,
+    StoryBand,
     Thread,
 )
+from storage.sketch import pack_sketch, unpack_sketch
 
 # ----------------------------------------------------------------------------- helpers
 
@@ -36,6 +52,70 @@ def _insert(session: Session, table: Any) -> Any:
     if session.get_bind().dialect.name == "postgresql":
         return postgresql.insert(table)
     return sqlite.insert(table)
+
+
+@dataclass(frozen=True)
+class _Statements:
+    """Statements of the per-entry hot path, built once per dialect: executed with
+    parameters on the session's connection they skip the ORM and reuse their compiled
+    form (building a statement per call cost more than running it)."""
+
+    insert_item: Any
+    story_with_text: Any
+    insert_story: Any
+    insert_series: Any
+    lock_series: Any
+    known_values: Any
+    insert_observation: Any
+    insert_alert: Any
+
+
+@cache
+def _statements_for(dialect: str) -> _Statements:
+    dml = postgresql if dialect == "postgresql" else sqlite
+    items, stories = _table(Item), _table(Story)
+    series, obs, alerts = _table(FigureSeries), _table(FigureObservation), _table(AlertRow)
+    lock = select(series.c.id).where(
+        series.c.figure == bindparam("figure"), series.c.unit == bindparam("unit")
+    )
+    return _Statements(
+        insert_item=dml.insert(items).on_conflict_do_nothing().returning(items.c.id),
+        story_with_text=select(items.c.story_id)
+        .where(items.c.text_hash == bindparam("text_hash"))
+        .limit(1),
+        insert_story=insert(stories).returning(stories.c.id),
+        insert_series=dml.insert(series).on_conflict_do_nothing(),
+        lock_series=lock.with_for_update() if dialect == "postgresql" else lock,
+        known_values=select(
+            obs.c.low,
+            obs.c.high,
+            obs.c.value,
+            obs.c.qualifier,
+            obs.c.attributed_to,
+            obs.c.outlet,
+            obs.c.url,
+            obs.c.published_at,
+            obs.c.first_seen_at,
+        )
+        .where(
+            obs.c.series_id == bindparam("series_id"),
+            obs.c.increment.is_(False),  # additions, not totals
+            obs.c.as_of.is_(None),  # history the article dated in the past
+        )
+        .order_by(obs.c.first_seen_at.desc(), obs.c.id.desc()),
+        insert_observation=dml.insert(obs).on_conflict_do_nothing().returning(obs.c.id),
+        insert_alert=dml.insert(alerts)
+        .on_conflict_do_nothing(index_elements=["dedup_key"])
+        .returning(alerts.c.id),
+    )
+
+
+def _table(model: type[Base]) -> Table:
+    return cast(Table, model.__table__)
+
+
+def _statements(session: Session) -> _Statements:
+    return _statements_for(session.get_bind().dialect.name)
 
 
 def _skip_locked(session: Session, stmt: Select[Any]) -> Select[Any]:
@@ -211,68 +291,85 @@ def _chunks(values: list[str], size: int) -> Iterable[list[str]]:
 
 def insert_item(session: Session, **values: Any) -> int | None:
     """Insert an entry; None when any unique key (GUID, URL, content) says it is known."""
-    stmt = _insert(session, Item).values(**values).on_conflict_do_nothing().returning(Item.id)
-    return session.execute(stmt).scalar_one_or_none()
+    stmt = _statements(session).insert_item
+    return session.connection().execute(stmt, values).scalar_one_or_none()
 
 
-def find_similar_story(
-    session: Session, sketch: Sequence[int], min_shared: int, min_similarity: float
-) -> int | None:
-    """The story whose stored sketch is closest to ``sketch``, if similar enough."""
-    if not sketch:
-        return None
-    candidates = session.execute(
-        select(StorySketch.story_id, func.count())
-        .where(StorySketch.h.in_(list(sketch)))
-        .group_by(StorySketch.story_id)
-        .having(func.count() >= min_shared)
-        .order_by(func.count().desc(), StorySketch.story_id)
-        .limit(5)
-    ).all()
-    if not candidates:
-        return None
-    others: dict[int, list[int]] = {story_id: [] for story_id, _shared in candidates}
-    for story_id, h in session.execute(  # every candidate's sketch in one query
-        select(StorySketch.story_id, StorySketch.h).where(StorySketch.story_id.in_(list(others)))
-    ):
-        others[story_id].append(h)
-    best: tuple[float, int] | None = None
-    for story_id, other in others.items():
-        score = sketch_similarity(sketch, other)
-        if score >= min_similarity and (best is None or score > best[0]):
-            best = (score, story_id)
-    return best[1] if best else None
+def story_with_text(session: Session, text_hash: str) -> int | None:
+    """The story of a stored item with exactly this text (``identity.text_hash``)."""
+    stmt = _statements(session).story_with_text
+    return session.connection().execute(stmt, {"text_hash": text_hash}).scalar()
 
 
-def sketch_similarity(a: Sequence[int], b: Sequence[int]) -> float:
-    """Estimated Jaccard similarity of two bottom-k sketches."""
-    k = min(len(a), len(b))
-    if k == 0:
-        return 0.0
-    union_bottom = sorted(set(a) | set(b))[:k]
-    both = set(a) & set(b)
-    return sum(1 for h in union_bottom if h in both) / k
+def similar_stories(
+    session: Session, bands: Sequence[int], limit: int = 5
+) -> list[tuple[int, tuple[int, ...]]]:
+    """(story id, sketch) of the stories sharing most LSH band keys with ``bands``.
+
+    Each key yields at most ``PER_BAND`` stories, the newest first, so the cost of a lookup
+    does not grow with the database even when a key is common (boilerplate shared by
+    thousands of stories); a syndicated copy shares many keys, most of them rare, so it is
+    still found. The caller verifies the candidates' sketches."""
+    if not bands:
+        return []
+    params: dict[str, int] = {f"b{i}": band for i, band in enumerate(bands)}
+    params["limit"] = limit
+    rows = session.connection().execute(_similar_stories_sql(len(bands)), params)
+    return [(int(story_id), unpack_sketch(sketch)) for story_id, sketch in rows]
 
 
-def create_story(session: Session, title: str, sketch: Sequence[int], now: datetime) -> int:
-    # Core statements, not the ORM unit of work: one cached INSERT for the story and one
-    # executemany for its sketch (a multi-row VALUES would be compiled anew every time).
+PER_BAND = 8  # stories read per band key: bounds a lookup's rows at BANDS × PER_BAND
+
+
+@cache
+def _similar_stories_sql(bands: int) -> TextClause:
+    # Built once per band count: a UNION ALL of per-key index range scans (newest first,
+    # LIMIT PER_BAND), counted per story, the best ``limit`` joined to their sketches.
+    # Written as compact text (only integers go into it): psycopg converts and prepares
+    # statements up to 4 KB only, and the rendered Core statement is longer.
+    per_key = " UNION ALL ".join(
+        f"SELECT story_id FROM (SELECT story_id FROM story_bands WHERE band = :b{i}"  # noqa: S608
+        f" ORDER BY story_id DESC LIMIT {PER_BAND}) AS k{i}"
+        for i in range(bands)
+    )
+    return text(
+        "SELECT s.id, s.sketch FROM stories AS s JOIN (SELECT story_id FROM"  # noqa: S608
+        f" ({per_key}) AS hits GROUP BY story_id ORDER BY count(*) DESC, story_id DESC"
+        " LIMIT :limit) AS best ON s.id = best.story_id"
+    )
+
+
+def create_story(
+    session: Session, title: str, sketch: Sequence[int], bands: Sequence[int], now: datetime
+) -> int:
+    """A new story with its sketch, indexed under its band keys."""
+    conn = session.connection()
     story_id = int(
-        session.execute(
-            insert(Story).values(title=title, first_seen_at=now).returning(Story.id)
+        conn.execute(
+            _statements(session).insert_story,
+            {"title": title, "first_seen_at": now, "sketch": pack_sketch(sketch)},
         ).scalar_one()
     )
-    if sketch:
-        session.execute(
-            _insert(session, StorySketch).on_conflict_do_nothing(),
-            [{"story_id": story_id, "h": h} for h in sorted(set(sketch))],
-        )
+    if bands:
+        params = {f"b{i}": band for i, band in enumerate(bands)}
+        conn.execute(_insert_bands_sql(len(bands)), {"story_id": story_id, **params})
     return story_id
 
 
-def delete_story(session: Session, story_id: int) -> None:
+@cache
+def _insert_bands_sql(bands: int) -> TextClause:
+    # One multi-row INSERT per band count, as text: psycopg runs an executemany row by row,
+    # and SQLAlchemy compiles a multi-row ``values()`` anew on every call.
+    rows = ", ".join(f"(:b{i}, :story_id)" for i in range(bands))
+    return text(f"INSERT INTO story_bands (band, story_id) VALUES {rows}")  # noqa: S608
+
+
+def delete_story(session: Session, story_id: int, bands: Sequence[int]) -> None:
     """Remove a story created in this transaction that turned out to have no item."""
-    session.execute(delete(StorySketch).where(StorySketch.story_id == story_id))
+    if bands:
+        session.execute(
+            delete(StoryBand).where(StoryBand.band.in_(bands), StoryBand.story_id == story_id)
+        )
     session.execute(delete(Story).where(Story.id == story_id))
 
 
@@ -294,13 +391,10 @@ def story_outlets(session: Session, story_id: int, exclude_item: int | None = No
 
 def lock_series(session: Session, figure: str, unit: str) -> int:
     """The id of the (figure, unit) series, created if new and locked for this transaction."""
-    session.execute(
-        _insert(session, FigureSeries).values(figure=figure, unit=unit).on_conflict_do_nothing()
-    )
-    stmt = select(FigureSeries.id).where(FigureSeries.figure == figure, FigureSeries.unit == unit)
-    if session.get_bind().dialect.name == "postgresql":
-        stmt = stmt.with_for_update()
-    return int(session.execute(stmt).scalar_one())
+    conn, stmts = session.connection(), _statements(session)
+    params = {"figure": figure, "unit": unit}
+    conn.execute(stmts.insert_series, params)
+    return int(conn.execute(stmts.lock_series, params).scalar_one())
 
 
 def known_values(session: Session, series_id: int) -> list[KnownValue]:
@@ -308,16 +402,9 @@ def known_values(session: Session, series_id: int) -> list[KnownValue]:
 
     Increments and values their article dated in the past are stored but are not current
     estimates, so a new value is compared with these only."""
-    rows = session.scalars(
-        select(FigureObservation)
-        .where(
-            FigureObservation.series_id == series_id,
-            FigureObservation.increment.is_(False),  # additions, not totals
-            FigureObservation.as_of.is_(None),  # history the article dated in the past
-        )
-        .order_by(FigureObservation.first_seen_at.desc(), FigureObservation.id.desc())
-    ).all()
-    grouped: dict[tuple[float, float], list[FigureObservation]] = {}
+    stmt = _statements(session).known_values
+    rows = session.connection().execute(stmt, {"series_id": series_id}).all()
+    grouped: dict[tuple[float, float], list[Any]] = {}
     for row in rows:
         grouped.setdefault((row.low, row.high), []).append(row)
     values = []
@@ -355,31 +442,27 @@ def add_observation(
     changed: bool,
 ) -> bool:
     """Store one observation; False if this item already stated this value."""
-    stmt = (
-        _insert(session, FigureObservation)
-        .values(
-            series_id=series_id,
-            item_id=item_id,
-            watchlist=obs.watchlist,
-            value=obs.value,
-            low=obs.low,
-            high=obs.high,
-            qualifier=obs.qualifier,
-            attributed_to=obs.attributed_to,
-            quote=obs.quote,
-            increment=obs.increment,
-            as_of=obs.as_of.isoformat() if obs.as_of else None,
-            url=url,
-            outlet=outlet,
-            title=title,
-            published_at=published_at,
-            first_seen_at=now,
-            changed=changed,
-        )
-        .on_conflict_do_nothing()
-        .returning(FigureObservation.id)
-    )
-    return session.execute(stmt).scalar_one_or_none() is not None
+    values = {
+        "series_id": series_id,
+        "item_id": item_id,
+        "watchlist": obs.watchlist,
+        "value": obs.value,
+        "low": obs.low,
+        "high": obs.high,
+        "qualifier": obs.qualifier,
+        "attributed_to": obs.attributed_to,
+        "quote": obs.quote,
+        "increment": obs.increment,
+        "as_of": obs.as_of.isoformat() if obs.as_of else None,
+        "url": url,
+        "outlet": outlet,
+        "title": title,
+        "published_at": published_at,
+        "first_seen_at": now,
+        "changed": changed,
+    }
+    stmt = _statements(session).insert_observation
+    return session.connection().execute(stmt, values).scalar_one_or_none() is not None
 
 
 def list_observations(
@@ -404,13 +487,8 @@ def list_observations(
 
 def add_alert(session: Session, **values: Any) -> int | None:
     """Record an alert in the outbox; None when its dedup_key was recorded before."""
-    stmt = (
-        _insert(session, AlertRow)
-        .values(**values)
-        .on_conflict_do_nothing(index_elements=["dedup_key"])
-        .returning(AlertRow.id)
-    )
-    return session.execute(stmt).scalar_one_or_none()
+    stmt = _statements(session).insert_alert
+    return session.connection().execute(stmt, values).scalar_one_or_none()
 
 
 def claim_alerts(

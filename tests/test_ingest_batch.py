@@ -10,7 +10,7 @@ from monitor.identity import entry_keys
 from monitor.ingest import NewEntry, Routing, record_entries, record_entry
 from monitor.model import Article, Entry
 from storage.db import make_engine, sessions, upgrade
-from storage.models import Item, Story, StorySketch
+from storage.models import Item, Story, StoryBand
 
 NOW = datetime(2026, 1, 2, tzinfo=UTC)
 ROUTING = Routing(watchlists={}, notifiers=(), default_channels={})
@@ -46,7 +46,7 @@ def test_batch_stores_each_entry_once_and_undoes_a_duplicate(db_url: str) -> Non
         assert _count(session, Item) == 3
         assert _count(session, Story) == 3
         orphans = session.scalar(
-            select(func.count()).where(StorySketch.story_id.not_in(select(Story.id)))
+            select(func.count()).where(StoryBand.story_id.not_in(select(Story.id)))
         )
         assert orphans == 0
     engine.dispose()

@@ -39,6 +39,11 @@ SEED_0001 = [
 ]
 
 
+# Tables a later revision replaced (their rows moved elsewhere; tested on their own):
+# story_sketch became stories.sketch + story_bands in 0004.
+RETIRED = {"story_sketch"}
+
+
 def revisions() -> list[str]:
     """Every revision from the first to head, in order."""
     script = ScriptDirectory.from_config(_script_config())
@@ -70,7 +75,7 @@ def test_a_database_of_the_first_version_upgrades_step_by_step_keeping_its_data(
     with engine.begin() as conn:
         for statement in SEED_0001:
             conn.execute(text(statement), {"now": NOW})
-    counts = table_counts(engine)
+    counts = {t: n for t, n in table_counts(engine).items() if t not in RETIRED}
     for revision in later:  # every step from the first revision to head
         upgrade(engine, revision)
         assert current_revision(engine) == revision
