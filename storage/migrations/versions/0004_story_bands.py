@@ -1,7 +1,7 @@
 """story bands: LSH band keys replace the per-hash sketch rows; items by feed and time
 
 Revision ID: 0004
-Revises: 0002
+Revises: 0003
 Create Date: 2026-11-21
 
 Looking a story up by any of its 48 bottom-k hashes read every story sharing a hash, and
@@ -28,7 +28,7 @@ from alembic import op
 from storage.sketch import pack_sketch, sketch_bands, text_sketch
 
 revision = "0004"
-down_revision = "0002"
+down_revision = "0003"
 branch_labels = None
 depends_on = None
 
