@@ -25,6 +25,7 @@ import shutil
 import subprocess
 import sys
 import time
+import traceback
 import urllib.request
 import uuid
 from collections.abc import Callable, Iterator
@@ -115,6 +116,7 @@ def cycle(base: str, feeds: int, db: str) -> dict[str, float]:
 
     app = build_app(_config(base, feeds, db))
     sys.stderr = open(os.devnull, "w")  # noqa: SIM115 -- the console notifier's alerts
+    sys.excepthook = lambda *exc: traceback.print_exception(*exc, file=sys.__stderr__)
     outcomes: dict[str, int] = {}
 
     def work() -> int:
@@ -200,11 +202,13 @@ def child(kind: str, **args: Any) -> dict[str, float]:
     """Run one measurement in a fresh interpreter; its last stdout line is the result."""
     out = subprocess.run(
         [sys.executable, __file__, "--child", kind, json.dumps(args)],
-        check=True,
+        check=False,
         capture_output=True,
         text=True,
         cwd=ROOT,
     )
+    if out.returncode:
+        raise SystemExit(f"{kind} failed ({out.returncode}):\n{out.stderr[-4000:]}")
     result = json.loads(out.stdout.strip().splitlines()[-1])
     return result if isinstance(result, dict) else {}
 

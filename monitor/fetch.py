@@ -51,6 +51,7 @@ ARTICLE_ACCEPT = "text/html, application/xhtml+xml;q=0.9, text/plain;q=0.8, */*;
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})
 _PERMANENT_REDIRECTS = frozenset({301, 308})
 _CHUNK = 64 * 1024
+_DISCARD_MAX = 64 * 1024  # bytes of an unwanted body read to keep the connection
 
 
 @dataclass(frozen=True, slots=True)
@@ -191,8 +192,10 @@ class Fetcher:
             raise FetchError(_transport_message(exc, url)) from exc
         try:
             if response.status_code in _REDIRECTS or response.status_code == 304:
+                await _discard_body(response)
                 return response, None
             if response.status_code >= 400:
+                await _discard_body(response)
                 raise _status_error(response)
             return response, await self._read_body(response)
         except httpx.HTTPError as exc:
@@ -246,6 +249,18 @@ class Fetcher:
             cache_max_age=None,
             elapsed=time.monotonic() - started,
         )
+
+
+async def _discard_body(response: httpx.Response) -> None:
+    """Read a body we do not need (a 304, a redirect, an error page) to its end, so that
+    the connection goes back to the pool: httpcore closes a connection whose response was
+    closed unread, and a warm cycle of 304s then opened a new connection per feed. A body
+    larger than ``_DISCARD_MAX`` is not worth reading; closing it costs one reconnect."""
+    read = 0
+    async for piece in response.aiter_raw(_CHUNK):
+        read += len(piece)
+        if read > _DISCARD_MAX:
+            return
 
 
 class _Decoder:

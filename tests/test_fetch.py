@@ -119,6 +119,42 @@ def test_keep_alive_reuses_one_connection(feed_server: FeedServer) -> None:
     assert feed_server.connections == 1
 
 
+def test_304_redirect_and_error_responses_keep_the_connection(feed_server: FeedServer) -> None:
+    """Bodies we do not need are read to their end, so the connection is reused: a warm
+    cycle of 304s on one connection, not one connection per feed."""
+    url = feed_server.add("/feed", conditional(RSS, etag='"v1"'))
+    feed_server.add("/moved", redirect("/feed", 302))
+    feed_server.add("/broken", lambda _request: Response(500, b"oops"))
+
+    async def go() -> None:
+        async with Fetcher(local()) as fetcher:
+            for _ in range(3):
+                assert (await fetcher.fetch(url, etag='"v1"')).not_modified
+            assert (await fetcher.fetch(feed_server.url("/moved"))).body == RSS
+            with pytest.raises(FetchError, match="HTTP 500"):
+                await fetcher.fetch(feed_server.url("/broken"))
+            assert (await fetcher.fetch(url, etag='"v1"')).not_modified
+
+    asyncio.run(go())
+    assert feed_server.connections == 1
+
+
+def test_pool_keeps_at_most_max_connections_and_reuses_them(feed_server: FeedServer) -> None:
+    """The pool's own bookkeeping (netguard._Pool): concurrent requests share a bounded set
+    of keep-alive connections."""
+    url = feed_server.add("/rss", RSS)
+
+    async def go() -> None:
+        async with Fetcher(local(concurrency=3, per_host=3)) as fetcher:
+            for _ in range(4):
+                results = await asyncio.gather(*(fetcher.fetch(url) for _ in range(6)))
+                assert all(r.body == RSS for r in results)
+
+    asyncio.run(go())
+    assert feed_server.hits["/rss"] == 24
+    assert feed_server.connections <= 3
+
+
 # --- redirects -----------------------------------------------------------------------
 
 
