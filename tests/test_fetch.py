@@ -175,6 +175,31 @@ def test_all_permanent_redirects_move_the_feed(feed_server: FeedServer) -> None:
     assert fetch(feed_server.url("/a")).permanent_redirect == final
 
 
+def test_cookies_set_by_a_redirect_are_sent_on_the_next_hop_only(feed_server: FeedServer) -> None:
+    """A hop that sets a cookie and redirects to a page that wants it works; the cookie is
+    not sent with later fetches (nothing is shared between feeds)."""
+
+    def gated(request: Request) -> Response:
+        if "consent=yes" in request.headers.get("cookie", ""):
+            return Response(200, RSS)
+        return Response(403, b"no consent")
+
+    feed_server.add("/feed", gated)
+    feed_server.add(
+        "/consent",
+        lambda _r: Response(302, b"", {"Location": "/feed", "Set-Cookie": "consent=yes; Path=/"}),
+    )
+    plain = feed_server.add("/plain", RSS)
+
+    async def go() -> None:
+        async with Fetcher(local()) as fetcher:
+            assert (await fetcher.fetch(feed_server.url("/consent"))).body == RSS
+            assert (await fetcher.fetch(plain)).body == RSS
+
+    asyncio.run(go())
+    assert [r.headers.get("cookie") for r in feed_server.requests] == [None, "consent=yes", None]
+
+
 def test_redirect_loop_is_detected(feed_server: FeedServer) -> None:
     feed_server.add("/a", redirect("/b", 302))
     feed_server.add("/b", redirect("/a", 302))
