@@ -3,9 +3,11 @@
     .venv/bin/python bench/run.py --scenario all          # everything (several minutes)
     .venv/bin/python bench/run.py --scenario cold --db sqlite --feeds 200
 
-Scenarios: cold (1,000 feeds × 50 items, empty database), warm (the same again, all 304),
-churn (10% of the feeds with 5 new items), scale (10,000 feeds configured, one warm
-cycle), processing (50,000 items through matching and figure extraction). The feed farm
+Scenarios: cold (1,000 feeds × 50 items, empty database), warm (the same again: all 304,
+then all 200 with an unchanged body; run without cold, the feed rows are seeded as a cold
+cycle leaves them, in seconds instead of the cold cycle's minutes), churn (10% of the
+feeds with 5 new items), scale (10,000 feeds configured, one warm cycle), processing
+(50,000 items through matching and figure extraction). The feed farm
 (bench/farm.py) runs in its own process on 127.0.0.1; every measurement runs in a fresh
 child process, so CPU time (user + system, the child's own plus its workers') and peak RSS
 are newsmon's alone. The floor is ``floor()``: httpx at the same concurrency and
@@ -23,6 +25,7 @@ import shutil
 import subprocess
 import sys
 import time
+import traceback
 import urllib.request
 import uuid
 from collections.abc import Callable, Iterator
@@ -113,6 +116,7 @@ def cycle(base: str, feeds: int, db: str) -> dict[str, float]:
 
     app = build_app(_config(base, feeds, db))
     sys.stderr = open(os.devnull, "w")  # noqa: SIM115 -- the console notifier's alerts
+    sys.excepthook = lambda *exc: traceback.print_exception(*exc, file=sys.__stderr__)
     outcomes: dict[str, int] = {}
 
     def work() -> int:
@@ -126,11 +130,17 @@ def cycle(base: str, feeds: int, db: str) -> dict[str, float]:
     return result
 
 
-def seed_warm(base: str, feeds: int, db: str) -> None:
-    """Configure ``feeds`` feeds already polled in round 0, as a warm cycle finds them."""
+def seed_warm(base: str, feeds: int, db: str, items: int = 50, validators: bool = True) -> None:
+    """Configure ``feeds`` feeds already polled in round 0, as a warm cycle finds them.
+
+    With ``validators`` the feed rows hold the farm's ETag and Last-Modified (every poll is
+    a 304); without, only the hash of the body (every poll is a 200 with the same body, as
+    from servers that ignore conditional requests)."""
+    import hashlib
+
     from sqlalchemy import update
 
-    from bench.farm import etag, last_modified
+    from bench.farm import etag, feed_xml, last_modified
     from monitor.app import build_app
     from monitor.cycle import sync_feeds
     from storage.models import Feed
@@ -139,11 +149,11 @@ def seed_warm(base: str, feeds: int, db: str) -> None:
     sync_feeds(app)
     with app.sessions.begin() as session:
         for i in range(feeds):
-            session.execute(
-                update(Feed)
-                .where(Feed.url == f"{base}/feed/{i}.xml")
-                .values(etag=etag(i, 0), last_modified=last_modified(0))
-            )
+            if validators:
+                values = {"etag": etag(i, 0), "last_modified": last_modified(0)}
+            else:
+                values = {"body_hash": hashlib.sha256(feed_xml(i, 0, items, base)).hexdigest()}
+            session.execute(update(Feed).where(Feed.url == f"{base}/feed/{i}.xml").values(**values))
 
 
 def processing(items: int, generated: int) -> dict[str, float]:
@@ -192,11 +202,13 @@ def child(kind: str, **args: Any) -> dict[str, float]:
     """Run one measurement in a fresh interpreter; its last stdout line is the result."""
     out = subprocess.run(
         [sys.executable, __file__, "--child", kind, json.dumps(args)],
-        check=True,
+        check=False,
         capture_output=True,
         text=True,
         cwd=ROOT,
     )
+    if out.returncode:
+        raise SystemExit(f"{kind} failed ({out.returncode}):\n{out.stderr[-4000:]}")
     result = json.loads(out.stdout.strip().splitlines()[-1])
     return result if isinstance(result, dict) else {}
 
@@ -263,7 +275,33 @@ def row(label: str, r: dict[str, float], floor_wall: float | None = None) -> Non
     )
 
 
+def run_warm(dbs: list[str], feeds: int, items: int) -> None:
+    """Warm cycles without a cold one first: feed rows seeded as a cold cycle leaves them."""
+    with farm(feeds, items) as base:
+        cold_floor = child("floor", base=base, feeds=feeds)
+        row("floor: cold", cold_floor)
+        for db in dbs:
+            for validators, label in ((True, "warm (304)"), (False, "warm (unchanged)")):
+                with database(db) as url:
+                    child(
+                        "seed_warm",
+                        base=base,
+                        feeds=feeds,
+                        db=url,
+                        items=items,
+                        validators=validators,
+                    )
+                    row(
+                        f"newsmon {db}: {label}",
+                        child("cycle", base=base, feeds=feeds, db=url),
+                        cold_floor["wall"],
+                    )
+
+
 def run_cycles(dbs: list[str], feeds: int, items: int, scenarios: set[str]) -> None:
+    if scenarios & {"cold", "churn"} == set():
+        run_warm(dbs, feeds, items)
+        return
     with farm(feeds, items) as base:
         cold_floor = child("floor", base=base, feeds=feeds)
         row("floor: cold", cold_floor)

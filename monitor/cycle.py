@@ -66,19 +66,85 @@ def _bounds(app: App) -> Bounds:
     return Bounds(fetch.min_interval, fetch.max_interval, fetch.idle_interval)
 
 
-def _quiet_for(app: App, feed: Feed, now: datetime) -> float | None:
-    """Seconds since this feed last gave a new item (None: not within a long horizon)."""
+def _newest_items(app: App, now: datetime) -> dict[int, datetime]:
+    """Per feed, when it last gave a new item, for feeds that did within the adaptive
+    horizon (idle_interval × IDLE_DIVISOR). One grouped query for a whole batch of polls:
+    the horizon is scanned once instead of once per feed."""
     idle = app.config.fetch.idle_interval
     if idle is None:
-        return 0.0
+        return {}
     horizon = now - timedelta(seconds=idle * IDLE_DIVISOR)
     with app.readers() as session:
-        newest = session.scalar(
-            select(func.max(Item.first_seen_at)).where(
-                Item.first_seen_at >= horizon, Item.feed_id == feed.id
-            )
-        )
-    return None if newest is None else max(0.0, (now - newest).total_seconds())
+        rows = session.execute(
+            select(Item.feed_id, func.max(Item.first_seen_at))
+            .where(Item.first_seen_at >= horizon, Item.feed_id.is_not(None))
+            .group_by(Item.feed_id)
+        ).all()
+    return {feed_id: newest for feed_id, newest in rows if feed_id is not None}
+
+
+class FeedWriter:
+    """Writes poll outcomes back to the feed rows, many per transaction (group commit).
+
+    A warm cycle is almost all bookkeeping: one transaction per feed cost a commit (on
+    SQLite a turn at the write lock) per feed. Outcomes that arrive while a write is in
+    progress go together in the next one. Each poll still waits until its own row is
+    committed, so a finished poll has been recorded, as before.
+    """
+
+    def __init__(self, app: App) -> None:
+        self._app = app
+        self._pending: list[tuple[int, datetime, queries.PollRecord, asyncio.Future[None]]] = []
+        self._writer: asyncio.Task[None] | None = None
+
+    async def finish(self, feed_id: int, now: datetime, record: queries.PollRecord) -> None:
+        """Record one poll's outcome and release its lease; returns once committed."""
+        future = asyncio.get_running_loop().create_future()
+        self._pending.append((feed_id, now, record, future))
+        if self._writer is None or self._writer.done():
+            self._writer = asyncio.create_task(self._write_pending())
+        await future
+
+    async def _write_pending(self) -> None:
+        while self._pending:
+            batch, self._pending = self._pending, []
+            try:
+                await asyncio.to_thread(self._write, [(f, n, r) for f, n, r, _ in batch])
+            except Exception as exc:  # each poll handles it as its own failure
+                for *_, future in batch:
+                    if not future.done():
+                        future.set_exception(exc)
+            else:
+                for *_, future in batch:
+                    if not future.done():
+                        future.set_result(None)
+
+    def _write(self, polls: list[tuple[int, datetime, queries.PollRecord]]) -> None:
+        with self._app.sessions.begin() as session:
+            queries.finish_polls(session, self._app.owner, polls)
+
+
+@dataclass
+class PollBatch:
+    """What the polls of one claimed batch of feeds share: the feed-row writer and when
+    each feed last gave a new item (for the adaptive interval)."""
+
+    writer: FeedWriter
+    newest: dict[int, datetime]
+
+    @classmethod
+    async def start(cls, app: App) -> PollBatch:
+        newest = await asyncio.to_thread(_newest_items, app, utcnow())
+        return cls(FeedWriter(app), newest)
+
+    def quiet_for(self, feed: Feed, now: datetime) -> float | None:
+        """Seconds since this feed last gave a new item (None: not within the horizon)."""
+        newest = self.newest.get(feed.id)
+        return None if newest is None else max(0.0, (now - newest).total_seconds())
+
+
+def _quiet_for(app: App, feed: Feed, batch: PollBatch, now: datetime) -> float | None:
+    return 0.0 if app.config.fetch.idle_interval is None else batch.quiet_for(feed, now)
 
 
 def feed_lease(app: App) -> float:
@@ -88,55 +154,44 @@ def feed_lease(app: App) -> float:
     return max(FEED_LEASE_MIN, app.config.fetch.timeout * 10)
 
 
-async def poll_feed(app: App, fetcher: Fetcher, feed: Feed) -> PollResult:
+async def poll_feed(
+    app: App, fetcher: Fetcher, feed: Feed, batch: PollBatch | None = None
+) -> PollResult:
     """Poll one claimed feed, store what is new, and release the lease with the outcome."""
     started = time.monotonic()
+    batch = batch or await PollBatch.start(app)
     url = feed.fetch_url or feed.url
     try:
         result = await fetcher.fetch(
             url, etag=feed.etag, last_modified=feed.last_modified, allow_file=True
         )
-        outcome = await _process(app, fetcher, feed, result)
+        outcome = await _process(app, fetcher, feed, batch, result)
     except FetchError as exc:
-        outcome = await asyncio.to_thread(_failed, app, feed, exc)
+        outcome = await _failed(app, feed, batch, exc)
     except Exception as exc:  # one broken feed never stops the others
         log.exception("unexpected error polling feed", extra={"feed": feed.url})
         error = FetchError(f"internal error: {type(exc).__name__}: {exc}")
-        outcome = await asyncio.to_thread(_failed, app, feed, error)
+        outcome = await _failed(app, feed, batch, error)
     app.metrics.poll(outcome.outcome, time.monotonic() - started)  # type: ignore[arg-type]
     return outcome
 
 
-async def _process(app: App, fetcher: Fetcher, feed: Feed, result: FetchResult) -> PollResult:
+async def _process(
+    app: App, fetcher: Fetcher, feed: Feed, batch: PollBatch, result: FetchResult
+) -> PollResult:
     now = utcnow()
     delay = success_delay(
         feed.interval_seconds,
         _bounds(app),
         max_age=result.cache_max_age,
-        quiet_for=await asyncio.to_thread(_quiet_for, app, feed, now),
+        quiet_for=_quiet_for(app, feed, batch, now),
     )
     if result.not_modified or result.body is None:
-        await asyncio.to_thread(
-            _finish,
-            app,
-            feed,
-            now,
-            delay=delay,
-            result=result,
-            body_hash=feed.body_hash,
-        )
+        await _finish(app, feed, batch, now, delay=delay, result=result, body_hash=feed.body_hash)
         return PollResult(feed.url, "not_modified")
     body_hash = hashlib.sha256(result.body).hexdigest()
     if body_hash == feed.body_hash:  # many servers ignore conditional requests
-        await asyncio.to_thread(
-            _finish,
-            app,
-            feed,
-            now,
-            delay=delay,
-            result=result,
-            body_hash=body_hash,
-        )
+        await _finish(app, feed, batch, now, delay=delay, result=result, body_hash=body_hash)
         return PollResult(feed.url, "unchanged")
     parsed = await asyncio.to_thread(
         parse_feed, result.body, url=result.final_url, content_type=result.content_type
@@ -147,13 +202,13 @@ async def _process(app: App, fetcher: Fetcher, feed: Feed, result: FetchResult) 
         _bounds(app),
         ttl=parsed.ttl_seconds,
         max_age=result.cache_max_age,
-        quiet_for=await asyncio.to_thread(_quiet_for, app, feed, utcnow()),
+        quiet_for=0.0 if new else _quiet_for(app, feed, batch, utcnow()),
     )
     warning = f"parsed with errors: {parsed.error}" if parsed.error else None
-    await asyncio.to_thread(
-        _finish,
+    await _finish(
         app,
         feed,
+        batch,
         now,
         delay=delay,
         result=result,
@@ -170,9 +225,10 @@ async def _process(app: App, fetcher: Fetcher, feed: Feed, result: FetchResult) 
     return PollResult(feed.url, "ok", len(parsed.entries), new, alerts)
 
 
-def _finish(
+async def _finish(
     app: App,
     feed: Feed,
+    batch: PollBatch,
     now: datetime,
     *,
     delay: float,
@@ -194,11 +250,10 @@ def _finish(
         log.warning(
             "feed moved permanently to %s", result.permanent_redirect, extra={"feed": feed.url}
         )
-    with app.sessions.begin() as session:
-        queries.finish_poll(session, feed.id, app.owner, now, record)
+    await batch.writer.finish(feed.id, now, record)
 
 
-def _failed(app: App, feed: Feed, exc: FetchError) -> PollResult:
+async def _failed(app: App, feed: Feed, batch: PollBatch, exc: FetchError) -> PollResult:
     now = utcnow()
     failures = feed.consecutive_failures + 1
     delay = failure_delay(
@@ -211,8 +266,7 @@ def _failed(app: App, feed: Feed, exc: FetchError) -> PollResult:
         next_poll_at=now + timedelta(seconds=delay),
         gone=exc.permanent and exc.status == 410,
     )
-    with app.sessions.begin() as session:
-        queries.finish_poll(session, feed.id, app.owner, now, record)
+    await batch.writer.finish(feed.id, now, record)
     if record.gone:
         log.error("feed is gone (HTTP 410); polling stopped: %s", exc, extra={"feed": feed.url})
     elif is_flagged(failures, feed.last_success_at, now, app.config.fetch.flag_after):
@@ -372,11 +426,18 @@ async def poll_due(
     app: App, fetcher: Fetcher, *, everything: bool = False, limit: int | None = None
 ) -> list[PollResult]:
     """Claim the due feeds (all active feeds with ``everything``) and poll them concurrently."""
+    feeds = await asyncio.to_thread(_claim, app, everything, limit)
+    if not feeds:
+        return []
+    batch = await PollBatch.start(app)
+    return list(await asyncio.gather(*(poll_feed(app, fetcher, feed, batch) for feed in feeds)))
+
+
+def _claim(app: App, everything: bool, limit: int | None) -> list[Feed]:
     now = utcnow()
     due_by = now + timedelta(days=36500) if everything else None
     with app.sessions.begin() as session:
-        feeds = queries.claim_due_feeds(session, app.owner, now, feed_lease(app), limit, due_by)
-    return list(await asyncio.gather(*(poll_feed(app, fetcher, feed) for feed in feeds)))
+        return queries.claim_due_feeds(session, app.owner, now, feed_lease(app), limit, due_by)
 
 
 async def run_once(app: App, fetcher: Fetcher | None = None) -> CycleReport:

@@ -23,13 +23,16 @@ from __future__ import annotations
 
 import asyncio
 import ipaddress
+import select
 import socket
 import ssl
+import time
 from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
 import httpcore
 import httpx
+from httpcore import AsyncConnectionInterface
 
 from monitor.errors import FetchError
 
@@ -136,13 +139,14 @@ class GuardedBackend(httpcore.AsyncNetworkBackend):
         last_error: Exception | None = None
         for address in addresses:
             try:
-                return await self._inner.connect_tcp(
+                stream = await self._inner.connect_tcp(
                     address,
                     port,
                     timeout=timeout,
                     local_address=local_address,
                     socket_options=socket_options,
                 )
+                return _Stream(stream)
             except (httpcore.ConnectError, httpcore.ConnectTimeout) as exc:
                 last_error = exc
         assert last_error is not None
@@ -160,6 +164,117 @@ class GuardedBackend(httpcore.AsyncNetworkBackend):
         await self._inner.sleep(seconds)
 
 
+class _Stream(httpcore.AsyncNetworkStream):
+    """A connection's stream, with its socket looked up once.
+
+    Before each request it schedules, the pool asks every idle connection whether its
+    socket is readable (a server-side close). anyio answers by building a dict of socket
+    attributes and calling getpeername, every time: at 50 keep-alive connections that was
+    most of httpx's CPU per request. Here the socket is fetched once and polled directly.
+    """
+
+    def __init__(self, inner: httpcore.AsyncNetworkStream) -> None:
+        self._inner = inner
+        self._socket: socket.socket | None = inner.get_extra_info("socket")
+
+    async def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
+        return await self._inner.read(max_bytes, timeout)
+
+    async def write(self, buffer: bytes, timeout: float | None = None) -> None:
+        await self._inner.write(buffer, timeout)
+
+    async def aclose(self) -> None:
+        await self._inner.aclose()
+
+    async def start_tls(
+        self,
+        ssl_context: ssl.SSLContext,
+        server_hostname: str | None = None,
+        timeout: float | None = None,
+    ) -> httpcore.AsyncNetworkStream:
+        return _Stream(await self._inner.start_tls(ssl_context, server_hostname, timeout))
+
+    def get_extra_info(self, info: str) -> Any:
+        if info == "is_readable" and self._socket is not None:
+            return _is_readable(self._socket)
+        if info == "socket":
+            return self._socket
+        return self._inner.get_extra_info(info)
+
+
+def _is_readable(sock: socket.socket) -> bool:
+    """True when a read would not block: data, or the end of the stream (or a closed socket)."""
+    fd = sock.fileno()
+    if fd < 0:
+        return True
+    poll = select.poll()
+    poll.register(fd, select.POLLIN)
+    return bool(poll.poll(0))
+
+
+class _Pool(httpcore.AsyncConnectionPool):
+    """httpcore's pool with its bookkeeping made cheap at many connections.
+
+    Each time a request comes or goes, httpcore 1.0 checks every connection for expiry
+    (a ``poll`` of each idle socket, for a server-side close) and recounts all connections
+    for every idle one (``len([... for c in connections])`` in the loop): at 50 keep-alive
+    connections that was most of httpx's CPU per request. Here a connection is checked
+    when it is about to be reused, and the whole pool is swept for expired connections at
+    most every ``SWEEP_SECONDS``; the count is ``len()``. What the pool decides is the
+    same: no request goes out on a connection the server closed, idle connections expire
+    after ``keepalive_expiry``, and the limits hold (tests/test_fetch.py).
+    """
+
+    SWEEP_SECONDS = 1.0
+    _next_sweep = 0.0
+
+    def _assign_requests_to_connections(self) -> list[AsyncConnectionInterface]:
+        closing: list[AsyncConnectionInterface] = []
+        now = time.monotonic()
+        sweep = now >= self._next_sweep
+        if sweep:
+            self._next_sweep = now + self.SWEEP_SECONDS
+        for connection in list(self._connections):
+            if connection.is_closed():
+                self._connections.remove(connection)
+                continue
+            surplus = len(self._connections) > self._max_keepalive_connections
+            if (sweep and connection.has_expired()) or (connection.is_idle() and surplus):
+                self._connections.remove(connection)
+                closing.append(connection)
+        for pool_request in [r for r in self._requests if r.is_queued()]:
+            origin = pool_request.request.url.origin
+            available = self._reusable(origin, closing)
+            if available is not None:
+                pool_request.assign_to_connection(available)
+                continue
+            if len(self._connections) >= self._max_connections:
+                idle = next((c for c in self._connections if c.is_idle()), None)
+                if idle is None:
+                    continue  # stays queued until a connection frees up
+                self._connections.remove(idle)
+                closing.append(idle)
+            connection = self.create_connection(origin)
+            self._connections.append(connection)
+            pool_request.assign_to_connection(connection)
+        return closing
+
+    def _reusable(
+        self, origin: httpcore.Origin, closing: list[AsyncConnectionInterface]
+    ) -> AsyncConnectionInterface | None:
+        """A connection that can take a request to ``origin`` now; expired ones found on
+        the way are moved to ``closing``."""
+        for connection in list(self._connections):
+            if not (connection.can_handle_request(origin) and connection.is_available()):
+                continue
+            if connection.is_idle() and connection.has_expired():
+                self._connections.remove(connection)
+                closing.append(connection)
+                continue
+            return connection
+        return None
+
+
 def guarded_transport(
     backend: GuardedBackend,
     *,
@@ -172,9 +287,10 @@ def guarded_transport(
     by an equivalent one built with ``backend`` (covered by tests: if httpx renames
     ``_pool``, the loopback refusal test fails).
     """
-    transport = httpx.AsyncHTTPTransport(verify=verify, limits=limits, trust_env=False)
-    transport._pool = httpcore.AsyncConnectionPool(
-        ssl_context=httpx.create_ssl_context(verify=verify, trust_env=False),
+    context = httpx.create_ssl_context(verify=verify, trust_env=False)  # loaded once
+    transport = httpx.AsyncHTTPTransport(verify=context, limits=limits, trust_env=False)
+    transport._pool = _Pool(
+        ssl_context=context,
         max_connections=limits.max_connections,
         max_keepalive_connections=limits.max_keepalive_connections,
         keepalive_expiry=limits.keepalive_expiry,

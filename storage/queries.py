@@ -135,32 +135,56 @@ class FeedSpec:
 
 
 def sync_feeds(session: Session, feeds: Sequence[FeedSpec], now: datetime) -> None:
-    """Make the feeds table agree with the config: add new feeds, update, deactivate removed."""
-    urls = [feed.url for feed in feeds]
-    if feeds:
-        stmt = _insert(session, Feed).values(
-            [
-                {
-                    "url": f.url,
-                    "name": f.name,
-                    "interval_seconds": f.interval_seconds,
-                    "active": True,
-                    "next_poll_at": now,
-                    "consecutive_failures": 0,
-                    "gone": False,
-                    "polls": 0,
-                }
-                for f in feeds
-            ]
-        )
-        session.execute(stmt.on_conflict_do_nothing())
-    for feed in feeds:
+    """Make the feeds table agree with the config: add new feeds, update, deactivate removed.
+
+    Reads the table once and writes only the rows that differ, so that starting a cycle
+    with 10,000 unchanged feeds costs one SELECT instead of 10,000 UPDATEs."""
+    wanted = {feed.url: feed for feed in feeds}
+    table = _feeds_table()
+    rows = session.execute(
+        select(Feed.id, Feed.url, Feed.name, Feed.interval_seconds, Feed.active)
+    ).all()
+    existing = {row.url for row in rows}
+    missing = [
+        {
+            "url": f.url,
+            "name": f.name,
+            "interval_seconds": f.interval_seconds,
+            "active": True,
+            "next_poll_at": now,
+            "consecutive_failures": 0,
+            "gone": False,
+            "polls": 0,
+        }
+        for url, f in wanted.items()
+        if url not in existing
+    ]
+    if missing:  # another replica may add the same feeds meanwhile
+        session.execute(_insert(session, table).on_conflict_do_nothing(), missing)
+    changed = [
+        {"b_id": row.id, "b_name": f.name, "b_interval": f.interval_seconds}
+        for row in rows
+        if (f := wanted.get(row.url)) is not None
+        and (row.name, row.interval_seconds, row.active) != (f.name, f.interval_seconds, True)
+    ]
+    if changed:
         session.execute(
-            update(Feed)
-            .where(Feed.url == feed.url)
-            .values(name=feed.name, interval_seconds=feed.interval_seconds, active=True)
+            update(table)
+            .where(table.c.id == bindparam("b_id"))
+            .values(
+                name=bindparam("b_name"), interval_seconds=bindparam("b_interval"), active=True
+            ),
+            changed,
         )
-    session.execute(update(Feed).where(Feed.url.not_in(urls)).values(active=False))
+    removed = [row.id for row in rows if row.active and row.url not in wanted]
+    for chunk in _chunks(removed, 500):
+        session.execute(update(table).where(table.c.id.in_(chunk)).values(active=False))
+
+
+def _feeds_table() -> Table:
+    """The feeds Table, for Core statements run as executemany (an ORM UPDATE given a list
+    of parameters would be a bulk update by primary key, without our lease condition)."""
+    return cast(Table, Feed.__table__)
 
 
 def claim_feed(
@@ -174,16 +198,20 @@ def claim_feed(
     """Take the lease on a feed due by ``due_by`` (default now). True for exactly one replica."""
     result = session.execute(
         update(Feed)
-        .where(
-            Feed.id == feed_id,
-            Feed.active.is_(True),
-            Feed.gone.is_(False),
-            Feed.next_poll_at <= (due_by or now),
-            or_(Feed.lease_until.is_(None), Feed.lease_until < now),
-        )
+        .where(Feed.id == feed_id, *_claimable(now, due_by))
         .values(lease_owner=owner, lease_until=now + timedelta(seconds=lease))
     )
     return bool(getattr(result, "rowcount", 0) == 1)
+
+
+def _claimable(now: datetime, due_by: datetime | None) -> tuple[Any, ...]:
+    """A feed that is active, due by ``due_by`` (default now) and not leased."""
+    return (
+        Feed.active.is_(True),
+        Feed.gone.is_(False),
+        Feed.next_poll_at <= (due_by or now),
+        or_(Feed.lease_until.is_(None), Feed.lease_until < now),
+    )
 
 
 def claim_due_feeds(
@@ -194,27 +222,27 @@ def claim_due_feeds(
     limit: int | None = None,
     due_by: datetime | None = None,
 ) -> list[Feed]:
-    """Claim the due feeds this replica can get (``SKIP LOCKED`` passes over rows another
-    replica is claiming; the conditional UPDATE in claim_feed is what guarantees one winner).
+    """Claim the due feeds this replica can get, in one UPDATE … RETURNING, ordered by id.
+
+    The UPDATE repeats the conditions of its subquery, so a feed another replica leased in
+    between is not taken (exactly one winner, as with claim_feed). On PostgreSQL the
+    subquery's ``SKIP LOCKED`` passes over rows another replica is claiming right now;
+    SQLite's write lock (transactions begin IMMEDIATE) serialises claimers anyway.
     ``due_by`` later than ``now`` claims feeds before their time (``run --once``)."""
-    stmt = (
+    due = (
         select(Feed.id)
-        .where(
-            Feed.active.is_(True),
-            Feed.gone.is_(False),
-            Feed.next_poll_at <= (due_by or now),
-            or_(Feed.lease_until.is_(None), Feed.lease_until < now),
-        )
+        .where(*_claimable(now, due_by))
         .order_by(Feed.next_poll_at, Feed.id)
         .limit(limit)
     )
-    ids = list(session.scalars(_skip_locked(session, stmt)))
-    claimed = [
-        feed_id for feed_id in ids if claim_feed(session, feed_id, owner, now, lease, due_by)
-    ]
-    if not claimed:
-        return []
-    return list(session.scalars(select(Feed).where(Feed.id.in_(claimed)).order_by(Feed.id)))
+    stmt = (
+        update(Feed)
+        .where(Feed.id.in_(_skip_locked(session, due).scalar_subquery()), *_claimable(now, due_by))
+        .values(lease_owner=owner, lease_until=now + timedelta(seconds=lease))
+        .returning(Feed)
+        .execution_options(synchronize_session=False)
+    )
+    return sorted(session.scalars(stmt), key=lambda feed: feed.id)
 
 
 @dataclass(frozen=True)
@@ -234,30 +262,64 @@ class PollRecord:
 
 def finish_poll(session: Session, feed_id: int, owner: str, now: datetime, rec: PollRecord) -> None:
     """Record a poll's outcome and release the lease (only if this replica still holds it)."""
+    finish_polls(session, owner, [(feed_id, now, rec)])
+
+
+def finish_polls(
+    session: Session, owner: str, polls: Sequence[tuple[int, datetime, PollRecord]]
+) -> None:
+    """finish_poll for many feeds: one executemany per kind of outcome (ok or failed, with
+    or without a new address), so a cycle's bookkeeping is a few statements, not one
+    transaction per feed. A row whose lease this replica lost is left alone."""
+    kinds: dict[tuple[bool, bool], list[dict[str, Any]]] = {}
+    for feed_id, now, rec in polls:
+        params: dict[str, Any] = {
+            "b_id": feed_id,
+            "b_owner": owner,
+            "b_now": now,
+            "b_status": rec.status,
+            "b_next": rec.next_poll_at,
+            "b_gone": rec.gone,
+            "b_error": rec.error,
+        }
+        if rec.ok:  # an ok poll may still carry a warning (a feed that parsed with errors)
+            params.update(b_etag=rec.etag, b_modified=rec.last_modified, b_hash=rec.body_hash)
+        if rec.fetch_url:
+            params["b_fetch_url"] = rec.fetch_url
+        kinds.setdefault((rec.ok, bool(rec.fetch_url)), []).append(params)
+    for (ok, moved), rows in kinds.items():
+        session.execute(_finish_statement(ok, moved), rows)
+
+
+def _finish_statement(ok: bool, moved: bool) -> Any:
+    table = _feeds_table()
+    c = table.c
     values: dict[str, Any] = {
-        "last_polled_at": now,
-        "last_status": rec.status,
-        "next_poll_at": rec.next_poll_at,
+        "last_polled_at": bindparam("b_now"),
+        "last_status": bindparam("b_status"),
+        "next_poll_at": bindparam("b_next"),
         "lease_owner": None,
         "lease_until": None,
-        "polls": Feed.polls + 1,
-        "gone": rec.gone,
+        "polls": c.polls + 1,
+        "gone": bindparam("b_gone"),
+        "last_error": bindparam("b_error"),
     }
-    if rec.ok:  # an ok poll may still carry a warning (a feed that parsed with errors)
+    if ok:
         values.update(
-            last_success_at=now,
-            last_error=rec.error,
+            last_success_at=bindparam("b_now"),
             consecutive_failures=0,
-            etag=rec.etag,
-            last_modified=rec.last_modified,
-            body_hash=rec.body_hash,
+            etag=bindparam("b_etag"),
+            last_modified=bindparam("b_modified"),
+            body_hash=bindparam("b_hash"),
         )
     else:
-        values.update(last_error=rec.error, consecutive_failures=Feed.consecutive_failures + 1)
-    if rec.fetch_url:
-        values["fetch_url"] = rec.fetch_url
-    session.execute(
-        update(Feed).where(Feed.id == feed_id, Feed.lease_owner == owner).values(**values)
+        values["consecutive_failures"] = c.consecutive_failures + 1
+    if moved:
+        values["fetch_url"] = bindparam("b_fetch_url")
+    return (
+        update(table)
+        .where(c.id == bindparam("b_id"), c.lease_owner == bindparam("b_owner"))
+        .values(**values)
     )
 
 

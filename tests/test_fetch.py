@@ -119,6 +119,42 @@ def test_keep_alive_reuses_one_connection(feed_server: FeedServer) -> None:
     assert feed_server.connections == 1
 
 
+def test_304_redirect_and_error_responses_keep_the_connection(feed_server: FeedServer) -> None:
+    """Bodies we do not need are read to their end, so the connection is reused: a warm
+    cycle of 304s on one connection, not one connection per feed."""
+    url = feed_server.add("/feed", conditional(RSS, etag='"v1"'))
+    feed_server.add("/moved", redirect("/feed", 302))
+    feed_server.add("/broken", lambda _request: Response(500, b"oops"))
+
+    async def go() -> None:
+        async with Fetcher(local()) as fetcher:
+            for _ in range(3):
+                assert (await fetcher.fetch(url, etag='"v1"')).not_modified
+            assert (await fetcher.fetch(feed_server.url("/moved"))).body == RSS
+            with pytest.raises(FetchError, match="HTTP 500"):
+                await fetcher.fetch(feed_server.url("/broken"))
+            assert (await fetcher.fetch(url, etag='"v1"')).not_modified
+
+    asyncio.run(go())
+    assert feed_server.connections == 1
+
+
+def test_pool_keeps_at_most_max_connections_and_reuses_them(feed_server: FeedServer) -> None:
+    """The pool's own bookkeeping (netguard._Pool): concurrent requests share a bounded set
+    of keep-alive connections."""
+    url = feed_server.add("/rss", RSS)
+
+    async def go() -> None:
+        async with Fetcher(local(concurrency=3, per_host=3)) as fetcher:
+            for _ in range(4):
+                results = await asyncio.gather(*(fetcher.fetch(url) for _ in range(6)))
+                assert all(r.body == RSS for r in results)
+
+    asyncio.run(go())
+    assert feed_server.hits["/rss"] == 24
+    assert feed_server.connections <= 3
+
+
 # --- redirects -----------------------------------------------------------------------
 
 
@@ -137,6 +173,31 @@ def test_all_permanent_redirects_move_the_feed(feed_server: FeedServer) -> None:
     feed_server.add("/b", redirect("/c", 301))
     final = feed_server.add("/c", RSS)
     assert fetch(feed_server.url("/a")).permanent_redirect == final
+
+
+def test_cookies_set_by_a_redirect_are_sent_on_the_next_hop_only(feed_server: FeedServer) -> None:
+    """A hop that sets a cookie and redirects to a page that wants it works; the cookie is
+    not sent with later fetches (nothing is shared between feeds)."""
+
+    def gated(request: Request) -> Response:
+        if "consent=yes" in request.headers.get("cookie", ""):
+            return Response(200, RSS)
+        return Response(403, b"no consent")
+
+    feed_server.add("/feed", gated)
+    feed_server.add(
+        "/consent",
+        lambda _r: Response(302, b"", {"Location": "/feed", "Set-Cookie": "consent=yes; Path=/"}),
+    )
+    plain = feed_server.add("/plain", RSS)
+
+    async def go() -> None:
+        async with Fetcher(local()) as fetcher:
+            assert (await fetcher.fetch(feed_server.url("/consent"))).body == RSS
+            assert (await fetcher.fetch(plain)).body == RSS
+
+    asyncio.run(go())
+    assert [r.headers.get("cookie") for r in feed_server.requests] == [None, "consent=yes", None]
 
 
 def test_redirect_loop_is_detected(feed_server: FeedServer) -> None:

@@ -174,6 +174,52 @@ def test_a_feed_not_due_is_claimed_only_when_due_by_reaches_it(engine: Engine) -
     assert claim(engine, "r1", NOW, due_by=NOW + timedelta(days=1)) == [feed_id]  # --once
 
 
+def test_finish_polls_writes_each_kind_of_outcome_and_skips_lost_leases(engine: Engine) -> None:
+    ids = add_feeds(engine, *(f"https://{n}.example/rss" for n in range(4)))
+    assert claim(engine, "r1", NOW) == ids
+    with sessions(engine).begin() as session:  # the last feed's lease went to another replica
+        session.get_one(Feed, ids[3]).lease_owner = "r2"
+    later = NOW + timedelta(minutes=15)
+    ok = queries.PollRecord(True, 200, None, later, etag='"e"', body_hash="h")
+    moved = queries.PollRecord(True, 200, None, later, fetch_url="https://new.example/rss")
+    failed = queries.PollRecord(False, 503, "HTTP 503", later)
+    polls = [(ids[0], NOW, ok), (ids[1], NOW, moved), (ids[2], NOW, failed), (ids[3], NOW, ok)]
+    with sessions(engine).begin() as session:
+        queries.finish_polls(session, "r1", polls)
+    with sessions(engine)() as session:
+        rows = {f.id: f for f in session.scalars(select(Feed))}
+    assert (rows[ids[0]].etag, rows[ids[0]].body_hash, rows[ids[0]].polls) == ('"e"', "h", 1)
+    assert rows[ids[0]].lease_owner is None and rows[ids[0]].last_success_at == NOW
+    assert rows[ids[1]].fetch_url == "https://new.example/rss"
+    assert (rows[ids[2]].consecutive_failures, rows[ids[2]].last_error) == (1, "HTTP 503")
+    assert rows[ids[2]].last_success_at is None and rows[ids[2]].next_poll_at == later
+    assert rows[ids[3]].lease_owner == "r2" and rows[ids[3]].polls == 0  # not ours: untouched
+
+
+def test_sync_feeds_adds_updates_deactivates_and_reactivates(engine: Engine) -> None:
+    spec = queries.FeedSpec
+    with sessions(engine).begin() as session:
+        queries.sync_feeds(session, [spec("https://a.example/rss", "A", 900.0),
+                                     spec("https://b.example/rss", None, 900.0)], NOW)  # fmt: skip
+        queries.sync_feeds(session, [spec("https://a.example/rss", "A2", 600.0)], NOW)
+
+    def state() -> list[tuple[str, str | None, float, bool]]:
+        with sessions(engine)() as session:
+            feeds = session.scalars(select(Feed).order_by(Feed.url))
+            return [(f.url, f.name, f.interval_seconds, f.active) for f in feeds]
+
+    assert state() == [
+        ("https://a.example/rss", "A2", 600.0, True),
+        ("https://b.example/rss", None, 900.0, False),
+    ]
+    with sessions(engine).begin() as session:
+        queries.sync_feeds(session, [spec("https://b.example/rss", "B", 900.0)], NOW)
+    assert state() == [
+        ("https://a.example/rss", "A2", 600.0, False),
+        ("https://b.example/rss", "B", 900.0, True),
+    ]
+
+
 # ----------------------------------------------------------------------------- alert claims
 
 
