@@ -111,6 +111,9 @@ def _statements_for(dialect: str) -> _Statements:
 
 
 def _table(model: type[Base]) -> Table:
+    """A model's Table, for Core statements: no ORM unit of work, and run as executemany
+    (an ORM UPDATE given a list of parameters would be a bulk update by primary key,
+    without our lease condition)."""
     return cast(Table, model.__table__)
 
 
@@ -140,7 +143,7 @@ def sync_feeds(session: Session, feeds: Sequence[FeedSpec], now: datetime) -> No
     Reads the table once and writes only the rows that differ, so that starting a cycle
     with 10,000 unchanged feeds costs one SELECT instead of 10,000 UPDATEs."""
     wanted = {feed.url: feed for feed in feeds}
-    table = _feeds_table()
+    table = _table(Feed)
     rows = session.execute(
         select(Feed.id, Feed.url, Feed.name, Feed.interval_seconds, Feed.active)
     ).all()
@@ -179,12 +182,6 @@ def sync_feeds(session: Session, feeds: Sequence[FeedSpec], now: datetime) -> No
     removed = [row.id for row in rows if row.active and row.url not in wanted]
     for chunk in _chunks(removed, 500):
         session.execute(update(table).where(table.c.id.in_(chunk)).values(active=False))
-
-
-def _feeds_table() -> Table:
-    """The feeds Table, for Core statements run as executemany (an ORM UPDATE given a list
-    of parameters would be a bulk update by primary key, without our lease condition)."""
-    return cast(Table, Feed.__table__)
 
 
 def claim_feed(
@@ -292,7 +289,7 @@ def finish_polls(
 
 
 def _finish_statement(ok: bool, moved: bool) -> Any:
-    table = _feeds_table()
+    table = _table(Feed)
     c = table.c
     values: dict[str, Any] = {
         "last_polled_at": bindparam("b_now"),
