@@ -306,12 +306,20 @@ def _fresh_entries(
         seen |= own
         keyed.append((entry, keys, outlet))
     with app.readers() as session:
+        # GUIDs first: an entry whose GUID is stored is not new, and in a feed that only
+        # changed a little that is every entry but the new ones, so the URL and content
+        # lookups (the same query twice more) run only for the rest.
         known = queries.known_entry_keys(
-            session,
-            (k.guid_key for _, k, _ in keyed if k.guid_key),
-            (k.url_key for _, k, _ in keyed if k.url_key),
-            (k.content_hash for _, k, _ in keyed),
+            session, (k.guid_key for _, k, _ in keyed if k.guid_key), (), ()
         )
+        rest = [k for _, k, _ in keyed if k.guid_key not in known]
+        if rest:
+            known |= queries.known_entry_keys(
+                session,
+                (),
+                (k.url_key for k in rest if k.url_key),
+                (k.content_hash for k in rest),
+            )
     fresh = [(e, k, o) for e, k, o in keyed if not {k.guid_key, k.url_key, k.content_hash} & known]
     app.metrics.items("duplicate", len(keyed) - len(fresh))
     epoch = datetime.min.replace(tzinfo=UTC)
