@@ -16,6 +16,7 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import func, select
 
+from monitor import parsepool
 from monitor.app import App
 from monitor.article import extract_article_text, needs_article
 from monitor.delivery import deliver_pending
@@ -24,7 +25,6 @@ from monitor.fetch import ARTICLE_ACCEPT, Fetcher, FetchResult
 from monitor.identity import EntryKeys, entry_keys
 from monitor.ingest import Ingested, NewEntry, record_entries
 from monitor.model import Article, Entry
-from monitor.parse import parse_feed
 from monitor.schedule import IDLE_DIVISOR, Bounds, failure_delay, is_flagged, success_delay
 from monitor.urls import outlet_of
 from storage import queries
@@ -193,8 +193,8 @@ async def _process(
     if body_hash == feed.body_hash:  # many servers ignore conditional requests
         await _finish(app, feed, batch, now, delay=delay, result=result, body_hash=body_hash)
         return PollResult(feed.url, "unchanged")
-    parsed = await asyncio.to_thread(
-        parse_feed, result.body, url=result.final_url, content_type=result.content_type
+    parsed = await parsepool.parse(
+        result.body, url=result.final_url, content_type=result.content_type
     )
     new, alerts = await ingest_entries(app, fetcher, feed, parsed.entries)
     delay = success_delay(
