@@ -4,14 +4,15 @@
     .venv/bin/python bench/run.py --scenario cold --db sqlite --feeds 200
 
 Scenarios: cold (1,000 feeds × 50 items, empty database), warm (the same again: all 304,
-then all 200 with an unchanged body; run without cold, the feed rows are seeded as a cold
-cycle leaves them, in seconds instead of the cold cycle's minutes), churn (10% of the
-feeds with 5 new items), scale (10,000 feeds configured, one warm cycle), processing
-(50,000 items through matching and figure extraction). The feed farm
-(bench/farm.py) runs in its own process on 127.0.0.1; every measurement runs in a fresh
-child process, so CPU time (user + system, the child's own plus its workers') and peak RSS
-are newsmon's alone. The floor is ``floor()``: httpx at the same concurrency and
-``feedparser.parse`` on each body, nothing else. Traffic goes only to the farm.
+all 200 with an unchanged body, and all changed bodies whose entries are all stored; run
+without cold, the database is seeded as a cold cycle leaves it, in seconds instead of the
+cold cycle's minutes), churn (10% of the feeds with 5 new items), scale (10,000 feeds
+configured, one warm cycle), processing (50,000 items through matching and figure
+extraction). The feed farm (bench/farm.py) runs in its own process on 127.0.0.1; every
+measurement runs in a fresh child process, so CPU time (user + system, the child's own
+plus its workers') and peak RSS are newsmon's alone. The floor is ``floor()``: httpx at
+the same concurrency and ``feedparser.parse`` on each body, nothing else. Traffic goes
+only to the farm.
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ sys.path.insert(0, str(ROOT))
 WORK = Path("/tmp/newsmon-bench")
 PG_ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 CONCURRENCY = 50
+WARM_MODES = ("304", "unchanged", "known")  # see seed_warm
 
 
 # ----------------------------------------------------------------------------- measuring
@@ -111,9 +113,12 @@ def _config(base: str, feeds: int, db: str) -> Any:
 
 def cycle(base: str, feeds: int, db: str) -> dict[str, float]:
     """One ``run_once`` of newsmon; the app (migrations, watchlists) is built beforehand."""
+    from monitor import parsepool
     from monitor.app import build_app
     from monitor.cycle import run_once
 
+    if "BENCH_PARSE_WORKERS" in os.environ:  # A/B: 0 parses in threads
+        parsepool.MAX_WORKERS = int(os.environ["BENCH_PARSE_WORKERS"])
     app = build_app(_config(base, feeds, db))
     sys.stderr = open(os.devnull, "w")  # noqa: SIM115 -- the console notifier's alerts
     sys.excepthook = lambda *exc: traceback.print_exception(*exc, file=sys.__stderr__)
@@ -121,6 +126,7 @@ def cycle(base: str, feeds: int, db: str) -> dict[str, float]:
 
     def work() -> int:
         report = asyncio.run(run_once(app))
+        parsepool.shutdown()  # reaped workers: their CPU counts in RUSAGE_CHILDREN
         for poll in report.polls:
             outcomes[poll.outcome] = outcomes.get(poll.outcome, 0) + 1
         return report.new_items
@@ -130,12 +136,14 @@ def cycle(base: str, feeds: int, db: str) -> dict[str, float]:
     return result
 
 
-def seed_warm(base: str, feeds: int, db: str, items: int = 50, validators: bool = True) -> None:
+def seed_warm(base: str, feeds: int, db: str, items: int = 50, mode: str = "304") -> None:
     """Configure ``feeds`` feeds already polled in round 0, as a warm cycle finds them.
 
-    With ``validators`` the feed rows hold the farm's ETag and Last-Modified (every poll is
-    a 304); without, only the hash of the body (every poll is a 200 with the same body, as
-    from servers that ignore conditional requests)."""
+    ``mode`` "304": the feed rows hold the farm's ETag and Last-Modified (every poll is a
+    304). "unchanged": only the hash of the body (every poll is a 200 with the same body,
+    as from servers that ignore conditional requests). "known": neither, but every entry
+    is stored already (every body is fetched, parsed and found to hold nothing new: the
+    parsing-bound path, as when a feed only reorders or edits its items)."""
     import hashlib
 
     from sqlalchemy import update
@@ -149,11 +157,54 @@ def seed_warm(base: str, feeds: int, db: str, items: int = 50, validators: bool 
     sync_feeds(app)
     with app.sessions.begin() as session:
         for i in range(feeds):
-            if validators:
+            if mode == "304":
                 values = {"etag": etag(i, 0), "last_modified": last_modified(0)}
-            else:
+            elif mode == "unchanged":
                 values = {"body_hash": hashlib.sha256(feed_xml(i, 0, items, base)).hexdigest()}
+            else:
+                continue
             session.execute(update(Feed).where(Feed.url == f"{base}/feed/{i}.xml").values(**values))
+    if mode == "known":
+        _store_known_entries(app, base, feeds, items)
+
+
+def _store_known_entries(app: Any, base: str, feeds: int, items: int) -> None:
+    """Item rows with the identity keys of every round-0 entry (no text, one story)."""
+    from datetime import UTC, datetime, timedelta
+
+    from sqlalchemy import insert, select
+
+    from bench.farm import feed_xml
+    from monitor.identity import entry_keys
+    from monitor.parse import parse_feed
+    from monitor.urls import outlet_of
+    from storage.models import Feed, Item, Story
+
+    seen = datetime.now(UTC) - timedelta(days=2)
+    with app.sessions.begin() as session:
+        ids = {url: feed_id for url, feed_id in session.execute(select(Feed.url, Feed.id))}
+        story = session.scalar(
+            insert(Story).values(title="seed", first_seen_at=seen).returning(Story.id)
+        )
+        for i in range(feeds):
+            url = f"{base}/feed/{i}.xml"
+            rows = []
+            for entry in parse_feed(feed_xml(i, 0, items, base), url=url).entries:
+                keys = entry_keys(entry, outlet_of(entry.url) if entry.url else None)
+                rows.append(
+                    {
+                        "feed_id": ids[url],
+                        "story_id": story,
+                        "guid_key": keys.guid_key,
+                        "url_key": keys.url_key,
+                        "content_hash": keys.content_hash,
+                        "text_hash": keys.content_hash,
+                        "title": entry.title,
+                        "first_seen_at": seen,
+                        "matched": [],
+                    }
+                )
+            session.execute(insert(Item), rows)
 
 
 def processing(items: int, generated: int) -> dict[str, float]:
@@ -281,18 +332,11 @@ def run_warm(dbs: list[str], feeds: int, items: int) -> None:
         cold_floor = child("floor", base=base, feeds=feeds)
         row("floor: cold", cold_floor)
         for db in dbs:
-            for validators, label in ((True, "warm (304)"), (False, "warm (unchanged)")):
+            for mode in WARM_MODES:
                 with database(db) as url:
-                    child(
-                        "seed_warm",
-                        base=base,
-                        feeds=feeds,
-                        db=url,
-                        items=items,
-                        validators=validators,
-                    )
+                    child("seed_warm", base=base, feeds=feeds, db=url, items=items, mode=mode)
                     row(
-                        f"newsmon {db}: {label}",
+                        f"newsmon {db}: warm ({mode})",
                         child("cycle", base=base, feeds=feeds, db=url),
                         cold_floor["wall"],
                     )

@@ -16,6 +16,7 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import func, select
 
+from monitor import parsepool
 from monitor.app import App
 from monitor.article import extract_article_text, needs_article
 from monitor.delivery import deliver_pending
@@ -24,7 +25,6 @@ from monitor.fetch import ARTICLE_ACCEPT, Fetcher, FetchResult
 from monitor.identity import EntryKeys, entry_keys
 from monitor.ingest import Ingested, NewEntry, record_entries
 from monitor.model import Article, Entry
-from monitor.parse import parse_feed
 from monitor.schedule import IDLE_DIVISOR, Bounds, failure_delay, is_flagged, success_delay
 from monitor.urls import outlet_of
 from storage import queries
@@ -193,8 +193,8 @@ async def _process(
     if body_hash == feed.body_hash:  # many servers ignore conditional requests
         await _finish(app, feed, batch, now, delay=delay, result=result, body_hash=body_hash)
         return PollResult(feed.url, "unchanged")
-    parsed = await asyncio.to_thread(
-        parse_feed, result.body, url=result.final_url, content_type=result.content_type
+    parsed = await parsepool.parse(
+        result.body, url=result.final_url, content_type=result.content_type
     )
     new, alerts = await ingest_entries(app, fetcher, feed, parsed.entries)
     delay = success_delay(
@@ -306,12 +306,20 @@ def _fresh_entries(
         seen |= own
         keyed.append((entry, keys, outlet))
     with app.readers() as session:
+        # GUIDs first: an entry whose GUID is stored is not new, and in a feed that only
+        # changed a little that is every entry but the new ones, so the URL and content
+        # lookups (the same query twice more) run only for the rest.
         known = queries.known_entry_keys(
-            session,
-            (k.guid_key for _, k, _ in keyed if k.guid_key),
-            (k.url_key for _, k, _ in keyed if k.url_key),
-            (k.content_hash for _, k, _ in keyed),
+            session, (k.guid_key for _, k, _ in keyed if k.guid_key), (), ()
         )
+        rest = [k for _, k, _ in keyed if k.guid_key not in known]
+        if rest:
+            known |= queries.known_entry_keys(
+                session,
+                (),
+                (k.url_key for k in rest if k.url_key),
+                (k.content_hash for k in rest),
+            )
     fresh = [(e, k, o) for e, k, o in keyed if not {k.guid_key, k.url_key, k.content_hash} & known]
     app.metrics.items("duplicate", len(keyed) - len(fresh))
     epoch = datetime.min.replace(tzinfo=UTC)

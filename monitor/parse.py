@@ -41,6 +41,11 @@ from monitor.model import Entry, ParsedFeed
 __all__ = ["html_to_text", "parse_feed"]
 
 _JSON_FEED_VERSION = "https://jsonfeed.org/version/"
+
+# feedparser asks xml.sax for libxml2's driver first; it is never installed, and the failed
+# import searched sys.path on every parse (costly in threads: each stat hands the GIL
+# over). Expat is the parser the XML-safety notes above are about, so name it directly.
+feedparser.api.PREFERRED_XML_PARSERS = ["xml.sax.expatreader"]
 _SY_PERIODS = {"hourly": 3600, "daily": 86400, "weekly": 604800, "monthly": 2592000}
 _SY_PERIODS["yearly"] = 31536000
 

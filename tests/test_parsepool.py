@@ -1,0 +1,84 @@
+"""Feed parsing in worker processes: the same result as in-process, errors intact, and no
+worker outlives its parent."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import subprocess
+import sys
+import textwrap
+from collections.abc import Iterator
+
+import pytest
+
+from monitor import parsepool
+from monitor.errors import FetchError
+from monitor.parse import parse_feed
+from tests.conftest import REPO
+
+RSS = (
+    b"<?xml version='1.0'?><rss version='2.0'><channel><title>T</title><ttl>30</ttl>"
+    b"<item><title>One &amp; two</title><link>/a</link><guid>g1</guid>"
+    b"<description>&lt;p&gt;Hello &lt;b&gt;world&lt;/b&gt;&lt;/p&gt;</description></item>"
+    b"</channel></rss>"
+)
+
+
+@pytest.fixture
+def one_worker(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """A pool of one process, even on a single-core machine."""
+    monkeypatch.setattr(parsepool, "workers", lambda: 1)
+    parsepool.shutdown()
+    yield
+    parsepool.shutdown()
+
+
+def test_a_worker_parses_as_parse_feed_does(one_worker: None) -> None:
+    url = "https://news.example/feed.xml"
+    parsed = asyncio.run(parsepool.parse(RSS, url=url, content_type="application/rss+xml"))
+    expected = parse_feed(RSS, url=url, content_type="application/rss+xml")
+    assert parsed.entries[0].published_at is None
+    assert parsed == expected
+
+
+def test_errors_come_back_with_their_details(one_worker: None) -> None:
+    with pytest.raises(FetchError, match="not a feed: the server sent an HTML page") as info:
+        asyncio.run(parsepool.parse(b"<html><body>hi</body></html>", url="https://x.example/"))
+    assert info.value.permanent is False and info.value.status is None
+
+
+def test_without_a_spare_core_parsing_stays_in_process(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(parsepool, "workers", lambda: 0)
+    parsepool.shutdown()
+    parsed = asyncio.run(parsepool.parse(RSS, url="https://news.example/feed.xml"))
+    assert parsed.title == "T" and parsepool._pool is None
+
+
+def test_workers_exit_when_the_parent_is_killed() -> None:
+    """A SIGKILLed service must not leave parsers behind: they would hold its stderr open
+    (so reading it to the end would never finish) and their memory."""
+    script = textwrap.dedent(
+        f"""
+        import asyncio, sys
+        from monitor import parsepool
+        parsepool.workers = lambda: 1
+        asyncio.run(parsepool.parse({RSS!r}, url="https://news.example/feed.xml"))
+        print("parsed", flush=True)
+        sys.stdin.read()  # until killed
+        """
+    )
+    process = subprocess.Popen(
+        [sys.executable, "-c", script],
+        cwd=REPO,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    assert process.stdout is not None and process.stderr is not None
+    assert process.stdout.readline() == b"parsed\n"
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    # read() returns at EOF, once every holder of the pipe has exited, the worker included
+    # (multiprocessing's resource tracker may say it cleaned up after the killed parent).
+    assert b"Traceback" not in process.stderr.read()
