@@ -36,7 +36,7 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-WORK = Path("/tmp/newsmon-bench")
+WORK = Path(f"/tmp/newsmon-bench-{os.getpid()}")  # per run: benchmarks may run side by side
 PG_ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 CONCURRENCY = 50
 WARM_MODES = ("304", "unchanged", "known")  # see seed_warm
@@ -300,7 +300,10 @@ def database(kind: str) -> Iterator[str]:
     if kind == "sqlite":
         shutil.rmtree(WORK, ignore_errors=True)
         WORK.mkdir(parents=True)
-        yield f"sqlite:///{WORK / 'bench.db'}"
+        try:
+            yield f"sqlite:///{WORK / 'bench.db'}"
+        finally:
+            shutil.rmtree(WORK, ignore_errors=True)
         return
     from sqlalchemy import create_engine, text
 

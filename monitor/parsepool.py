@@ -10,7 +10,11 @@ for the process. Workers exit as soon as it does, however it ends (a SIGKILL inc
 they would otherwise linger, holding its stdout/stderr pipes and their memory. Workers are
 spawned, not forked: the service process has threads and database connections a fork
 would copy mid-use. A worker that dies (a crash in a C extension) costs only its feed a
-retry in a thread; the next parse starts a new pool.
+retry in a thread; the next parse starts a new pool, up to ``MAX_BREAKS`` times.
+
+Spawned workers import the main module as Python's multiprocessing does: the ``newsmon``
+command and ``python -m monitor`` are fine; a script that runs a cycle must guard its
+top level with ``if __name__ == "__main__":``.
 """
 
 from __future__ import annotations
@@ -33,8 +37,10 @@ __all__ = ["parse", "shutdown", "workers"]
 log = logging.getLogger("newsmon.parse")
 
 MAX_WORKERS = 4
+MAX_BREAKS = 3  # pools lost before parsing stays in threads for good (workers cannot start)
 
 _pool: ProcessPoolExecutor | None = None
+_breaks = 0
 _lock = threading.Lock()
 
 
@@ -75,17 +81,20 @@ def shutdown() -> None:
 def _get_pool() -> ProcessPoolExecutor | None:
     global _pool
     with _lock:
-        if _pool is None and (count := workers()) > 0:
+        if _pool is None and _breaks < MAX_BREAKS and (count := workers()) > 0:
             context = multiprocessing.get_context("spawn")
             _pool = ProcessPoolExecutor(count, mp_context=context, initializer=_exit_with_parent)
         return _pool
 
 
 def _discard(pool: ProcessPoolExecutor) -> None:
-    global _pool
+    global _pool, _breaks
     with _lock:
         if _pool is pool:
             _pool = None
+            _breaks += 1
+            if _breaks == MAX_BREAKS:
+                log.error("feed parser processes keep dying; parsing in threads from now on")
     pool.shutdown(wait=False, cancel_futures=True)
 
 

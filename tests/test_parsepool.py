@@ -55,6 +55,17 @@ def test_without_a_spare_core_parsing_stays_in_process(monkeypatch: pytest.Monke
     assert parsed.title == "T" and parsepool._pool is None
 
 
+def test_a_pool_that_keeps_breaking_is_given_up_for_threads(
+    one_worker: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(parsepool, "_exit_with_parent", sys.exit)  # every worker dies at start
+    monkeypatch.setattr(parsepool, "_breaks", 0)
+    for _ in range(parsepool.MAX_BREAKS + 2):
+        parsed = asyncio.run(parsepool.parse(RSS, url="https://news.example/feed.xml"))
+        assert parsed.title == "T"  # each feed still parsed, in a thread
+    assert parsepool._breaks == parsepool.MAX_BREAKS and parsepool._pool is None
+
+
 def test_workers_exit_when_the_parent_is_killed() -> None:
     """A SIGKILLed service must not leave parsers behind: they would hold its stderr open
     (so reading it to the end would never finish) and their memory."""
