@@ -231,9 +231,8 @@ def record_entries(
     results = []
     with session.begin():
         for new in batch:
-            fields = (new.feed_id, new.entry, new.keys, new.article, new.matches, new.observations)
             try:
-                results.append(_record(session, *fields, routing, now))
+                results.append(_record(session, new, routing, now))
             except _Duplicate:
                 results.append(Ingested(item_id=None))
     return results
@@ -269,17 +268,8 @@ def _plan_on_more_outlets(
     )
 
 
-def _record(
-    session: Session,
-    feed_id: int | None,
-    entry: Entry,
-    keys: EntryKeys,
-    article: Article,
-    matches: Sequence[Match],
-    observations: Sequence[Observation],
-    routing: Routing,
-    now: datetime,
-) -> Ingested:
+def _record(session: Session, new: NewEntry, routing: Routing, now: datetime) -> Ingested:
+    entry, keys, article, matches = new.entry, new.keys, new.article, new.matches
     exact = text_hash(article.title, article.text)
     sketch = text_sketch(article.text)
     bands = sketch_bands(sketch)
@@ -289,7 +279,7 @@ def _record(
         story_id = queries.create_story(session, article.title, sketch, bands, now)
     item_id = queries.insert_item(
         session,
-        feed_id=feed_id,
+        feed_id=new.feed_id,
         story_id=story_id,
         guid_key=keys.guid_key,
         url_key=keys.url_key,
@@ -327,7 +317,7 @@ def _record(
         parents = queries.story_alert_routes(session, story_id)
         planned += plan_follow_up(item_id, story_id, article, parents)
         planned += _plan_on_more_outlets(session, story_id, article, matches, others, routing)
-    changes = _record_figures(session, item_id, article, observations, routing.tolerances, now)
+    changes = _record_figures(session, item_id, article, new.observations, routing.tolerances, now)
     planned += plan_figure_change(
         item_id, article, changes, routing.watchlists, routing.notifiers, routing.default_channels
     )

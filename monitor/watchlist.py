@@ -399,31 +399,27 @@ def _check_aliases(model: WatchlistModel, at: At) -> list[Problem]:
 
 
 def _check_delivery(model: WatchlistModel, at: At) -> list[Problem]:
-    problems = []
-    for i, kind in enumerate(model.alerts):
-        if kind not in ALERT_KINDS:
-            problems.append(
-                at("alerts", i)(f"unknown alert kind {kind!r} ({', '.join(ALERT_KINDS)})")
-            )
+    problems = _kind_problems(model.alerts, at, "alerts")
     if "figure_change" in model.alerts and not model.figures:
         problems.append(at("alerts")("figure_change alerts need at least one figure in figures:"))
     if model.alerts and not model.routes:
         problems.append(at("alerts")("alerts need routes: say where to send them"))
     for i, route in enumerate(model.routes):
         problems += [at("routes", i)(message) for message in _route_problems(route)]
-        problems += _kind_problems(route.digest_kinds, at("routes", i, "digest_kinds"))
+        problems += _kind_problems(route.digest_kinds, at, "routes", i, "digest_kinds")
     if model.noise.quiet_hours is not None:
         quiet = model.noise.quiet_hours
-        problems += _kind_problems(quiet.kinds, at("noise", "quiet_hours", "kinds"))
+        problems += _kind_problems(quiet.kinds, at, "noise", "quiet_hours", "kinds")
         if quiet.start == quiet.end:
             problems.append(at("noise", "quiet_hours")("quiet hours need start and end to differ"))
     return problems
 
 
-def _kind_problems(kinds: list[str], where: Callable[[str], Problem]) -> list[Problem]:
+def _kind_problems(kinds: list[str], at: At, *loc: str | int) -> list[Problem]:
+    """Each unknown alert kind in a list, at its own line."""
     return [
-        where(f"unknown alert kind {kind!r} ({', '.join(ALERT_KINDS)})")
-        for kind in kinds
+        at(*loc, i)(f"unknown alert kind {kind!r} ({', '.join(ALERT_KINDS)})")
+        for i, kind in enumerate(kinds)
         if kind not in ALERT_KINDS
     ]
 

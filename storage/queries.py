@@ -544,6 +544,12 @@ def list_observations(
 # ----------------------------------------------------------------------------- alerts (outbox)
 
 
+def _in_channel(notifier: str, channel: str | None) -> tuple[Any, Any]:
+    """Alerts of one notifier's channel (``None``: the notifier's only one, e.g. console)."""
+    same = AlertRow.channel.is_(None) if channel is None else AlertRow.channel == channel
+    return AlertRow.notifier == notifier, same
+
+
 def add_alert(session: Session, **values: Any) -> int | None:
     """Record an alert in the outbox; None when its dedup_key was recorded before."""
     stmt = _statements(session).insert_alert
@@ -625,10 +631,7 @@ def mark_retry(
             update(AlertRow)
             .where(
                 AlertRow.state == "pending",
-                AlertRow.notifier == row.notifier,
-                AlertRow.channel.is_(None)
-                if row.channel is None
-                else AlertRow.channel == row.channel,
+                *_in_channel(row.notifier, row.channel),
                 AlertRow.id > alert_id,
                 AlertRow.next_attempt_at < next_attempt_at,
             )
@@ -736,8 +739,7 @@ def thread_planned(session: Session, notifier: str, channel: str | None, key: st
     found = session.scalars(
         select(AlertRow.id)
         .where(
-            AlertRow.notifier == notifier,
-            AlertRow.channel.is_(None) if channel is None else AlertRow.channel == channel,
+            *_in_channel(notifier, channel),
             AlertRow.thread_key == key,
             AlertRow.kind != "dashboard",
             AlertRow.state.not_in(("failed", "skipped")),
@@ -763,8 +765,7 @@ def new_item_counts(
     counts: dict[str, int] = {}
     rows = session.scalars(
         select(AlertRow.watchlists).where(
-            AlertRow.notifier == notifier,
-            AlertRow.channel.is_(None) if channel is None else AlertRow.channel == channel,
+            *_in_channel(notifier, channel),
             AlertRow.created_at >= since,
             AlertRow.kind == "new_item",
             AlertRow.state.not_in(("held", "rolled")),
