@@ -217,6 +217,10 @@ class NewEntry:
     article: Article
     matches: Sequence[Match]
     observations: Sequence[Observation]
+    # Computed here when None; a parse worker may compute them beforehand (pure, costly).
+    text_hash: str | None = None
+    sketch: tuple[int, ...] | None = None
+    bands: tuple[int, ...] | None = None
 
 
 def record_entries(
@@ -270,9 +274,9 @@ def _plan_on_more_outlets(
 
 def _record(session: Session, new: NewEntry, routing: Routing, now: datetime) -> Ingested:
     entry, keys, article, matches = new.entry, new.keys, new.article, new.matches
-    exact = text_hash(article.title, article.text)
-    sketch = text_sketch(article.text)
-    bands = sketch_bands(sketch)
+    exact = new.text_hash or text_hash(article.title, article.text)
+    sketch = new.sketch if new.sketch is not None else text_sketch(article.text)
+    bands = list(new.bands) if new.bands is not None else sketch_bands(sketch)
     story_id = _find_story(session, exact, sketch, bands)
     new_story = story_id is None
     if story_id is None:

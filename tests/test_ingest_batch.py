@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from sqlalchemy import func, select
 
 from monitor.identity import entry_keys
-from monitor.ingest import NewEntry, Routing, record_entries, record_entry
+from monitor.ingest import NewEntry, Routing, record_entries
 from monitor.model import Article, Entry
 from storage.db import make_engine, sessions, upgrade
 from storage.models import Item, Story, StoryBand
@@ -33,7 +33,7 @@ def test_batch_stores_each_entry_once_and_undoes_a_duplicate(db_url: str) -> Non
     make = sessions(engine)
     stored = _new(0, "alpha")
     with make() as session:
-        assert record_entry(session, **vars(stored), routing=ROUTING, now=NOW).item_id
+        assert record_entries(session, [stored], routing=ROUTING, now=NOW)[0].item_id
     # the same entry again, but with other text: its new story must not survive
     again = NewEntry(None, stored.entry, stored.keys, _new(9, "other").article, (), ())
     with make() as session:
