@@ -39,7 +39,7 @@ import json
 import re
 import threading
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import urljoin, urlsplit
 
 import feedparser
@@ -543,7 +543,9 @@ def _values(fields: dict[str, Any], utf8: bool, names: tuple[str, ...]) -> dict[
 def _rss_title(element: Any, utf8: bool) -> tuple[str, str]:
     """An RSS title's type and value: plain text unless it looks like HTML to feedparser."""
     raw = _text_of(element).strip()
-    content_type = "text/html" if _MIXIN.looks_like_html(raw) else "text/plain"
+    # feedparser's test wants a close tag or an entity: neither without "<" or "&"
+    looks_like_html = ("<" in raw or "&" in raw) and _MIXIN.looks_like_html(raw)
+    content_type = "text/html" if looks_like_html else "text/plain"
     return content_type, _finish(raw, utf8)
 
 
@@ -590,10 +592,12 @@ def _joined(contents: Any) -> str:
 
 
 def _fast_date(values: dict[str, str], now: datetime) -> datetime | None:
-    published = _date_struct(values["published"]) if "published" in values else None
-    if published:
-        return _struct_date(published, now)
-    return _struct_date(_date_struct(values["updated"]) if "updated" in values else None, now)
+    """The published date, else (if there is none, or feedparser cannot read it) the
+    updated date, as _struct_date makes feedparser's time tuple."""
+    for name in ("published", "updated"):
+        if name in values and (when := _date(values[name], now)) is not None:
+            return when or None
+    return None
 
 
 # The two date forms nearly all feeds use, read as feedparser's _parse_date reads them
@@ -610,8 +614,9 @@ _W3CDTF = re.compile(
 )
 
 
-def _date_struct(value: str) -> Any:
-    """feedparser's _parse_date(value): a UTC time tuple, or None."""
+def _date(value: str, now: datetime) -> datetime | Literal[False] | None:
+    """_struct_date(feedparser's _parse_date(value), now); None if feedparser reads no
+    date, False if it reads one that _struct_date refuses."""
     if match := _RFC822.fullmatch(value):
         day, month, year, hour, minute, second, zone = match.groups()
         numbers = (int(year), _MONTHS[month], int(day), int(hour), int(minute), int(second))
@@ -619,18 +624,22 @@ def _date_struct(value: str) -> Any:
         year, month, day, hour, minute, second, zone = match.groups()
         numbers = (int(year), int(month), int(day), int(hour), int(minute), int(second))
     else:
-        return _parse_date(value)
+        return _feedparser_date(value, now)
     if not 1 < numbers[0] < 9999:
-        return _parse_date(value)  # near datetime's limits: let feedparser decide
+        return _feedparser_date(value, now)  # near datetime's limits: let feedparser decide
     try:
-        stamp = datetime(*numbers)
+        when = datetime(*numbers, tzinfo=UTC)
     except ValueError:
-        return _parse_date(value)
-    offset = timedelta(0)
+        return _feedparser_date(value, now)
     if zone[0] in "+-":
-        hours, minutes = int(zone[1:3]), int(zone[-2:])
-        offset = timedelta(hours=hours, minutes=minutes) * (-1 if zone[0] == "-" else 1)
-    return (stamp - offset).utctimetuple()
+        offset = timedelta(hours=int(zone[1:3]), minutes=int(zone[-2:]))
+        when = when + offset if zone[0] == "-" else when - offset
+    return min(when, now)
+
+
+def _feedparser_date(value: str, now: datetime) -> datetime | Literal[False] | None:
+    struct = _parse_date(value)
+    return (_struct_date(struct, now) or False) if struct else None
 
 
 # --- JSON Feed ----------------------------------------------------------------------------
@@ -741,9 +750,6 @@ _BLOCK = re.compile(
 _TAG = re.compile(r"</?[a-zA-Z]" + _ATTRS + r">|</?[a-zA-Z][^>]*>|<![^>]*>|<\?[^>]*>")
 
 
-_PARAGRAPH_BREAK = re.compile(r"\n(?:[^\S\n]*\n)+")  # a newline, then blank lines
-
-
 def html_to_text(markup: str) -> str:
     """Plain text of an HTML fragment: no tags, scripts or styles; entities unescaped;
     whitespace collapsed; paragraph breaks kept as blank lines, ``<br>`` as newlines."""
@@ -757,25 +763,40 @@ def html_to_text(markup: str) -> str:
     if "\n" in text:  # the source's newlines are spaces; line breaks come from tags
         text = text.replace("\n", " ")
     if "<" in text:
-        text = _BREAK.sub("\n", text)
-        text = _BLOCK.sub("\n\n", text)
-        text = _TAG.sub("", text)
+        # Paragraphs and line breaks alone (common) need none of the regexes below:
+        # with no other "<", each of these is a whole tag they would match.
+        simple = text.replace("<p>", "\n\n").replace("</p>", "\n\n").replace("<br>", "\n")
+        if "<" in simple:
+            simple = _BREAK.sub("\n", text)
+            simple = _BLOCK.sub("\n\n", simple)
+            simple = _TAG.sub("", simple)
+        text = simple
     return _collapse_paragraphs(html.unescape(text))
-
-
-def _collapse(text: str) -> str:
-    return " ".join(text.split())  # str.split() splits where regex \s matches
 
 
 def _collapse_paragraphs(text: str) -> str:
     """Whitespace runs as one space, lines stripped, blank-line runs as one blank line."""
     if "\n" not in text:
-        return " ".join(text.split())
-    paragraphs = (_collapse_lines(p) for p in _PARAGRAPH_BREAK.split(text))
-    return "\n\n".join(p for p in paragraphs if p).strip()
+        return _collapse(text)
+    parts: list[str] = []
+    blank = False
+    for line in text.split("\n"):
+        if line:
+            line = _collapse(line)
+        if not line:
+            blank = True
+            continue
+        if parts:
+            parts.append("\n\n" if blank else "\n")
+        parts.append(line)
+        blank = False
+    return "".join(parts)
 
 
-def _collapse_lines(paragraph: str) -> str:
-    if "\n" not in paragraph:
-        return " ".join(paragraph.split())
-    return "\n".join(" ".join(line.split()) for line in paragraph.split("\n")).strip()
+def _collapse(text: str) -> str:
+    """Whitespace runs as one space, stripped: " ".join(text.split()), which is costly
+    per word, unless the only whitespace is single spaces (every other whitespace
+    character is unprintable)."""
+    if "  " not in text and text.isprintable():
+        return text.strip(" ")
+    return " ".join(text.split())

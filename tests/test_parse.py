@@ -212,6 +212,13 @@ def test_a_url_as_body_is_not_fetched(feed_server: FeedServer) -> None:
         ("<p>unterminated <script>alert(1)", "unterminated"),
         ("<![CDATA[inside]]>", "inside"),
         ("", ""),
+        # the shortcuts html_to_text takes (plain <p>/<br> only; no newline in the source)
+        ("<p>One\n two</p>\n<p>Three</p>", "One two\n\nThree"),
+        ("<p>a<br>b</p><p>c <b>d</b></p>", "a\nb\n\nc d"),
+        ("<div title=<p>>x", ">x"),  # a <p> inside another tag is not a paragraph
+        ("a&#10;b&nbsp;&nbsp;c\tc", "a\nb c c"),  # an entity's newline is a line break
+        ("<SCRİPT>hidden</script>shown", "shown"),  # İ matches i when case is ignored
+        ("<b>x</b> ]]> y", "x y"),
     ],
 )
 def test_html_to_text(markup: str, text: str) -> None:
