@@ -368,15 +368,16 @@ def _fast_rss_entry(item: Any, feed_url: str, utf8: bool, now: datetime) -> Entr
         guid = _field(guid_element, utf8, uri=is_link, attributes={"isPermaLink", _XML_LANG})
         link = guid if is_link else None
     if (link_element := fields.get("link")) is not None:
-        link = _field(link_element, utf8, uri=True).replace("&amp;", "&")
-        link = _LINK_ENTITY.sub(r"&\g<1>", link)
+        link = _field(link_element, utf8, uri=True)
+        if "&" in link:  # feedparser's repair of "&amp;" in item links
+            link = _LINK_ENTITY.sub(r"&\g<1>", link.replace("&amp;", "&"))
     title = fields.get("title")
     title_type, title_value = _rss_title(title, utf8) if title is not None else ("", "")
-    contents = [_field(fields["content"], utf8)] if "content" in fields else []
+    content = _field(fields["content"], utf8) if "content" in fields else None
     summary = fields.get("summary")
-    # Without a <description>, feedparser copies the first content into the summary.
-    summary_value = _field(summary, utf8) if summary is not None else next(iter(contents), "")
-    dates = _values(fields, utf8, ("published", "updated"))
+    # Without a <description>, feedparser copies the content into the summary.
+    summary_value = _field(summary, utf8) if summary is not None else content or ""
+    author = fields.get("author")
     return Entry(
         feed_url=feed_url,
         guid=_clean(guid),
@@ -385,9 +386,9 @@ def _fast_rss_entry(item: Any, feed_url: str, utf8: bool, now: datetime) -> Entr
         if title_type
         else "",
         summary=html_to_text(summary_value),
-        content=_joined(("text/html", c) for c in contents),
-        published_at=_fast_date(dates, now),
-        author=_clean(_values(fields, utf8, ("author",)).get("author")),
+        content=html_to_text(content) if content else "",
+        published_at=_fast_date(_values(fields, utf8, ("published", "updated")), now),
+        author=_clean(_field(author, utf8)) if author is not None else None,
     )
 
 
