@@ -205,6 +205,14 @@ _SY = "{http://purl.org/rss/1.0/modules/syndication/}"
 _MEDIA = "{http://search.yahoo.com/mrss/}"
 _XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
 _LANG_ONLY = frozenset((_XML_LANG,))
+_TYPE_AND_LANG = frozenset(("type", _XML_LANG))
+_PERMALINK_AND_LANG = frozenset(("isPermaLink", _XML_LANG))
+_TYPE_NAMES = {
+    "text": "text/plain",
+    "plain": "text/plain",
+    "html": "text/html",
+    "xhtml": "application/xhtml+xml",
+}
 _SY_FIELDS = {
     _SY + "updatePeriod": "sy_updateperiod",
     _SY + "updateFrequency": "sy_updatefrequency",
@@ -278,6 +286,7 @@ _CP1252 = str.maketrans(feedparser.html._cp1252)
 _C1_CONTROLS = re.compile("[\x80-\x9f]")
 _BASE_ATTRIBUTE = re.compile(rb"""[\s"'](?:xml:)?base\s*=""", re.I)
 _LINK_ENTITY = re.compile("&([A-Za-z0-9_]+);")
+_ENCODING_VALUE = re.compile(rb"""encoding=['"](.*?)['"]""")
 
 
 class _ThreadParser(threading.local):
@@ -317,10 +326,10 @@ def _decodes_as_utf8(body: bytes, content_type: str | None) -> bool:
     two readings lxml shares with it; _Refused for any other. feedparser decides by its
     reading of RFC 3023 (feedparser.encodings.convert_to_utf8), restated here."""
     data = body[3:] if body.startswith(b"\xef\xbb\xbf") else body
-    if not data.startswith(b"<") or data.startswith(b"<\x00"):
+    start = data.lstrip(b" \t\r\n")  # whitespace before a root (not before <?xml: lxml refuses)
+    if not start.startswith(b"<") or start.startswith(b"<\x00"):
         raise _Refused("not UTF-8 XML")
-    match = feedparser.encodings.RE_XML_PI_ENCODING.match(data)
-    declared = match.group(1).decode("latin-1").lower() if match else ""
+    declared = _declared_encoding(data)
     if declared not in ("", "utf-8"):
         raise _Refused(f"declared encoding {declared}")
     media, charset = feedparser.encodings.parse_content_type(content_type or "application/xml")
@@ -335,6 +344,22 @@ def _decodes_as_utf8(body: bytes, content_type: str | None) -> bool:
     if encoding == "us-ascii" and body.isascii():
         return False
     raise _Refused(f"encoding {encoding}")
+
+
+def _declared_encoding(data: bytes) -> str:
+    """What feedparser's RE_XML_PI_ENCODING finds: the encoding in the XML declaration,
+    lowercased. Its ".*" runs to the end of the first line and backtracks, which is the
+    whole document when that is one line; rfind does the same search from the end."""
+    if not data.startswith(b"<?"):
+        return ""
+    end = data.find(b"\n")
+    line = data if end < 0 else data[:end]
+    position = len(line)
+    while (position := line.rfind(b"encoding=", 0, position)) >= 0:
+        match = _ENCODING_VALUE.match(line, position)
+        if match and line.find(b"?>", match.end()) >= 0:
+            return match.group(1).decode("latin-1").lower()
+    return ""
 
 
 def _fast_rss(root: Any, url: str, utf8: bool, now: datetime) -> ParsedFeed:
@@ -365,7 +390,7 @@ def _fast_rss_entry(item: Any, feed_url: str, utf8: bool, now: datetime) -> Entr
     if (guid_element := fields.get("guid")) is not None:
         # A guid is the link too unless isPermaLink says otherwise (or a <link> is given).
         is_link = guid_element.get("isPermaLink", "true") == "true"
-        guid = _field(guid_element, utf8, uri=is_link, attributes={"isPermaLink", _XML_LANG})
+        guid = _field(guid_element, utf8, uri=is_link, attributes=_PERMALINK_AND_LANG)
         link = guid if is_link else None
     if (link_element := fields.get("link")) is not None:
         link = _field(link_element, utf8, uri=True)
@@ -524,10 +549,7 @@ def _field(
 
 def _finish(text: str, utf8: bool, *, uri: bool = False) -> str:
     if uri and text:
-        # feedparser's _urljoin("", text) only drops extra slashes after "scheme://"
-        scheme_end = text.find("://")
-        if scheme_end >= 0 and text.startswith("/", scheme_end + 3):
-            text = feedparser.urls._urljoin("", text)
+        text = _resolved(text)
     if not text.isascii():
         if utf8:  # feedparser undoes UTF-8 read as Latin-1 when it can
             with contextlib.suppress(UnicodeEncodeError, UnicodeDecodeError):
@@ -535,6 +557,15 @@ def _finish(text: str, utf8: bool, *, uri: bool = False) -> str:
         if _C1_CONTROLS.search(text):  # translate() visits every character: only if needed
             text = text.translate(_CP1252)
     return text
+
+
+def _resolved(uri: str) -> str:
+    """feedparser's resolve_uri without a base URI: _urljoin("", uri), which only drops
+    extra slashes after "scheme://" (and is slow to find none)."""
+    scheme_end = uri.find("://")
+    if scheme_end >= 0 and uri.startswith("/", scheme_end + 3):
+        return str(feedparser.urls._urljoin("", uri))
+    return uri
 
 
 def _values(fields: dict[str, Any], utf8: bool, names: tuple[str, ...]) -> dict[str, str]:
@@ -552,10 +583,16 @@ def _rss_title(element: Any, utf8: bool) -> tuple[str, str]:
 
 def _atom_text(element: Any, utf8: bool) -> tuple[str, str]:
     """An Atom text construct's type and value; _Refused for xhtml and other types."""
-    content_type = _MIXIN.map_content_type(element.get("type", "text"))
+    content_type = _content_type(element.get("type", "text"))
     if content_type not in _TEXT_TYPES:
         raise _Refused(f"type {content_type} in {element.tag}")
-    return content_type, _field(element, utf8, attributes={"type", _XML_LANG})
+    return content_type, _field(element, utf8, attributes=_TYPE_AND_LANG)
+
+
+def _content_type(value: str) -> str:
+    """feedparser's map_content_type: Atom's short type names as MIME types."""
+    lowered = value.lower()
+    return _TYPE_NAMES.get(lowered, lowered)
 
 
 def _atom_link(links: Any) -> str | None:
@@ -566,9 +603,9 @@ def _atom_link(links: Any) -> str | None:
             raise _Refused("an Atom link without href")
         rel = element.get("rel", "alternate").lower()
         default_type = "application/atom+xml" if rel == "self" else "text/html"
-        content_type = _MIXIN.map_content_type(element.get("type", default_type))
+        content_type = _content_type(element.get("type", default_type))
         if rel == "alternate" and content_type in _HTML_TYPES:
-            found = feedparser.urls._urljoin("", element.get("href"))
+            found = _resolved(element.get("href"))
     return found
 
 

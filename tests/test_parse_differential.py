@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import urljoin, urlsplit
 
+import feedparser
 import pytest
 from feedparser.datetimes import _parse_date
 from hypothesis import given, settings
@@ -130,6 +131,9 @@ def test_farm_feeds(feed: int) -> None:
     body = farm.feed_xml(feed, 1, 20, "http://127.0.0.1:8080")  # type: ignore[attr-defined]
     fast, slow = both(body, "application/rss+xml")
     assert fast is not None and fast == slow and len(fast.entries) == 20
+    undeclared = b"\n  " + body.split(b"?>", 1)[1].lstrip()  # whitespace, then the root
+    assert both(undeclared, None) == (slow, slow)
+    assert both(b"\n" + body, None)[0] is None  # a declaration must come first
 
 
 # --- generated items --------------------------------------------------------------------
@@ -329,3 +333,20 @@ def test_date_shortcut_equals_feedparser(value: str) -> None:
     struct = _parse_date(value)
     expected = (P._struct_date(struct, NOW) or False) if struct else None
     assert P._date(value, NOW) == expected
+
+
+_DECLARATION_PIECES = st.sampled_from(
+    [
+        "<?", "xml", " ", "version='1.0'", "encoding=", "'", '"', "UTF-8", "iso-8859-1", "?>",
+        "\n", "\r", "<rss>", "x", "encoding='utf-8'", '"?>',
+    ]
+)  # fmt: skip
+
+
+@settings(max_examples=3000, deadline=None)
+@given(st.lists(_DECLARATION_PIECES, max_size=12).map("".join))
+def test_declared_encoding_equals_feedparsers_regex(head: str) -> None:
+    data = head.encode()
+    match = feedparser.encodings.RE_XML_PI_ENCODING.match(data)
+    expected = match.group(1).decode("latin-1").lower() if match else ""
+    assert P._declared_encoding(data) == expected
