@@ -182,6 +182,33 @@ def test_external_entities_are_never_read_or_fetched(
     assert feed_server.requests == []
 
 
+def test_fast_path_parser_neither_expands_nor_fetches(
+    tmp_path: Path, feed_server: FeedServer
+) -> None:
+    # parse_feed never gives it a DOCTYPE; this is the parser's own safety underneath that.
+    from monitor import parse as P
+
+    secret = tmp_path / "secret.txt"
+    secret.write_text("TOP-SECRET-MARKER")
+    feed_server.add("/remote.txt", b"REMOTE-MARKER")
+    feed_server.add("/evil.dtd", b'<!ENTITY remote "REMOTE-MARKER">')
+    body = f"""<?xml version="1.0"?>
+<!DOCTYPE rss SYSTEM "{feed_server.url("/evil.dtd")}" [
+  <!ENTITY local SYSTEM "{secret.as_uri()}">
+  <!ENTITY remote SYSTEM "{feed_server.url("/remote.txt")}">
+]>
+<rss version="2.0"><channel><title>t &local; &remote;</title></channel></rss>""".encode()
+    for document in (body, (FEEDS / "billion-laughs.xml").read_bytes()):
+        try:
+            root = P.etree.fromstring(document, P._THREAD.parser)
+        except P.etree.XMLSyntaxError as exc:  # refusing is safe too
+            assert "network entity" in str(exc) or "amplification" in str(exc)
+            continue
+        text = "".join(root.itertext())
+        assert "MARKER" not in text and "lollol" not in text
+    assert feed_server.requests == []
+
+
 def test_a_url_as_body_is_not_fetched(feed_server: FeedServer) -> None:
     url = feed_server.add("/feed.xml", (FEEDS / "rss20.xml").read_bytes())
     with pytest.raises(FetchError):
