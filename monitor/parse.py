@@ -307,7 +307,7 @@ _THREAD = _ThreadParser()
 
 
 def _fast_xml_feed(body: bytes, url: str, content_type: str | None, now: datetime) -> ParsedFeed:
-    utf8 = _decodes_as_utf8(body, content_type)
+    _check_encoding(body, content_type)
     if b"<!DOCTYPE" in body or (b"base" in body.lower() and _BASE_ATTRIBUTE.search(body)):
         raise _Refused("a DOCTYPE or a base URI")
     try:
@@ -315,16 +315,16 @@ def _fast_xml_feed(body: bytes, url: str, content_type: str | None, now: datetim
     except etree.XMLSyntaxError:
         raise _Refused("not well-formed") from None
     if root.tag == "rss" and not _other_attributes(root, {"version"}):
-        return _fast_rss(root, url, utf8, now)
+        return _fast_rss(root, url, now)
     if root.tag == _A + "feed" and not _other_attributes(root, _LANG_ONLY):
-        return _fast_atom(root, url, utf8, now)
+        return _fast_atom(root, url, now)
     raise _Refused(f"root element {root.tag!r}")
 
 
-def _decodes_as_utf8(body: bytes, content_type: str | None) -> bool:
-    """Whether feedparser reads this body as ``utf-8`` (True) or ``us-ascii`` (False), the
-    two readings lxml shares with it; _Refused for any other. feedparser decides by its
-    reading of RFC 3023 (feedparser.encodings.convert_to_utf8), restated here."""
+def _check_encoding(body: bytes, content_type: str | None) -> None:
+    """_Refused unless feedparser decodes this body as UTF-8 (or ASCII, for an ASCII body),
+    as lxml does. feedparser decides by its reading of RFC 3023
+    (feedparser.encodings.convert_to_utf8), restated here."""
     data = body[3:] if body.startswith(b"\xef\xbb\xbf") else body
     start = data.lstrip(b" \t\r\n")  # whitespace before a root (not before <?xml: lxml refuses)
     if not start.startswith(b"<") or start.startswith(b"<\x00"):
@@ -339,10 +339,10 @@ def _decodes_as_utf8(body: bytes, content_type: str | None) -> bool:
         encoding = charset or "us-ascii"
     else:
         encoding = declared or "utf-8"
-    if encoding == "utf-8":
-        return True
-    if encoding == "us-ascii" and body.isascii():
-        return False
+    if encoding.lower() in ("utf-8", "utf8") or (
+        encoding.lower() in ("us-ascii", "ascii") and body.isascii()
+    ):
+        return
     raise _Refused(f"encoding {encoding}")
 
 
@@ -362,7 +362,7 @@ def _declared_encoding(data: bytes) -> str:
     return ""
 
 
-def _fast_rss(root: Any, url: str, utf8: bool, now: datetime) -> ParsedFeed:
+def _fast_rss(root: Any, url: str, now: datetime) -> ParsedFeed:
     channel = root[0] if len(root) == 1 else None
     if channel is None or channel.tag != "channel" or channel.attrib:
         raise _Refused("not a single plain <channel>")
@@ -372,17 +372,17 @@ def _fast_rss(root: Any, url: str, utf8: bool, now: datetime) -> ParsedFeed:
     title = fields.get("title")
     link = fields.get("link")
     return ParsedFeed(
-        title=(_as_text(*_rss_title(title, utf8)) or None) if title is not None else None,
+        title=(_as_text(*_rss_title(title)) or None) if title is not None else None,
         # feedparser's fix for "&amp;" in links, as it applies it to a channel's link
-        link=_link(_LINK_ENTITY.sub(r"&\g<1>", _field(link, utf8, uri=True)), url)
+        link=_link(_LINK_ENTITY.sub(r"&\g<1>", _field(link, uri=True)), url)
         if link is not None
         else None,
-        entries=[_fast_rss_entry(item, url, utf8, now) for item in fields.get("items", ())],
-        ttl_seconds=_ttl(_values(fields, utf8, ("ttl", "sy_updateperiod", "sy_updatefrequency"))),
+        entries=[_fast_rss_entry(item, url, now) for item in fields.get("items", ())],
+        ttl_seconds=_ttl(_values(fields, ("ttl", "sy_updateperiod", "sy_updatefrequency"))),
     )
 
 
-def _fast_rss_entry(item: Any, feed_url: str, utf8: bool, now: datetime) -> Entry:
+def _fast_rss_entry(item: Any, feed_url: str, now: datetime) -> Entry:
     if item.attrib:
         raise _Refused("attributes on <item>")
     fields = _fields(item, _RSS_ITEM, {}, _RSS_ITEM_IGNORED, {})
@@ -390,18 +390,18 @@ def _fast_rss_entry(item: Any, feed_url: str, utf8: bool, now: datetime) -> Entr
     if (guid_element := fields.get("guid")) is not None:
         # A guid is the link too unless isPermaLink says otherwise (or a <link> is given).
         is_link = guid_element.get("isPermaLink", "true") == "true"
-        guid = _field(guid_element, utf8, uri=is_link, attributes=_PERMALINK_AND_LANG)
+        guid = _field(guid_element, uri=is_link, attributes=_PERMALINK_AND_LANG)
         link = guid if is_link else None
     if (link_element := fields.get("link")) is not None:
-        link = _field(link_element, utf8, uri=True)
+        link = _field(link_element, uri=True)
         if "&" in link:  # feedparser's repair of "&amp;" in item links
             link = _LINK_ENTITY.sub(r"&\g<1>", link.replace("&amp;", "&"))
     title = fields.get("title")
-    title_type, title_value = _rss_title(title, utf8) if title is not None else ("", "")
-    content = _field(fields["content"], utf8) if "content" in fields else None
+    title_type, title_value = _rss_title(title) if title is not None else ("", "")
+    content = _field(fields["content"]) if "content" in fields else None
     summary = fields.get("summary")
     # Without a <description>, feedparser copies the content into the summary.
-    summary_value = _field(summary, utf8) if summary is not None else content or ""
+    summary_value = _field(summary) if summary is not None else content or ""
     author = fields.get("author")
     return Entry(
         feed_url=feed_url,
@@ -412,41 +412,41 @@ def _fast_rss_entry(item: Any, feed_url: str, utf8: bool, now: datetime) -> Entr
         else "",
         summary=html_to_text(summary_value),
         content=html_to_text(content) if content else "",
-        published_at=_fast_date(_values(fields, utf8, ("published", "updated")), now),
-        author=_clean(_field(author, utf8)) if author is not None else None,
+        published_at=_fast_date(_values(fields, ("published", "updated")), now),
+        author=_clean(_field(author)) if author is not None else None,
     )
 
 
-def _fast_atom(root: Any, url: str, utf8: bool, now: datetime) -> ParsedFeed:
+def _fast_atom(root: Any, url: str, now: datetime) -> ParsedFeed:
     fields = _fields(root, _ATOM_FEED, _ATOM_FEED_LISTS, _ATOM_FEED_IGNORED, _ATOM_FEED_CONTAINERS)
     title = fields.get("title")
     guid = fields.get("guid")
     link = _atom_link(fields.get("links", ()))
     if link is None and guid is not None:
-        link = _field(guid, utf8, uri=True)  # an Atom id stands in for a missing link
+        link = _field(guid, uri=True)  # an Atom id stands in for a missing link
     return ParsedFeed(
-        title=(_as_text(*_atom_text(title, utf8)) or None) if title is not None else None,
+        title=(_as_text(*_atom_text(title)) or None) if title is not None else None,
         link=_link(link, url),
-        entries=[_fast_atom_entry(entry, url, utf8, now) for entry in fields.get("entries", ())],
-        ttl_seconds=_ttl(_values(fields, utf8, ("sy_updateperiod", "sy_updatefrequency"))),
+        entries=[_fast_atom_entry(entry, url, now) for entry in fields.get("entries", ())],
+        ttl_seconds=_ttl(_values(fields, ("sy_updateperiod", "sy_updatefrequency"))),
     )
 
 
-def _fast_atom_entry(entry: Any, feed_url: str, utf8: bool, now: datetime) -> Entry:
+def _fast_atom_entry(entry: Any, feed_url: str, now: datetime) -> Entry:
     if _other_attributes(entry, _LANG_ONLY):
         raise _Refused("attributes on <entry>")
     fields = _fields(entry, _ATOM_ENTRY, _ATOM_ENTRY_LISTS, _ATOM_ENTRY_IGNORED, {})
-    guid = _field(fields["guid"], utf8, uri=True) if "guid" in fields else None
+    guid = _field(fields["guid"], uri=True) if "guid" in fields else None
     link = _atom_link(fields.get("links", ()))
     title = fields.get("title")
-    contents = [_atom_text(c, utf8) for c in fields.get("contents", ())]
+    contents = [_atom_text(c) for c in fields.get("contents", ())]
     summary = fields.get("summary")
     if summary is not None:
-        summary_type, summary_value = _atom_text(summary, utf8)
+        summary_type, summary_value = _atom_text(summary)
         summary_text = _as_text(summary_type, summary_value) or html_to_text(summary_value)
     else:  # feedparser copies the first content into the summary, without its type
         summary_text = html_to_text(contents[0][1]) if contents else ""
-    title_type, title_value = _atom_text(title, utf8) if title is not None else ("", "")
+    title_type, title_value = _atom_text(title) if title is not None else ("", "")
     author = fields.get("author")
     return Entry(
         feed_url=feed_url,
@@ -457,7 +457,7 @@ def _fast_atom_entry(entry: Any, feed_url: str, utf8: bool, now: datetime) -> En
         else "",
         summary=summary_text,
         content=_joined(contents),
-        published_at=_fast_date(_values(fields, utf8, ("published", "updated")), now),
+        published_at=_fast_date(_values(fields, ("published", "updated")), now),
         author=_clean(_atom_person(author)) if author is not None else None,
     )
 
@@ -538,22 +538,22 @@ def _text_of(element: Any, attributes: frozenset[str] | set[str] = _LANG_ONLY) -
 
 def _field(
     element: Any,
-    utf8: bool,
     *,
     uri: bool = False,
     attributes: frozenset[str] | set[str] = _LANG_ONLY,
 ) -> str:
     """An element's text as feedparser's pop() leaves it."""
-    return _finish(_text_of(element, attributes).strip(), utf8, uri=uri)
+    return _finish(_text_of(element, attributes).strip(), uri=uri)
 
 
-def _finish(text: str, utf8: bool, *, uri: bool = False) -> str:
+def _finish(text: str, *, uri: bool = False) -> str:
     if uri and text:
         text = _resolved(text)
     if not text.isascii():
-        if utf8:  # feedparser undoes UTF-8 read as Latin-1 when it can
-            with contextlib.suppress(UnicodeEncodeError, UnicodeDecodeError):
-                text = text.encode("iso-8859-1").decode("utf-8")
+        # feedparser undoes UTF-8 read as Latin-1 when it can (its parser is always
+        # told the text is "utf-8": it re-encodes documents to UTF-8 before parsing)
+        with contextlib.suppress(UnicodeEncodeError, UnicodeDecodeError):
+            text = text.encode("iso-8859-1").decode("utf-8")
         if _C1_CONTROLS.search(text):  # translate() visits every character: only if needed
             text = text.translate(_CP1252)
     return text
@@ -568,25 +568,25 @@ def _resolved(uri: str) -> str:
     return uri
 
 
-def _values(fields: dict[str, Any], utf8: bool, names: tuple[str, ...]) -> dict[str, str]:
-    return {name: _field(fields[name], utf8) for name in names if name in fields}
+def _values(fields: dict[str, Any], names: tuple[str, ...]) -> dict[str, str]:
+    return {name: _field(fields[name]) for name in names if name in fields}
 
 
-def _rss_title(element: Any, utf8: bool) -> tuple[str, str]:
+def _rss_title(element: Any) -> tuple[str, str]:
     """An RSS title's type and value: plain text unless it looks like HTML to feedparser."""
     raw = _text_of(element).strip()
     # feedparser's test wants a close tag or an entity: neither without "<" or "&"
     looks_like_html = ("<" in raw or "&" in raw) and _MIXIN.looks_like_html(raw)
     content_type = "text/html" if looks_like_html else "text/plain"
-    return content_type, _finish(raw, utf8)
+    return content_type, _finish(raw)
 
 
-def _atom_text(element: Any, utf8: bool) -> tuple[str, str]:
+def _atom_text(element: Any) -> tuple[str, str]:
     """An Atom text construct's type and value; _Refused for xhtml and other types."""
     content_type = _content_type(element.get("type", "text"))
     if content_type not in _TEXT_TYPES:
         raise _Refused(f"type {content_type} in {element.tag}")
-    return content_type, _field(element, utf8, attributes=_TYPE_AND_LANG)
+    return content_type, _field(element, attributes=_TYPE_AND_LANG)
 
 
 def _content_type(value: str) -> str:

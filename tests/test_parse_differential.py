@@ -40,6 +40,8 @@ CONTENT_TYPES = [
     "application/atom+xml; charset=utf-8",
     "text/xml",
     "text/xml; charset=UTF-8",
+    "application/rss+xml; charset=UTF-8",
+    "text/plain; charset=US-ASCII",
     "text/html; charset=utf-8",
     "application/octet-stream",
 ]
@@ -350,3 +352,19 @@ def test_declared_encoding_equals_feedparsers_regex(head: str) -> None:
     match = feedparser.encodings.RE_XML_PI_ENCODING.match(data)
     expected = match.group(1).decode("latin-1").lower() if match else ""
     assert P._declared_encoding(data) == expected
+
+
+@pytest.mark.parametrize("content_type", CONTENT_TYPES)
+def test_character_references_in_an_ascii_body(content_type: str | None) -> None:
+    # UTF-8 read as Latin-1, spelled as references: feedparser repairs it whatever the
+    # declared or served encoding (it always parses a re-encoded UTF-8 document).
+    body = (
+        b'<?xml version="1.0"?><rss version="2.0"><channel><title>Caf&#195;&#169;</title>'
+        b"<item><title>&#147;Quoted&#148; &#195;&#188;ber</title><author>&#128;</author>"
+        b"<description>&#x85; &#195;&#169;&lt;b&gt;x&lt;/b&gt;</description></item>"
+        b"</channel></rss>"
+    )
+    fast, slow = both(body, content_type)
+    assert fast is not None and fast == slow
+    # the repair is all or nothing per field, before the Windows-1252 mapping
+    assert fast.title == "Café" and fast.entries[0].title == "“Quoted” Ã¼ber"
