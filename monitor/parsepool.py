@@ -40,6 +40,7 @@ import multiprocessing.connection
 import os
 import pickle
 import threading
+import weakref
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -64,11 +65,17 @@ T = TypeVar("T")
 log = logging.getLogger("newsmon.parse")
 
 MAX_WORKERS = 4
+# A few parses queued per worker keep it busy while this process, busy storing, is slow
+# to hand it the next; an analysis waits behind at most these (≈ 15 ms each).
+PARSES_PER_WORKER = 4
 MAX_BREAKS = 3  # pools lost before parsing stays in threads for good (workers cannot start)
 
 _pool: ProcessPoolExecutor | None = None
 _breaks = 0
 _lock = threading.Lock()
+_parse_slots: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Semaphore] = (
+    weakref.WeakKeyDictionary()
+)
 # In a worker: the generation of compiled watchlists last received, unpickled.
 _analysers: tuple[int, Matcher, FigureExtractor] | None = None
 
@@ -101,7 +108,8 @@ async def parse_keyed(
 ) -> KeyedFeed:
     """``parse_feed`` and ``key_entries`` in a worker process (or a thread)."""
     work = partial(_parse_keyed, body, url, content_type, feed_outlet)
-    return await _run(work, work, url)
+    async with _parse_slot():
+        return await _run(work, work, url)
 
 
 async def analyse(compiled: Compiled, articles: Sequence[Article], *, feed: str) -> list[Analysis]:
@@ -113,6 +121,18 @@ async def analyse(compiled: Compiled, articles: Sequence[Article], *, feed: str)
         return await asyncio.to_thread(in_thread)
     in_worker = partial(_analyse, compiled.generation, compiled.pickled, articles)
     return await _run(in_worker, in_thread, feed)
+
+
+def _parse_slot() -> asyncio.Semaphore:
+    """Parses handed to the pool at a time (per event loop). The pool serves its queue in
+    order, and a cold cycle fetches every feed at once: unbounded, the analyses the store
+    waits for queued behind every feed's parse, and the store sat idle until the last
+    feed was parsed (200 feeds: the first store after 11 s instead of 2 s)."""
+    loop = asyncio.get_running_loop()
+    slots = _parse_slots.get(loop)
+    if slots is None:
+        slots = _parse_slots[loop] = asyncio.Semaphore(PARSES_PER_WORKER * max(1, workers()))
+    return slots
 
 
 def _parse_keyed(

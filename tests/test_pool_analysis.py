@@ -135,6 +135,39 @@ def test_each_generation_is_analysed_with_its_own_watchlists(one_worker: None) -
         assert [m.watchlist for m in in_pool(compiled, zebra)[0].matches] == matched
 
 
+def test_parses_wait_their_turn_so_that_analyses_need_not(
+    one_worker: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """At most PARSES_PER_WORKER parses are in the pool's (first come, first served) queue
+    however many feeds arrive at once, so an analysis is queued behind that many only."""
+    run = parsepool._run
+    active: list[int] = [0, 0]  # now, most
+
+    async def counting(*args: Any) -> Any:
+        active[0] += 1
+        active[1] = max(active)
+        try:
+            return await run(*args)
+        finally:
+            active[0] -= 1
+
+    monkeypatch.setattr(parsepool, "_run", counting)
+    body = rss(("1", "One"))
+
+    async def many() -> list[parsepool.KeyedFeed]:
+        return await asyncio.gather(
+            *(
+                parsepool.parse_keyed(
+                    body, url=f"https://f{i}/", content_type=None, feed_outlet=None
+                )
+                for i in range(20)
+            )
+        )
+
+    assert len(asyncio.run(many())) == 20
+    assert active[1] == parsepool.PARSES_PER_WORKER
+
+
 def test_without_a_spare_core_analysis_stays_in_process(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(parsepool, "workers", lambda: 0)
     parsepool.shutdown()
