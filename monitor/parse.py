@@ -778,7 +778,6 @@ _DROP = re.compile(
     r"|(script|style|noscript|template|iframe|svg|math|object|head|title)\b.*?(?:</\1\s*>|$))",
     re.I | re.S,
 )
-_WHITESPACE = re.compile(r"\s+")
 _BREAK = re.compile(r"<br\s*/?>", re.I)
 _BLOCK = re.compile(
     r"</?(?:p|div|h[1-6]|li|ul|ol|dl|dt|dd|tr|table|blockquote|pre|section|article|header"
