@@ -7,7 +7,7 @@ conditional UPDATEs (``... WHERE lease_until < now``), so exactly one replica wi
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import cache
@@ -423,6 +423,173 @@ def _insert_bands_sql(bands: int) -> TextClause:
     return text(f"INSERT INTO story_bands (band, story_id) VALUES {rows}")  # noqa: S608
 
 
+# A chunk of entries is placed with a few set-based statements instead of five per entry
+# (``monitor.ingest.record_entries``): every exact text at once, every band key at once
+# (still at most PER_BAND stories per key), the candidates' sketches at once, then the new
+# stories, their band keys and the items each as one multi-row INSERT.
+
+
+def stories_with_texts(session: Session, text_hashes: Collection[str]) -> dict[str, int]:
+    """For each of these ``identity.text_hash`` values already stored, the story of an item
+    with exactly that text (the oldest story, should a race have made two)."""
+    if not text_hashes:
+        return {}
+    rows = session.connection().execute(
+        _chunk_statements(session).stories_with_texts, {"hashes": list(text_hashes)}
+    )
+    return {text_hash: int(story_id) for text_hash, story_id in rows}
+
+
+def band_stories(session: Session, bands: Collection[int]) -> dict[int, list[int]]:
+    """For each band key, the ids of the newest stories indexed under it (at most
+    ``PER_BAND``, newest first): ``similar_stories``'s bounded lookup for many keys."""
+    found: dict[int, list[int]] = {}
+    if not bands:
+        return found
+    keys = sorted(bands)
+    batches: list[dict[str, Any]] = []
+    if session.get_bind().dialect.name == "postgresql":
+        sql, batches = _BAND_STORIES_PG, [{"bands": keys}]
+    else:  # a fixed number of keys per statement, so SQLite prepares it once
+        sql = _band_stories_sqlite()
+        for start in range(0, len(keys), _BAND_BATCH):
+            part = keys[start : start + _BAND_BATCH]
+            part += [-1] * (_BAND_BATCH - len(part))  # keys are ≥ 0: -1 matches nothing
+            batches.append({f"b{i}": band for i, band in enumerate(part)})
+    # Straight from the driver's cursor: a chunk reads thousands of (band, story) pairs,
+    # and SQLAlchemy's per-row result handling cost more than the query itself.
+    cursor = session.connection().connection.driver_connection.cursor()  # type: ignore[union-attr]
+    try:
+        for params in batches:
+            cursor.execute(sql, params)
+            for band, story_id in cursor.fetchall():
+                found.setdefault(band, []).append(story_id)
+    finally:
+        cursor.close()
+    for ids in found.values():
+        ids.sort(reverse=True)
+    return found
+
+
+_BAND_BATCH = 100  # keys per SQLite statement (a compound SELECT may have up to 500 terms)
+
+
+@cache
+def _band_stories_sqlite() -> str:
+    return " UNION ALL ".join(
+        f"SELECT * FROM (SELECT band, story_id FROM story_bands WHERE band = :b{i}"  # noqa: S608
+        f" ORDER BY story_id DESC LIMIT {PER_BAND})"
+        for i in range(_BAND_BATCH)
+    )
+
+
+# One statement for every key: a LATERAL index range scan per key of the array (psycopg's
+# placeholder style, run on the driver's cursor).
+_BAND_STORIES_PG = (
+    "SELECT k.band, s.story_id FROM unnest(%(bands)s::bigint[]) AS k(band)"  # noqa: S608
+    " CROSS JOIN LATERAL (SELECT story_id FROM story_bands WHERE band = k.band"
+    f" ORDER BY story_id DESC LIMIT {PER_BAND}) AS s"
+)
+
+
+def story_sketches(session: Session, story_ids: Collection[int]) -> dict[int, tuple[int, ...]]:
+    """The stored sketch of each of these stories."""
+    if not story_ids:
+        return {}
+    rows = session.connection().execute(
+        _chunk_statements(session).story_sketches, {"ids": list(story_ids)}
+    )
+    return {int(story_id): unpack_sketch(sketch) for story_id, sketch in rows}
+
+
+@dataclass(frozen=True)
+class NewStory:
+    title: str
+    sketch: Sequence[int]
+    bands: Sequence[int]
+
+
+def create_stories(session: Session, stories: Sequence[NewStory], now: datetime) -> list[int]:
+    """``create_story`` for many: their ids, in the order given."""
+    if not stories:
+        return []
+    conn, stmts = session.connection(), _chunk_statements(session)
+    rows = [
+        {"title": s.title, "first_seen_at": now, "sketch": pack_sketch(s.sketch)} for s in stories
+    ]
+    # One multi-row INSERT: both databases number its rows in the order of its VALUES (a
+    # sequence's nextval per row, SQLite's next rowid per row), so the ascending ids are
+    # the stories in order. (SQLAlchemy's sort_by_parameter_order would insert SQLite's
+    # rows one statement each.)
+    ids = sorted(int(story_id) for story_id in conn.execute(stmts.insert_stories, rows).scalars())
+    bands = [(band, story_id) for s, story_id in zip(stories, ids, strict=True) for band in s.bands]
+    if bands:
+        if session.get_bind().dialect.name == "postgresql":
+            conn.execute(
+                stmts.insert_bands,
+                {"bands": [b for b, _ in bands], "stories": [i for _, i in bands]},
+            )
+        else:  # sqlite3's executemany: one C loop over a prepared statement (through
+            # SQLAlchemy, processing each row's parameters cost more than inserting it)
+            cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+            try:
+                cursor.executemany(_INSERT_BANDS_SQLITE, bands)
+            finally:
+                cursor.close()
+    return ids
+
+
+def insert_items(session: Session, rows: Sequence[dict[str, Any]]) -> dict[str, int]:
+    """``insert_item`` for many, one multi-row INSERT … ON CONFLICT DO NOTHING: the id of
+    each inserted item by its ``content_hash`` (rows a unique key rejected are absent)."""
+    if not rows:
+        return {}
+    result = session.connection().execute(_chunk_statements(session).insert_items, list(rows))
+    return {content_hash: int(item_id) for item_id, content_hash in result}
+
+
+_INSERT_BANDS_SQLITE = "INSERT INTO story_bands (band, story_id) VALUES (?, ?)"
+
+
+@dataclass(frozen=True)
+class _ChunkStatements:
+    stories_with_texts: Any
+    story_sketches: Any
+    insert_stories: Any
+    insert_bands: Any
+    insert_items: Any
+
+
+@cache
+def _chunk_statements_for(dialect: str) -> _ChunkStatements:
+    dml = postgresql if dialect == "postgresql" else sqlite
+    items, stories = _table(Item), _table(Story)
+    if dialect == "postgresql":
+        insert_bands: Any = text(
+            "INSERT INTO story_bands (band, story_id)"
+            " SELECT * FROM unnest(CAST(:bands AS bigint[]), CAST(:stories AS integer[]))"
+        )
+    else:
+        insert_bands = None  # _INSERT_BANDS_SQLITE, on the driver's cursor
+    return _ChunkStatements(
+        stories_with_texts=select(items.c.text_hash, func.min(items.c.story_id))
+        .where(items.c.text_hash.in_(bindparam("hashes", expanding=True)))
+        .group_by(items.c.text_hash),
+        story_sketches=select(stories.c.id, stories.c.sketch).where(
+            stories.c.id.in_(bindparam("ids", expanding=True))
+        ),
+        insert_stories=insert(stories).returning(stories.c.id),
+        insert_bands=insert_bands,
+        insert_items=dml.insert(items)
+        .on_conflict_do_nothing()
+        .returning(items.c.id, items.c.content_hash),
+    )
+
+
+def _chunk_statements(session: Session) -> _ChunkStatements:
+    return _chunk_statements_for(session.get_bind().dialect.name)
+
+
 def delete_story(session: Session, story_id: int, bands: Sequence[int]) -> None:
     """Remove a story created in this transaction that turned out to have no item."""
     if bands:
@@ -432,16 +599,23 @@ def delete_story(session: Session, story_id: int, bands: Sequence[int]) -> None:
     session.execute(delete(Story).where(Story.id == story_id))
 
 
-def story_outlets(session: Session, story_id: int, exclude_item: int | None = None) -> list[str]:
-    """Outlets that carried a story, first seen first."""
+def story_outlets(
+    session: Session,
+    story_id: int,
+    exclude_item: int | None = None,
+    exclude_items: Collection[int] = (),
+) -> list[str]:
+    """Outlets that carried a story, first seen first (without the excluded items: those
+    stored later in the same chunk, say)."""
     stmt = (
         select(Item.outlet, func.min(Item.first_seen_at))
         .where(Item.story_id == story_id, Item.outlet.is_not(None))
         .group_by(Item.outlet)
         .order_by(func.min(Item.first_seen_at))
     )
-    if exclude_item is not None:
-        stmt = stmt.where(Item.id != exclude_item)
+    excluded = {*exclude_items, *([] if exclude_item is None else [exclude_item])}
+    if excluded:
+        stmt = stmt.where(Item.id.not_in(excluded))
     return [outlet for outlet, _ in session.execute(stmt) if outlet]
 
 
@@ -749,10 +923,15 @@ def thread_planned(session: Session, notifier: str, channel: str | None, key: st
     return found is not None
 
 
-def story_watchlists(session: Session, story_id: int) -> list[str]:
-    """Every watchlist an item of the story matched."""
+def story_watchlists(
+    session: Session, story_id: int, exclude_items: Collection[int] = ()
+) -> list[str]:
+    """Every watchlist an item of the story matched (but the excluded ones)."""
     names: list[str] = []
-    for matched in session.scalars(select(Item.matched).where(Item.story_id == story_id)):
+    stmt = select(Item.matched).where(Item.story_id == story_id)
+    if exclude_items:
+        stmt = stmt.where(Item.id.not_in(exclude_items))
+    for matched in session.scalars(stmt):
         names += [name for name in matched or [] if name not in names]
     return names
 
