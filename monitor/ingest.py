@@ -389,7 +389,7 @@ class _BandIndex:
 
     def _ranked(self, bands: Sequence[int]) -> list[int]:
         """The ``limit`` stories sharing most keys, newest first among equals."""
-        hits = []
+        hits: list[int] = []
         for band in bands:
             newest = self._stored.get(band, ())
             if added := self._added.get(band):
