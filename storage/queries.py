@@ -735,40 +735,66 @@ def claim_alerts(
 ) -> list[tuple[AlertRow, bool]]:
     """Claim deliverable alerts in creation order: pending and due, or 'sending' whose lease
     expired. The flag is True for the latter: its replica died between send and mark, so
-    the caller must check the channel before sending again."""
+    the caller must check the channel before sending again.
+
+    Core statements on the table: an ORM UPDATE would first evaluate its condition against
+    every object in the session (there are none to update), which cost more than the
+    UPDATE. One conditional UPDATE … RETURNING per state claims the candidates still in
+    the state they were read in."""
+    c = _table(AlertRow).c
     deliverable = or_(
-        and_(AlertRow.state == "pending", AlertRow.next_attempt_at <= now),
-        and_(AlertRow.state == "sending", AlertRow.lease_until < now),
+        and_(c.state == "pending", c.next_attempt_at <= now),
+        and_(c.state == "sending", c.lease_until < now),
     )
-    stmt: Any = select(AlertRow.id, AlertRow.state).where(deliverable).order_by(AlertRow.id)
+    stmt: Any = select(c.id, c.state).where(deliverable).order_by(c.id)
     found = session.execute(_skip_locked(session, stmt.limit(limit))).all()
-    candidates: list[tuple[int, str]] = [(row[0], row[1]) for row in found]
+    by_state: dict[str, list[int]] = {}
+    for alert_id, state in found:
+        by_state.setdefault(state, []).append(alert_id)
     resumed: dict[int, bool] = {}
-    for alert_id, state in candidates:
-        result = session.execute(
-            update(AlertRow)
-            .where(AlertRow.id == alert_id, AlertRow.state == state, deliverable)
+    for state, ids in by_state.items():
+        claimed = session.execute(
+            update(_table(AlertRow))
+            .where(c.id.in_(ids), c.state == state, deliverable)
             .values(state="sending", lease_owner=owner, lease_until=now + timedelta(seconds=lease))
+            .returning(c.id)
         )
-        if getattr(result, "rowcount", 0) == 1:
-            resumed[alert_id] = state == "sending"
+        resumed.update((alert_id, state == "sending") for alert_id in claimed.scalars())
     if not resumed:
         return []
     rows = session.scalars(select(AlertRow).where(AlertRow.id.in_(resumed)).order_by(AlertRow.id))
     return [(row, resumed[row.id]) for row in rows]
 
 
+def _mark(session: Session, alert_id: int, owner: str, **values: Any) -> None:
+    """Finish an alert this replica holds the lease on (a Core UPDATE: see claim_alerts)."""
+    c = _table(AlertRow).c
+    session.execute(
+        update(_table(AlertRow))
+        .where(c.id == alert_id, c.lease_owner == owner)
+        .values(lease_owner=None, lease_until=None, **values)
+    )
+
+
 def mark_sent(
     session: Session, alert_id: int, owner: str, now: datetime, remote_id: str | None
 ) -> None:
-    session.execute(
-        update(AlertRow)
-        .where(AlertRow.id == alert_id, AlertRow.lease_owner == owner)
+    params = {"b_id": alert_id, "b_owner": owner, "b_now": now, "b_remote": remote_id}
+    session.connection().execute(_mark_sent_statement(), params)
+
+
+@cache
+def _mark_sent_statement() -> Any:
+    # Built once (one per sent alert, building it cost more than running it).
+    c = _table(AlertRow).c
+    return (
+        update(_table(AlertRow))
+        .where(c.id == bindparam("b_id"), c.lease_owner == bindparam("b_owner"))
         .values(
             state="sent",
-            sent_at=now,
-            remote_id=remote_id,
-            attempts=AlertRow.attempts + 1,
+            sent_at=bindparam("b_now"),
+            remote_id=bindparam("b_remote"),
+            attempts=c.attempts + 1,
             last_error=None,
             lease_owner=None,
             lease_until=None,
@@ -787,44 +813,35 @@ def mark_retry(
 ) -> None:
     """A temporary failure (``count``) or a deferral: back to pending; later alerts of the
     same channel wait too, so a backlog drains in order."""
-    row = session.get(AlertRow, alert_id)
-    session.execute(
-        update(AlertRow)
-        .where(AlertRow.id == alert_id, AlertRow.lease_owner == owner)
-        .values(
-            state="pending",
-            attempts=AlertRow.attempts + (1 if count else 0),
-            last_error=error,
-            next_attempt_at=next_attempt_at,
-            lease_owner=None,
-            lease_until=None,
-        )
+    c = _table(AlertRow).c
+    row = session.execute(select(c.notifier, c.channel).where(c.id == alert_id)).first()
+    _mark(
+        session,
+        alert_id,
+        owner,
+        state="pending",
+        attempts=c.attempts + (1 if count else 0),
+        last_error=error,
+        next_attempt_at=next_attempt_at,
     )
     if row is not None:
+        same = c.channel.is_(None) if row.channel is None else c.channel == row.channel
         session.execute(
-            update(AlertRow)
+            update(_table(AlertRow))
             .where(
-                AlertRow.state == "pending",
-                *_in_channel(row.notifier, row.channel),
-                AlertRow.id > alert_id,
-                AlertRow.next_attempt_at < next_attempt_at,
+                c.state == "pending",
+                c.notifier == row.notifier,
+                same,
+                c.id > alert_id,
+                c.next_attempt_at < next_attempt_at,
             )
             .values(next_attempt_at=next_attempt_at)
         )
 
 
 def mark_failed(session: Session, alert_id: int, owner: str, error: str) -> None:
-    session.execute(
-        update(AlertRow)
-        .where(AlertRow.id == alert_id, AlertRow.lease_owner == owner)
-        .values(
-            state="failed",
-            attempts=AlertRow.attempts + 1,
-            last_error=error,
-            lease_owner=None,
-            lease_until=None,
-        )
-    )
+    attempts = _table(AlertRow).c.attempts + 1
+    _mark(session, alert_id, owner, state="failed", attempts=attempts, last_error=error)
 
 
 def requeue_alerts(session: Session, now: datetime, alert_id: int | None = None) -> int:
@@ -992,11 +1009,7 @@ def roll_into(session: Session, member_ids: Sequence[int], digest_id: int) -> in
 
 def mark_skipped(session: Session, alert_id: int, owner: str, reason: str) -> None:
     """Nothing to deliver (e.g. a dashboard edit with no thread to edit)."""
-    session.execute(
-        update(AlertRow)
-        .where(AlertRow.id == alert_id, AlertRow.lease_owner == owner)
-        .values(state="skipped", last_error=reason, lease_owner=None, lease_until=None)
-    )
+    _mark(session, alert_id, owner, state="skipped", last_error=reason)
 
 
 # ----------------------------------------------------------------------------- retention
