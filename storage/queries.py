@@ -449,7 +449,7 @@ def band_stories(session: Session, bands: Collection[int]) -> dict[int, list[int
     keys = sorted(bands)
     batches: list[dict[str, Any]] = []
     if session.get_bind().dialect.name == "postgresql":
-        sql, batches = _BAND_STORIES_PG, [{"bands": keys}]
+        sql, batches = _BAND_STORIES_PG, [{"bands": _pg_array(keys)}]
     else:  # a fixed number of keys per statement, so SQLite prepares it once
         sql = _band_stories_sqlite()
         for start in range(0, len(keys), _BAND_BATCH):
@@ -458,17 +458,27 @@ def band_stories(session: Session, bands: Collection[int]) -> dict[int, list[int
             batches.append({f"b{i}": band for i, band in enumerate(part)})
     # Straight from the driver's cursor: a chunk reads thousands of (band, story) pairs,
     # and SQLAlchemy's per-row result handling cost more than the query itself.
+    # PostgreSQL sends one row per key, its stories as text (fewer rows to convert).
     cursor = session.connection().connection.driver_connection.cursor()  # type: ignore[union-attr]
     try:
         for params in batches:
             cursor.execute(sql, params)
-            for band, story_id in cursor.fetchall():
-                found.setdefault(band, []).append(story_id)
+            for band, ids in cursor.fetchall():
+                if isinstance(ids, int):
+                    found.setdefault(band, []).append(ids)
+                elif ids:
+                    found[band] = list(map(int, ids.split(",")))
     finally:
         cursor.close()
     for ids in found.values():
         ids.sort(reverse=True)
     return found
+
+
+def _pg_array(values: Iterable[int]) -> str:
+    """An integer array as PostgreSQL's literal, cast in the statement: psycopg adapts a
+    list element by element, in Python."""
+    return "{" + ",".join(map(str, values)) + "}"
 
 
 _BAND_BATCH = 100  # keys per SQLite statement (a compound SELECT may have up to 500 terms)
@@ -483,12 +493,12 @@ def _band_stories_sqlite() -> str:
     )
 
 
-# One statement for every key: a LATERAL index range scan per key of the array (psycopg's
+# One statement for every key: an index range scan per key of the array (psycopg's
 # placeholder style, run on the driver's cursor).
 _BAND_STORIES_PG = (
-    "SELECT k.band, s.story_id FROM unnest(%(bands)s::bigint[]) AS k(band)"  # noqa: S608
-    " CROSS JOIN LATERAL (SELECT story_id FROM story_bands WHERE band = k.band"
-    f" ORDER BY story_id DESC LIMIT {PER_BAND}) AS s"
+    "SELECT k.band, array_to_string(ARRAY(SELECT story_id FROM story_bands"  # noqa: S608
+    f" WHERE band = k.band ORDER BY story_id DESC LIMIT {PER_BAND}), ',')"
+    " FROM unnest(%(bands)s::bigint[]) AS k(band)"
 )
 
 
@@ -527,7 +537,10 @@ def create_stories(session: Session, stories: Sequence[NewStory], now: datetime)
         if session.get_bind().dialect.name == "postgresql":
             conn.execute(
                 stmts.insert_bands,
-                {"bands": [b for b, _ in bands], "stories": [i for _, i in bands]},
+                {
+                    "bands": _pg_array(b for b, _ in bands),
+                    "stories": _pg_array(i for _, i in bands),
+                },
             )
         else:  # sqlite3's executemany: one C loop over a prepared statement (through
             # SQLAlchemy, processing each row's parameters cost more than inserting it)
