@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 
 from monitor.identity import entry_keys
 from monitor.ingest import NewEntry, Routing, record_entries
-from monitor.model import Article, Entry
+from monitor.model import Article, Entry, Match
 from storage.db import make_engine, sessions, upgrade
 from storage.models import Item, Story, StoryBand
 
@@ -142,4 +142,32 @@ def test_a_stored_entry_in_the_middle_of_a_chunk_leaves_the_others_stored(db_url
             select(func.count()).where(StoryBand.story_id.not_in(select(Story.id)))
         )
         assert orphans == 0
+    engine.dispose()
+
+
+def test_a_chunk_stores_every_column_as_one_entry_does(db_url: str) -> None:
+    engine = make_engine(db_url)
+    upgrade(engine)
+    make = sessions(engine)
+    published = datetime(2025, 12, 31, 23, 30, tzinfo=UTC)
+    one, two = _new(1, "alpha"), _new(2, "beta")
+    entry = Entry(two.entry.feed_url, two.entry.guid, None, "T2", "x", author="Ann")
+    two = NewEntry(
+        None,
+        entry,
+        two.keys,
+        Article(title="T2", text=two.article.text, url=None, outlet=None, published_at=published),
+        (Match("wl", ()),),
+        (),
+    )
+    with make() as session:
+        record_entries(session, [one, two], routing=ROUTING, now=NOW)
+    with make() as session:
+        rows = {i.guid_key: i for i in session.scalars(select(Item))}
+        stored = rows[two.keys.guid_key]
+        assert stored.matched == ["wl"] and rows[one.keys.guid_key].matched == []
+        assert stored.published_at == published and stored.first_seen_at == NOW
+        assert stored.url is None and stored.outlet is None and stored.title == "T2"
+        assert stored.summary == "x" and stored.author == "Ann" and stored.feed_id is None
+        assert stored.text_hash and stored.content_hash == two.keys.content_hash
     engine.dispose()
