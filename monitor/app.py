@@ -6,8 +6,10 @@ live reload, so a cycle always sees one consistent version.
 
 from __future__ import annotations
 
+import itertools
 import logging
 import os
+import pickle
 import socket
 import threading
 import uuid
@@ -31,10 +33,17 @@ from storage.db import make_engine, read_sessions, sessions, upgrade
 
 log = logging.getLogger("newsmon")
 
+_generations = itertools.count(1)
+
 
 @dataclass(frozen=True)
 class Compiled:
-    """One consistent version of the watchlists, compiled for matching and extraction."""
+    """One consistent version of the watchlists, compiled for matching and extraction.
+
+    ``generation`` names the version (unique in this process): worker processes keep the
+    matcher and extractor of the last one they were sent, and unpickle ``pickled`` only
+    when it changes.
+    """
 
     watchlists: tuple[Watchlist, ...]
     matcher: Matcher
@@ -42,6 +51,12 @@ class Compiled:
     by_name: Mapping[str, Watchlist]
     tolerances: Mapping[str, float]
     source_mtimes: Mapping[str, float] = field(default_factory=dict)
+    generation: int = field(default_factory=lambda: next(_generations))
+
+    @cached_property
+    def pickled(self) -> bytes:
+        """The matcher and extractor as worker processes receive them (pickled once)."""
+        return pickle.dumps((self.matcher, self.extractor), pickle.HIGHEST_PROTOCOL)
 
 
 def compile_watchlists(watchlists: list[Watchlist], directory: Path | None = None) -> Compiled:
@@ -143,6 +158,7 @@ def _with_mtimes(compiled: Compiled, mtimes: Mapping[str, float]) -> Compiled:
         compiled.by_name,
         compiled.tolerances,
         mtimes,
+        compiled.generation,  # the same matcher and extractor: workers keep theirs
     )
 
 

@@ -1,7 +1,9 @@
 """One poll of one feed, and one full cycle over all feeds.
 
-scheduler → fetch → parse → identity → store (the database says what is new) → match →
-extract → compare figures → record alerts → deliver. Only fetch, store and deliver do I/O.
+scheduler → fetch → parse + identity → the database says what is new → (article fetch) →
+match + extract + story sketch → store, compare figures, record alerts → deliver. Only
+fetch, store and deliver do I/O; the pure steps between run in ``monitor.parsepool``'s
+worker processes.
 """
 
 from __future__ import annotations
@@ -17,12 +19,13 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import func, select
 
 from monitor import parsepool
+from monitor.analysis import Analysis
 from monitor.app import App
 from monitor.article import extract_article_text, needs_article
 from monitor.delivery import deliver_pending
 from monitor.errors import FetchError
 from monitor.fetch import ARTICLE_ACCEPT, Fetcher, FetchResult
-from monitor.identity import EntryKeys, entry_keys
+from monitor.identity import KeyedEntry
 from monitor.ingest import Ingested, NewEntry, record_entries
 from monitor.model import Article, Entry
 from monitor.schedule import IDLE_DIVISOR, Bounds, failure_delay, is_flagged, success_delay
@@ -193,10 +196,14 @@ async def _process(
     if body_hash == feed.body_hash:  # many servers ignore conditional requests
         await _finish(app, feed, batch, now, delay=delay, result=result, body_hash=body_hash)
         return PollResult(feed.url, "unchanged")
-    parsed = await parsepool.parse(
-        result.body, url=result.final_url, content_type=result.content_type
+    keyed = await parsepool.parse_keyed(
+        result.body,
+        url=result.final_url,
+        content_type=result.content_type,
+        feed_outlet=feed.name or outlet_of(feed.url),
     )
-    new, alerts = await ingest_entries(app, fetcher, feed, parsed.entries)
+    parsed = keyed.parsed
+    new, alerts = await ingest_entries(app, fetcher, feed, keyed.entries)
     delay = success_delay(
         feed.interval_seconds,
         _bounds(app),
@@ -291,28 +298,16 @@ async def _failed(app: App, feed: Feed, batch: PollBatch, exc: FetchError) -> Po
     return PollResult(feed.url, "gone" if record.gone else "error", error=str(exc))
 
 
-def _fresh_entries(
-    app: App, feed: Feed, entries: Sequence[Entry]
-) -> list[tuple[Entry, EntryKeys, str | None]]:
-    """Entries not stored yet, oldest first, each once (feeds repeat GUIDs)."""
-    keyed: list[tuple[Entry, EntryKeys, str | None]] = []
-    seen: set[str] = set()
-    for entry in entries:
-        outlet = outlet_of(entry.url) if entry.url else (feed.name or outlet_of(feed.url))
-        keys = entry_keys(entry, outlet)
-        own = {k for k in (keys.guid_key, keys.url_key, keys.content_hash) if k}
-        if own & seen:
-            continue
-        seen |= own
-        keyed.append((entry, keys, outlet))
+def _fresh_entries(app: App, keyed: Sequence[KeyedEntry]) -> list[KeyedEntry]:
+    """The entries not stored yet, oldest first."""
     with app.readers() as session:
         # GUIDs first: an entry whose GUID is stored is not new, and in a feed that only
         # changed a little that is every entry but the new ones, so the URL and content
         # lookups (the same query twice more) run only for the rest.
         known = queries.known_entry_keys(
-            session, (k.guid_key for _, k, _ in keyed if k.guid_key), (), ()
+            session, (k.keys.guid_key for k in keyed if k.keys.guid_key), (), ()
         )
-        rest = [k for _, k, _ in keyed if k.guid_key not in known]
+        rest = [k.keys for k in keyed if k.keys.guid_key not in known]
         if rest:
             known |= queries.known_entry_keys(
                 session,
@@ -320,25 +315,32 @@ def _fresh_entries(
                 (k.url_key for k in rest if k.url_key),
                 (k.content_hash for k in rest),
             )
-    fresh = [(e, k, o) for e, k, o in keyed if not {k.guid_key, k.url_key, k.content_hash} & known]
+    fresh = [k for k in keyed if not {k.keys.guid_key, k.keys.url_key, k.keys.content_hash} & known]
     app.metrics.items("duplicate", len(keyed) - len(fresh))
     epoch = datetime.min.replace(tzinfo=UTC)
-    fresh.sort(key=lambda item: item[0].published_at or epoch)
+    fresh.sort(key=lambda k: k.entry.published_at or epoch)
     return fresh
 
 
 async def ingest_entries(
-    app: App, fetcher: Fetcher, feed: Feed, entries: Sequence[Entry]
+    app: App, fetcher: Fetcher, feed: Feed, keyed: Sequence[KeyedEntry]
 ) -> tuple[int, int]:
     """Store the new entries of a feed; returns (new items, alerts recorded).
 
-    Article pages are fetched on the event loop; matching, extraction and storing run in a
-    worker thread so that a feed with many new entries never stalls the other feeds'
-    downloads into their deadlines.
+    Article pages are fetched on the event loop; the analysis (matching, extraction, story
+    sketch) runs in a worker process and storing in a worker thread, so that a feed with
+    many new entries never stalls the other feeds' downloads into their deadlines.
     """
-    fresh = await asyncio.to_thread(_fresh_entries, app, feed, entries)
-    articles = [await build_article(app, fetcher, feed, e, outlet) for e, _, outlet in fresh]
-    stored = await asyncio.to_thread(_store, app, feed, fresh, articles)
+    fresh = await asyncio.to_thread(_fresh_entries, app, keyed)
+    if not fresh:
+        return 0, 0
+    articles = [await build_article(app, fetcher, feed, k.entry, k.outlet) for k in fresh]
+    analyses = await parsepool.analyse(app.compiled, articles, feed=feed.url)
+    batch = [
+        _new_entry(feed, k, article, analysis)
+        for k, article, analysis in zip(fresh, articles, analyses, strict=True)
+    ]
+    stored = await asyncio.to_thread(_store, app, batch)
     new = alerts = 0
     for item, result in stored:
         if result.item_id is None:
@@ -350,26 +352,23 @@ async def ingest_entries(
     return new, alerts
 
 
-def _store(
-    app: App,
-    feed: Feed,
-    fresh: Sequence[tuple[Entry, EntryKeys, str | None]],
-    articles: Sequence[Article],
-) -> list[tuple[NewEntry, Ingested]]:
-    """Match, extract and store, a chunk of entries per transaction (each entry with its
-    alerts, so the outbox guarantee holds); this replica's writes go one at a time."""
-    compiled = app.compiled
-    batch = [
-        NewEntry(
-            feed.id,
-            entry,
-            keys,
-            article,
-            compiled.matcher.match(article),
-            compiled.extractor.extract(article),
-        )
-        for (entry, keys, _), article in zip(fresh, articles, strict=True)
-    ]
+def _new_entry(feed: Feed, keyed: KeyedEntry, article: Article, analysis: Analysis) -> NewEntry:
+    return NewEntry(
+        feed.id,
+        keyed.entry,
+        keyed.keys,
+        article,
+        analysis.matches,
+        analysis.observations,
+        text_hash=analysis.text_hash,
+        sketch=analysis.sketch,
+        bands=analysis.bands,
+    )
+
+
+def _store(app: App, batch: Sequence[NewEntry]) -> list[tuple[NewEntry, Ingested]]:
+    """Store, a chunk of entries per transaction (each entry with its alerts, so the
+    outbox guarantee holds); this replica's writes go one at a time."""
     stored: list[tuple[NewEntry, Ingested]] = []
     for start in range(0, len(batch), STORE_CHUNK):
         chunk = batch[start : start + STORE_CHUNK]

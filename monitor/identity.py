@@ -16,10 +16,11 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from monitor.model import Entry
-from monitor.urls import canonical_url, url_key
+from monitor.urls import canonical_url, outlet_of, url_key
 
 _WORD = re.compile(r"\w+", re.UNICODE)
 
@@ -52,6 +53,31 @@ def entry_keys(entry: Entry, outlet: str | None) -> EntryKeys:
     gkey = _digest(entry.feed_url, guid)[:40] if guid else None
     content = _digest(outlet or "", normalise_text(f"{entry.title} {entry.text}"))
     return EntryKeys(gkey, ukey, canonical, content)
+
+
+@dataclass(frozen=True, slots=True)
+class KeyedEntry:
+    """An entry with its identity keys and the outlet it is credited to."""
+
+    entry: Entry
+    keys: EntryKeys
+    outlet: str | None
+
+
+def key_entries(entries: Iterable[Entry], feed_outlet: str | None) -> list[KeyedEntry]:
+    """Each entry once (feeds repeat GUIDs), with its keys; an entry without a link is
+    credited to ``feed_outlet``. Pure, so a parse worker computes it with the parse."""
+    keyed: list[KeyedEntry] = []
+    seen: set[str] = set()
+    for entry in entries:
+        outlet = outlet_of(entry.url) if entry.url else feed_outlet
+        keys = entry_keys(entry, outlet)
+        own = {k for k in (keys.guid_key, keys.url_key, keys.content_hash) if k}
+        if own & seen:
+            continue
+        seen |= own
+        keyed.append(KeyedEntry(entry, keys, outlet))
+    return keyed
 
 
 def text_hash(title: str, text: str) -> str:
