@@ -9,9 +9,12 @@ record an item, an observation or an alert twice.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping, Sequence
+import heapq
+from collections import Counter
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy.orm import Session
 
@@ -231,15 +234,205 @@ def record_entries(
     The outbox guarantee holds: each entry's alerts commit with it, and a crash before the
     commit leaves none of the batch. An entry that is already stored (a replica won the
     race) is undone by itself and comes back as ``Ingested(None)``; the others go on.
+
+    The entries are placed in their stories with a few set-based statements (``_place``),
+    deciding as if they were stored one after the other: a later entry of the batch joins
+    the story of an earlier one it copies. Should a unique key reject an item there (a
+    replica stored it meanwhile), that work is rolled back to its savepoint and the batch
+    is stored entry by entry instead, each duplicate undone by itself.
     """
-    results = []
+    results: list[Ingested] = []
     with session.begin():
-        for new in batch:
-            try:
-                results.append(_record(session, new, routing, now))
-            except _Duplicate:
+        if not batch:
+            return results
+        texts = [_Text.of(new) for new in batch]
+        try:
+            with session.begin_nested():
+                placed = _place(session, batch, texts, now)
+        except _Conflict:
+            for new, txt in zip(batch, texts, strict=True):
+                try:
+                    results.append(_record(session, new, txt, routing, now))
+                except _Duplicate:
+                    results.append(Ingested(item_id=None))
+            return results
+        for new, spot in zip(batch, placed, strict=True):
+            if spot is None:
                 results.append(Ingested(item_id=None))
+            else:
+                results.append(_follow(session, new, spot, routing, now))
     return results
+
+
+@dataclass(frozen=True)
+class _Text:
+    """What a story is found by: the exact text hash, the sketch and its band keys."""
+
+    exact: str
+    sketch: tuple[int, ...]
+    bands: tuple[int, ...]
+
+    @staticmethod
+    def of(new: NewEntry) -> _Text:
+        article = new.article
+        sketch = new.sketch if new.sketch is not None else text_sketch(article.text)
+        bands = new.bands if new.bands is not None else tuple(sketch_bands(sketch))
+        return _Text(new.text_hash or text_hash(article.title, article.text), sketch, bands)
+
+
+@dataclass(frozen=True)
+class _Spot:
+    """Where ``_place`` stored an entry; ``later``: the items of the same story stored
+    after it in the batch (its follow-up work must not see them yet)."""
+
+    item_id: int
+    story_id: int
+    new_story: bool
+    later: tuple[int, ...] = ()
+
+
+class _Conflict(Exception):
+    """A unique key rejected an item of the batch."""
+
+
+_PLACEHOLDER = 1 << 62  # ids of stories not inserted yet: above every stored story's id
+
+
+def _place(
+    session: Session, batch: Sequence[NewEntry], texts: Sequence[_Text], now: datetime
+) -> list[_Spot | None]:
+    """Store the batch's stories and items; None for an entry that repeats a unique key of
+    an earlier entry of the batch. Raises _Conflict when a stored item has one of them."""
+    stored_texts = queries.stories_with_texts(session, {t.exact for t in texts})
+    pending = {band for t in texts if t.exact not in stored_texts for band in t.bands}
+    index = _BandIndex(session, queries.band_stories(session, pending))
+    index.prefetch([t.bands for t in texts if t.exact not in stored_texts])
+    seen_keys: set[tuple[int, str]] = set()
+    batch_texts: dict[str, int] = {}
+    stories: list[int | None] = []  # each entry's story id (placeholders for new ones)
+    starts: list[bool] = []  # whether the entry starts its story
+    new_stories: list[queries.NewStory] = []
+    for new, txt in zip(batch, texts, strict=True):
+        keys = {
+            (kind, key)
+            for kind, key in enumerate((new.keys.guid_key, new.keys.url_key, new.keys.content_hash))
+            if key is not None  # NULL keys are never equal
+        }
+        if not seen_keys.isdisjoint(keys):
+            stories.append(None)  # the same entry twice: the first one is stored
+            starts.append(False)
+            continue
+        seen_keys.update(keys)
+        story_id = stored_texts.get(txt.exact, batch_texts.get(txt.exact))
+        if story_id is None:
+            story_id = index.most_similar(txt.sketch, txt.bands)
+        starts.append(story_id is None)
+        if story_id is None:
+            story_id = _PLACEHOLDER + len(new_stories)
+            new_stories.append(queries.NewStory(new.article.title, txt.sketch, txt.bands))
+            index.add(story_id, txt.sketch, txt.bands)
+        batch_texts.setdefault(txt.exact, story_id)
+        stories.append(story_id)
+    created = queries.create_stories(session, new_stories, now)
+    real = [
+        None if s is None else created[s - _PLACEHOLDER] if s >= _PLACEHOLDER else s
+        for s in stories
+    ]
+    rows = [
+        _item_row(new, txt, story_id, now)
+        for new, txt, story_id in zip(batch, texts, real, strict=True)
+        if story_id is not None
+    ]
+    ids = queries.insert_items(session, rows)
+    if len(ids) != len(rows):
+        raise _Conflict
+    spots: list[_Spot | None] = []
+    for i, (new, story_id) in enumerate(zip(batch, real, strict=True)):
+        if story_id is None:
+            spots.append(None)
+            continue
+        item_id = ids[new.keys.content_hash]
+        if starts[i]:
+            spots.append(_Spot(item_id, story_id, new_story=True))
+            continue
+        later = tuple(  # the same story's items stored after this one
+            ids[other.keys.content_hash]
+            for other, other_story in zip(batch[i + 1 :], real[i + 1 :], strict=True)
+            if other_story == story_id
+        )
+        spots.append(_Spot(item_id, story_id, new_story=False, later=later))
+    return spots
+
+
+class _BandIndex:
+    """The stories a band lookup finds, as ``queries.similar_stories`` would with the
+    batch's earlier new stories stored: per key the ``PER_BAND`` newest, the ``limit``
+    stories sharing most keys, verified against their sketches (read when first needed)."""
+
+    def __init__(self, session: Session, stored: dict[int, list[int]], limit: int = 5) -> None:
+        self._session = session
+        self._stored = stored  # band key -> stored story ids, newest first
+        self._added: dict[int, list[int]] = {}  # band key -> this batch's stories, oldest first
+        self._sketches: dict[int, tuple[int, ...]] = {}
+        self._limit = limit
+
+    def add(self, story_id: int, sketch: tuple[int, ...], bands: Sequence[int]) -> None:
+        self._sketches[story_id] = sketch
+        for band in bands:
+            self._added.setdefault(band, []).append(story_id)
+
+    def prefetch(self, lookups: Iterable[Sequence[int]]) -> None:
+        """Read at once the sketches these lookups will verify (the batch's own new
+        stories may still change a ranking: ``most_similar`` reads what is missing)."""
+        wanted = {s for bands in lookups for s in self._ranked(bands)}
+        self._sketches.update(queries.story_sketches(self._session, wanted))
+
+    def _ranked(self, bands: Sequence[int]) -> list[int]:
+        """The ``limit`` stories sharing most keys, newest first among equals."""
+        hits: list[int] = []
+        for band in bands:
+            newest = self._stored.get(band, ())
+            if added := self._added.get(band):
+                newest = [*reversed(added), *newest][: queries.PER_BAND]
+            hits += newest
+        counts = Counter(hits)
+        return [
+            s for _, s in heapq.nlargest(self._limit, zip(counts.values(), counts, strict=True))
+        ]
+
+    def most_similar(self, sketch: Sequence[int], bands: Sequence[int]) -> int | None:
+        ranked = self._ranked(bands)
+        unknown = [s for s in ranked if s not in self._sketches]
+        if unknown:
+            self._sketches.update(queries.story_sketches(self._session, unknown))
+        best: tuple[float, int] | None = None
+        for candidate in ranked:
+            score = sketch_similarity(sketch, self._sketches.get(candidate, ()))
+            if score >= MIN_SIMILARITY and (best is None or (score, -candidate) > best):
+                best = (score, -candidate)  # ties: the oldest story
+        return -best[1] if best else None
+
+
+def _item_row(new: NewEntry, txt: _Text, story_id: int, now: datetime) -> dict[str, Any]:
+    entry, keys, article = new.entry, new.keys, new.article
+    return {
+        "feed_id": new.feed_id,
+        "story_id": story_id,
+        "guid_key": keys.guid_key,
+        "url_key": keys.url_key,
+        "content_hash": keys.content_hash,
+        "text_hash": txt.exact,
+        "url": article.url,
+        "canonical_url": keys.canonical_url,
+        "outlet": article.outlet,
+        "title": article.title,
+        "summary": entry.summary,
+        "text": article.text,
+        "author": entry.author,
+        "published_at": article.published_at,
+        "first_seen_at": now,
+        "matched": [m.watchlist for m in new.matches],
+    }
 
 
 def _plan_on_more_outlets(
@@ -249,6 +442,7 @@ def _plan_on_more_outlets(
     matches: Sequence[Match],
     others: Sequence[str],
     routing: Routing,
+    later: Collection[int] = (),
 ) -> list[PlannedAlert]:
     """A copy from one more outlet: the story's new_item alerts for watchlists that wait
     for that many outlets (``noise.min_outlets``) are due now."""
@@ -258,7 +452,9 @@ def _plan_on_more_outlets(
         return []
     named = {match.watchlist for match in matches}
     earlier = [
-        Match(name, ()) for name in queries.story_watchlists(session, story_id) if name not in named
+        Match(name, ())
+        for name in queries.story_watchlists(session, story_id, later)
+        if name not in named
     ]
     return plan_new_item(
         story_id,
@@ -272,38 +468,30 @@ def _plan_on_more_outlets(
     )
 
 
-def _record(session: Session, new: NewEntry, routing: Routing, now: datetime) -> Ingested:
-    entry, keys, article, matches = new.entry, new.keys, new.article, new.matches
-    exact = new.text_hash or text_hash(article.title, article.text)
-    sketch = new.sketch if new.sketch is not None else text_sketch(article.text)
-    bands = list(new.bands) if new.bands is not None else sketch_bands(sketch)
-    story_id = _find_story(session, exact, sketch, bands)
+def _record(
+    session: Session, new: NewEntry, txt: _Text, routing: Routing, now: datetime
+) -> Ingested:
+    """Store one entry by itself (the fallback of ``record_entries``)."""
+    story_id = _find_story(session, txt.exact, txt.sketch, txt.bands)
     new_story = story_id is None
     if story_id is None:
-        story_id = queries.create_story(session, article.title, sketch, bands, now)
-    item_id = queries.insert_item(
-        session,
-        feed_id=new.feed_id,
-        story_id=story_id,
-        guid_key=keys.guid_key,
-        url_key=keys.url_key,
-        content_hash=keys.content_hash,
-        text_hash=exact,
-        url=article.url,
-        canonical_url=keys.canonical_url,
-        outlet=article.outlet,
-        title=article.title,
-        summary=entry.summary,
-        text=article.text,
-        author=entry.author,
-        published_at=article.published_at,
-        first_seen_at=now,
-        matched=[m.watchlist for m in matches],
-    )
+        story_id = queries.create_story(session, new.article.title, txt.sketch, txt.bands, now)
+    item_id = queries.insert_item(session, **_item_row(new, txt, story_id, now))
     if item_id is None:
         if new_story:  # undo the story too (record_entries goes on with the next entry)
-            queries.delete_story(session, story_id, bands)
+            queries.delete_story(session, story_id, txt.bands)
         raise _Duplicate
+    return _follow(session, new, _Spot(item_id, story_id, new_story), routing, now)
+
+
+def _follow(
+    session: Session, new: NewEntry, spot: _Spot, routing: Routing, now: datetime
+) -> Ingested:
+    """An entry's alerts and figures, once its item is stored."""
+    article, matches = new.article, new.matches
+    item_id, story_id, new_story = spot.item_id, spot.story_id, spot.new_story
+    if new_story and not matches and not new.observations:
+        return Ingested(item_id, story_id, new_story)  # nothing to plan, nothing to store
     planned: list[PlannedAlert] = []
     also: tuple[str, ...] = ()
     if new_story:
@@ -316,11 +504,15 @@ def _record(session: Session, new: NewEntry, routing: Routing, now: datetime) ->
             routing.default_channels,
         )
     else:
-        others = queries.story_outlets(session, story_id, exclude_item=item_id)
+        others = queries.story_outlets(
+            session, story_id, exclude_item=item_id, exclude_items=spot.later
+        )
         also = tuple(others)
         parents = queries.story_alert_routes(session, story_id)
         planned += plan_follow_up(item_id, story_id, article, parents)
-        planned += _plan_on_more_outlets(session, story_id, article, matches, others, routing)
+        planned += _plan_on_more_outlets(
+            session, story_id, article, matches, others, routing, spot.later
+        )
     changes = _record_figures(session, item_id, article, new.observations, routing.tolerances, now)
     planned += plan_figure_change(
         item_id, article, changes, routing.watchlists, routing.notifiers, routing.default_channels

@@ -118,6 +118,8 @@ class StoryBand(Base):
     """
 
     __tablename__ = "story_bands"
+    # One B-tree on SQLite, not rows plus a key index (migration 0005).
+    __table_args__ = ({"sqlite_with_rowid": False},)
 
     band: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     story_id: Mapped[int] = mapped_column(Integer, primary_key=True)

@@ -7,7 +7,8 @@ conditional UPDATEs (``... WHERE lease_until < now``), so exactly one replica wi
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+import json
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import cache
@@ -423,6 +424,233 @@ def _insert_bands_sql(bands: int) -> TextClause:
     return text(f"INSERT INTO story_bands (band, story_id) VALUES {rows}")  # noqa: S608
 
 
+# A chunk of entries is placed with a few set-based statements instead of five per entry
+# (``monitor.ingest.record_entries``): every exact text at once, every band key at once
+# (still at most PER_BAND stories per key), the candidates' sketches at once, then the new
+# stories, their band keys and the items each as one multi-row INSERT.
+
+
+def stories_with_texts(session: Session, text_hashes: Collection[str]) -> dict[str, int]:
+    """For each of these ``identity.text_hash`` values already stored, the story of an item
+    with exactly that text (the oldest story, should a race have made two)."""
+    if not text_hashes:
+        return {}
+    rows = session.connection().execute(
+        _chunk_statements(session).stories_with_texts, {"hashes": list(text_hashes)}
+    )
+    return {text_hash: int(story_id) for text_hash, story_id in rows}
+
+
+def band_stories(session: Session, bands: Collection[int]) -> dict[int, list[int]]:
+    """For each band key, the ids of the newest stories indexed under it (at most
+    ``PER_BAND``, newest first): ``similar_stories``'s bounded lookup for many keys."""
+    found: dict[int, list[int]] = {}
+    if not bands:
+        return found
+    keys = sorted(bands)
+    batches: list[dict[str, Any]] = []
+    if session.get_bind().dialect.name == "postgresql":
+        sql, batches = _BAND_STORIES_PG, [{"bands": _pg_array(keys)}]
+    else:  # a fixed number of keys per statement, so SQLite prepares it once
+        sql = _band_stories_sqlite()
+        for start in range(0, len(keys), _BAND_BATCH):
+            part = keys[start : start + _BAND_BATCH]
+            part += [-1] * (_BAND_BATCH - len(part))  # keys are ≥ 0: -1 matches nothing
+            batches.append({f"b{i}": band for i, band in enumerate(part)})
+    # Straight from the driver's cursor: a chunk reads thousands of (band, story) pairs,
+    # and SQLAlchemy's per-row result handling cost more than the query itself.
+    # PostgreSQL sends one row per key, its stories as text (fewer rows to convert).
+    cursor = session.connection().connection.driver_connection.cursor()  # type: ignore[union-attr]
+    try:
+        for params in batches:
+            cursor.execute(sql, params)
+            for band, ids in cursor.fetchall():
+                if isinstance(ids, int):
+                    found.setdefault(band, []).append(ids)
+                elif ids:
+                    found[band] = list(map(int, ids.split(",")))
+    finally:
+        cursor.close()
+    for ids in found.values():
+        ids.sort(reverse=True)
+    return found
+
+
+def _pg_array(values: Iterable[int]) -> str:
+    """An integer array as PostgreSQL's literal, cast in the statement: psycopg adapts a
+    list element by element, in Python."""
+    return "{" + ",".join(map(str, values)) + "}"
+
+
+_BAND_BATCH = 100  # keys per SQLite statement (a compound SELECT may have up to 500 terms)
+
+
+@cache
+def _band_stories_sqlite() -> str:
+    return " UNION ALL ".join(
+        f"SELECT * FROM (SELECT band, story_id FROM story_bands WHERE band = :b{i}"  # noqa: S608
+        f" ORDER BY story_id DESC LIMIT {PER_BAND})"
+        for i in range(_BAND_BATCH)
+    )
+
+
+# One statement for every key: an index range scan per key of the array (psycopg's
+# placeholder style, run on the driver's cursor).
+_BAND_STORIES_PG = (
+    "SELECT k.band, array_to_string(ARRAY(SELECT story_id FROM story_bands"  # noqa: S608
+    f" WHERE band = k.band ORDER BY story_id DESC LIMIT {PER_BAND}), ',')"
+    " FROM unnest(%(bands)s::bigint[]) AS k(band)"
+)
+
+
+def story_sketches(session: Session, story_ids: Collection[int]) -> dict[int, tuple[int, ...]]:
+    """The stored sketch of each of these stories."""
+    if not story_ids:
+        return {}
+    rows = session.connection().execute(
+        _chunk_statements(session).story_sketches, {"ids": list(story_ids)}
+    )
+    return {int(story_id): unpack_sketch(sketch) for story_id, sketch in rows}
+
+
+@dataclass(frozen=True)
+class NewStory:
+    title: str
+    sketch: Sequence[int]
+    bands: Sequence[int]
+
+
+def create_stories(session: Session, stories: Sequence[NewStory], now: datetime) -> list[int]:
+    """``create_story`` for many: their ids, in the order given."""
+    if not stories:
+        return []
+    conn, stmts = session.connection(), _chunk_statements(session)
+    rows = [
+        {"title": s.title, "first_seen_at": now, "sketch": pack_sketch(s.sketch)} for s in stories
+    ]
+    # One multi-row INSERT: both databases number its rows in the order of its VALUES (a
+    # sequence's nextval per row, SQLite's next rowid per row), so the ascending ids are
+    # the stories in order. (SQLAlchemy's sort_by_parameter_order would insert SQLite's
+    # rows one statement each.)
+    ids = sorted(int(story_id) for story_id in conn.execute(stmts.insert_stories, rows).scalars())
+    bands = [(band, story_id) for s, story_id in zip(stories, ids, strict=True) for band in s.bands]
+    if bands:
+        if session.get_bind().dialect.name == "postgresql":
+            conn.execute(
+                stmts.insert_bands,
+                {
+                    "bands": _pg_array(b for b, _ in bands),
+                    "stories": _pg_array(i for _, i in bands),
+                },
+            )
+        else:  # sqlite3's executemany: one C loop over a prepared statement (through
+            # SQLAlchemy, processing each row's parameters cost more than inserting it)
+            cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+            try:
+                cursor.executemany(_INSERT_BANDS_SQLITE, bands)
+            finally:
+                cursor.close()
+    return ids
+
+
+def insert_items(session: Session, rows: Sequence[dict[str, Any]]) -> dict[str, int]:
+    """``insert_item`` for many, one multi-row INSERT … ON CONFLICT DO NOTHING: the id of
+    each inserted item by its ``content_hash`` (rows a unique key rejected are absent)."""
+    if not rows:
+        return {}
+    conn = session.connection()
+    if conn.dialect.name == "postgresql":
+        return _insert_items_pg(conn, rows)
+    result = conn.execute(_chunk_statements(session).insert_items, list(rows))
+    return {content_hash: int(item_id) for item_id, content_hash in result}
+
+
+def _insert_items_pg(conn: Any, rows: Sequence[dict[str, Any]]) -> dict[str, int]:
+    # One array per column, unnested by one short statement: the multi-row VALUES form
+    # (16 parameters per row) is a new query text for psycopg to parse on every chunk,
+    # which cost more than the insert. Values are bound as the columns' types would.
+    items = _table(Item)
+    params: dict[str, list[Any]] = {}
+    for name, _ in _ITEM_ARRAYS[:-1]:  # all but "matched"
+        bind = items.c[name].type.bind_processor(conn.dialect)
+        values = [row.get(name) for row in rows]
+        params[name] = [bind(v) for v in values] if bind else values
+    params["matched"] = [json.dumps(row.get("matched")) for row in rows]
+    cursor = conn.connection.driver_connection.cursor()
+    try:
+        cursor.execute(_INSERT_ITEMS_PG, params)
+        return {content_hash: item_id for item_id, content_hash in cursor.fetchall()}
+    finally:
+        cursor.close()
+
+
+_ITEM_ARRAYS = (
+    ("feed_id", "integer"),
+    ("story_id", "integer"),
+    ("guid_key", "text"),
+    ("url_key", "text"),
+    ("content_hash", "text"),
+    ("text_hash", "text"),
+    ("url", "text"),
+    ("canonical_url", "text"),
+    ("outlet", "text"),
+    ("title", "text"),
+    ("summary", "text"),
+    ("text", "text"),
+    ("author", "text"),
+    ("published_at", "timestamptz"),
+    ("first_seen_at", "timestamptz"),
+    ("matched", "json"),
+)
+_INSERT_ITEMS_PG = (
+    f"INSERT INTO items ({', '.join(name for name, _ in _ITEM_ARRAYS)})"  # noqa: S608
+    f" SELECT * FROM unnest({', '.join(f'%({n})s::{t}[]' for n, t in _ITEM_ARRAYS)})"
+    " ON CONFLICT DO NOTHING RETURNING id, content_hash"
+)
+
+
+_INSERT_BANDS_SQLITE = "INSERT INTO story_bands (band, story_id) VALUES (?, ?)"
+
+
+@dataclass(frozen=True)
+class _ChunkStatements:
+    stories_with_texts: Any
+    story_sketches: Any
+    insert_stories: Any
+    insert_bands: Any
+    insert_items: Any
+
+
+@cache
+def _chunk_statements_for(dialect: str) -> _ChunkStatements:
+    dml = postgresql if dialect == "postgresql" else sqlite
+    items, stories = _table(Item), _table(Story)
+    if dialect == "postgresql":
+        insert_bands: Any = text(
+            "INSERT INTO story_bands (band, story_id)"
+            " SELECT * FROM unnest(CAST(:bands AS bigint[]), CAST(:stories AS integer[]))"
+        )
+    else:
+        insert_bands = None  # _INSERT_BANDS_SQLITE, on the driver's cursor
+    return _ChunkStatements(
+        stories_with_texts=select(items.c.text_hash, func.min(items.c.story_id))
+        .where(items.c.text_hash.in_(bindparam("hashes", expanding=True)))
+        .group_by(items.c.text_hash),
+        story_sketches=select(stories.c.id, stories.c.sketch).where(
+            stories.c.id.in_(bindparam("ids", expanding=True))
+        ),
+        insert_stories=insert(stories).returning(stories.c.id),
+        insert_bands=insert_bands,
+        insert_items=dml.insert(items)
+        .on_conflict_do_nothing()
+        .returning(items.c.id, items.c.content_hash),
+    )
+
+
+def _chunk_statements(session: Session) -> _ChunkStatements:
+    return _chunk_statements_for(session.get_bind().dialect.name)
+
+
 def delete_story(session: Session, story_id: int, bands: Sequence[int]) -> None:
     """Remove a story created in this transaction that turned out to have no item."""
     if bands:
@@ -432,16 +660,23 @@ def delete_story(session: Session, story_id: int, bands: Sequence[int]) -> None:
     session.execute(delete(Story).where(Story.id == story_id))
 
 
-def story_outlets(session: Session, story_id: int, exclude_item: int | None = None) -> list[str]:
-    """Outlets that carried a story, first seen first."""
+def story_outlets(
+    session: Session,
+    story_id: int,
+    exclude_item: int | None = None,
+    exclude_items: Collection[int] = (),
+) -> list[str]:
+    """Outlets that carried a story, first seen first (without the excluded items: those
+    stored later in the same chunk, say)."""
     stmt = (
         select(Item.outlet, func.min(Item.first_seen_at))
         .where(Item.story_id == story_id, Item.outlet.is_not(None))
         .group_by(Item.outlet)
         .order_by(func.min(Item.first_seen_at))
     )
-    if exclude_item is not None:
-        stmt = stmt.where(Item.id != exclude_item)
+    excluded = {*exclude_items, *([] if exclude_item is None else [exclude_item])}
+    if excluded:
+        stmt = stmt.where(Item.id.not_in(excluded))
     return [outlet for outlet, _ in session.execute(stmt) if outlet]
 
 
@@ -561,40 +796,66 @@ def claim_alerts(
 ) -> list[tuple[AlertRow, bool]]:
     """Claim deliverable alerts in creation order: pending and due, or 'sending' whose lease
     expired. The flag is True for the latter: its replica died between send and mark, so
-    the caller must check the channel before sending again."""
+    the caller must check the channel before sending again.
+
+    Core statements on the table: an ORM UPDATE would first evaluate its condition against
+    every object in the session (there are none to update), which cost more than the
+    UPDATE. One conditional UPDATE … RETURNING per state claims the candidates still in
+    the state they were read in."""
+    c = _table(AlertRow).c
     deliverable = or_(
-        and_(AlertRow.state == "pending", AlertRow.next_attempt_at <= now),
-        and_(AlertRow.state == "sending", AlertRow.lease_until < now),
+        and_(c.state == "pending", c.next_attempt_at <= now),
+        and_(c.state == "sending", c.lease_until < now),
     )
-    stmt: Any = select(AlertRow.id, AlertRow.state).where(deliverable).order_by(AlertRow.id)
+    stmt: Any = select(c.id, c.state).where(deliverable).order_by(c.id)
     found = session.execute(_skip_locked(session, stmt.limit(limit))).all()
-    candidates: list[tuple[int, str]] = [(row[0], row[1]) for row in found]
+    by_state: dict[str, list[int]] = {}
+    for alert_id, state in found:
+        by_state.setdefault(state, []).append(alert_id)
     resumed: dict[int, bool] = {}
-    for alert_id, state in candidates:
-        result = session.execute(
-            update(AlertRow)
-            .where(AlertRow.id == alert_id, AlertRow.state == state, deliverable)
+    for state, ids in by_state.items():
+        claimed = session.execute(
+            update(_table(AlertRow))
+            .where(c.id.in_(ids), c.state == state, deliverable)
             .values(state="sending", lease_owner=owner, lease_until=now + timedelta(seconds=lease))
+            .returning(c.id)
         )
-        if getattr(result, "rowcount", 0) == 1:
-            resumed[alert_id] = state == "sending"
+        resumed.update((alert_id, state == "sending") for alert_id in claimed.scalars())
     if not resumed:
         return []
     rows = session.scalars(select(AlertRow).where(AlertRow.id.in_(resumed)).order_by(AlertRow.id))
     return [(row, resumed[row.id]) for row in rows]
 
 
+def _mark(session: Session, alert_id: int, owner: str, **values: Any) -> None:
+    """Finish an alert this replica holds the lease on (a Core UPDATE: see claim_alerts)."""
+    c = _table(AlertRow).c
+    session.execute(
+        update(_table(AlertRow))
+        .where(c.id == alert_id, c.lease_owner == owner)
+        .values(lease_owner=None, lease_until=None, **values)
+    )
+
+
 def mark_sent(
     session: Session, alert_id: int, owner: str, now: datetime, remote_id: str | None
 ) -> None:
-    session.execute(
-        update(AlertRow)
-        .where(AlertRow.id == alert_id, AlertRow.lease_owner == owner)
+    params = {"b_id": alert_id, "b_owner": owner, "b_now": now, "b_remote": remote_id}
+    session.connection().execute(_mark_sent_statement(), params)
+
+
+@cache
+def _mark_sent_statement() -> Any:
+    # Built once (one per sent alert, building it cost more than running it).
+    c = _table(AlertRow).c
+    return (
+        update(_table(AlertRow))
+        .where(c.id == bindparam("b_id"), c.lease_owner == bindparam("b_owner"))
         .values(
             state="sent",
-            sent_at=now,
-            remote_id=remote_id,
-            attempts=AlertRow.attempts + 1,
+            sent_at=bindparam("b_now"),
+            remote_id=bindparam("b_remote"),
+            attempts=c.attempts + 1,
             last_error=None,
             lease_owner=None,
             lease_until=None,
@@ -613,44 +874,35 @@ def mark_retry(
 ) -> None:
     """A temporary failure (``count``) or a deferral: back to pending; later alerts of the
     same channel wait too, so a backlog drains in order."""
-    row = session.get(AlertRow, alert_id)
-    session.execute(
-        update(AlertRow)
-        .where(AlertRow.id == alert_id, AlertRow.lease_owner == owner)
-        .values(
-            state="pending",
-            attempts=AlertRow.attempts + (1 if count else 0),
-            last_error=error,
-            next_attempt_at=next_attempt_at,
-            lease_owner=None,
-            lease_until=None,
-        )
+    c = _table(AlertRow).c
+    row = session.execute(select(c.notifier, c.channel).where(c.id == alert_id)).first()
+    _mark(
+        session,
+        alert_id,
+        owner,
+        state="pending",
+        attempts=c.attempts + (1 if count else 0),
+        last_error=error,
+        next_attempt_at=next_attempt_at,
     )
     if row is not None:
+        same = c.channel.is_(None) if row.channel is None else c.channel == row.channel
         session.execute(
-            update(AlertRow)
+            update(_table(AlertRow))
             .where(
-                AlertRow.state == "pending",
-                *_in_channel(row.notifier, row.channel),
-                AlertRow.id > alert_id,
-                AlertRow.next_attempt_at < next_attempt_at,
+                c.state == "pending",
+                c.notifier == row.notifier,
+                same,
+                c.id > alert_id,
+                c.next_attempt_at < next_attempt_at,
             )
             .values(next_attempt_at=next_attempt_at)
         )
 
 
 def mark_failed(session: Session, alert_id: int, owner: str, error: str) -> None:
-    session.execute(
-        update(AlertRow)
-        .where(AlertRow.id == alert_id, AlertRow.lease_owner == owner)
-        .values(
-            state="failed",
-            attempts=AlertRow.attempts + 1,
-            last_error=error,
-            lease_owner=None,
-            lease_until=None,
-        )
-    )
+    attempts = _table(AlertRow).c.attempts + 1
+    _mark(session, alert_id, owner, state="failed", attempts=attempts, last_error=error)
 
 
 def requeue_alerts(session: Session, now: datetime, alert_id: int | None = None) -> int:
@@ -749,10 +1001,15 @@ def thread_planned(session: Session, notifier: str, channel: str | None, key: st
     return found is not None
 
 
-def story_watchlists(session: Session, story_id: int) -> list[str]:
-    """Every watchlist an item of the story matched."""
+def story_watchlists(
+    session: Session, story_id: int, exclude_items: Collection[int] = ()
+) -> list[str]:
+    """Every watchlist an item of the story matched (but the excluded ones)."""
     names: list[str] = []
-    for matched in session.scalars(select(Item.matched).where(Item.story_id == story_id)):
+    stmt = select(Item.matched).where(Item.story_id == story_id)
+    if exclude_items:
+        stmt = stmt.where(Item.id.not_in(exclude_items))
+    for matched in session.scalars(stmt):
         names += [name for name in matched or [] if name not in names]
     return names
 
@@ -813,11 +1070,7 @@ def roll_into(session: Session, member_ids: Sequence[int], digest_id: int) -> in
 
 def mark_skipped(session: Session, alert_id: int, owner: str, reason: str) -> None:
     """Nothing to deliver (e.g. a dashboard edit with no thread to edit)."""
-    session.execute(
-        update(AlertRow)
-        .where(AlertRow.id == alert_id, AlertRow.lease_owner == owner)
-        .values(state="skipped", last_error=reason, lease_owner=None, lease_until=None)
-    )
+    _mark(session, alert_id, owner, state="skipped", last_error=reason)
 
 
 # ----------------------------------------------------------------------------- retention

@@ -23,7 +23,10 @@ from __future__ import annotations
 import hashlib
 import re
 import struct
+from bisect import bisect_left
 from collections.abc import Sequence
+from itertools import pairwise
+from operator import eq
 
 SKETCH_SIZE = 48  # bins (positions) of a sketch
 BAND_ROWS = 2  # positions per band: higher cuts false candidates, lower raises recall
@@ -42,52 +45,70 @@ def text_sketch(text: str) -> tuple[int, ...]:
     if len(words) < MIN_SKETCH_WORDS:
         return ()
     shingles = map(" ".join, zip(*(words[i:] for i in range(SHINGLE)), strict=False))
-    hashes = sorted(
-        (
-            int.from_bytes(hashlib.blake2b(shingle.encode(), digest_size=8).digest(), "big")
-            for shingle in shingles
-        ),
-        reverse=True,
-    )
-    # The bin comes from the high bits; smaller hashes come later and overwrite, so each
-    # bin keeps its minimum (shifted right one bit to fit a signed 64-bit value).
-    filled = {(h * SKETCH_SIZE) >> 64: h >> 1 for h in hashes}
-    bins = [filled.get(b) for b in range(SKETCH_SIZE)]
+    # The 64-bit digests, read as big-endian integers by one unpack (not one call each).
+    raw = b"".join([_blake2b(shingle.encode(), digest_size=8).digest() for shingle in shingles])
+    hashes = sorted(struct.unpack(f">{len(raw) // 8}Q", raw))
+    # The bin is the high bits, (h · SKETCH_SIZE) >> 64: bins follow the sorted hashes, so
+    # a bin's minimum is the first hash at or above its lower bound (shifted right one bit
+    # to fit a signed 64-bit value).
+    bins: list[int | None] = []
+    for low, high in pairwise(_BIN_BOUNDS):
+        i = bisect_left(hashes, low)
+        bins.append(hashes[i] >> 1 if i < len(hashes) and hashes[i] < high else None)
     return _densify(bins)
+
+
+_blake2b = hashlib.blake2b
+# The smallest 64-bit value of each bin, and 2^64 closing the last one.
+_BIN_BOUNDS = [-(-(b << 64) // SKETCH_SIZE) for b in range(SKETCH_SIZE + 1)]
 
 
 def _densify(bins: Sequence[int | None]) -> tuple[int, ...]:
     """Fill each empty bin from the nearest filled bin to its right (circularly)."""
     size = len(bins)
-    filled = [b for b in bins if b is not None]
-    if len(filled) == size:
-        return tuple(filled)
-    out: list[int] = []
-    for i in range(size):
-        for distance in range(size):
-            donor = bins[(i + distance) % size]
-            if donor is not None:
-                out.append((donor + distance * _ROTATION) & _MASK63)
-                break
+    if None not in bins:
+        return tuple(bins)  # type: ignore[arg-type]
+    out: list[int] = [0] * size
+    # One pass right to left, twice around, remembering the nearest filled bin so far:
+    # the first round finds the donors of bins to the left of the last filled one.
+    donor: int | None = None
+    distance = 0
+    for i in range(2 * size - 1, -1, -1):
+        value = bins[i % size]
+        if value is not None:
+            donor, distance = value, 0
+        elif donor is not None:
+            distance += 1
+        if i < size:
+            out[i] = (donor + distance * _ROTATION) & _MASK63 if donor is not None else 0
+    if donor is None:  # no filled bin at all (cannot happen for a text with shingles)
+        return ()
     return tuple(out)
 
 
 def sketch_bands(sketch: Sequence[int]) -> list[int]:
     """One key per band of ``BAND_ROWS`` positions (the band's index is part of the key)."""
-    keys = []
-    for band in range(len(sketch) // BAND_ROWS):
-        start = band * BAND_ROWS
-        raw = struct.pack(f"<H{BAND_ROWS}q", band, *sketch[start : start + BAND_ROWS])
-        digest = hashlib.blake2b(raw, digest_size=8).digest()
-        keys.append(int.from_bytes(digest, "big") & _MASK63)
-    return keys
+    pack = _BAND.pack
+    return [
+        int.from_bytes(
+            _blake2b(
+                pack(band, *sketch[band * BAND_ROWS : (band + 1) * BAND_ROWS]), digest_size=8
+            ).digest(),
+            "big",
+        )
+        & _MASK63
+        for band in range(len(sketch) // BAND_ROWS)
+    ]
+
+
+_BAND = struct.Struct(f"<H{BAND_ROWS}q")
 
 
 def sketch_similarity(a: Sequence[int], b: Sequence[int]) -> float:
     """Estimated Jaccard similarity: the fraction of positions where the sketches agree."""
     if not a or len(a) != len(b):
         return 0.0
-    return sum(1 for x, y in zip(a, b, strict=True) if x == y) / len(a)
+    return int(sum(map(eq, a, b))) / len(a)  # equal positions, counted in C
 
 
 def pack_sketch(sketch: Sequence[int]) -> bytes | None:

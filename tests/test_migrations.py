@@ -13,6 +13,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, inspect, select, text
+from sqlalchemy.exc import OperationalError
 
 from monitor.cli import main
 from storage.db import _script_config, current_revision, head_revision, make_engine, upgrade
@@ -130,4 +131,23 @@ def test_replicas_starting_together_migrate_once_without_racing(
     assert current_revision(engine) == head_revision()
     with engine.connect() as conn:
         assert conn.scalar(text("SELECT count(*) FROM alembic_version")) == 1
+    engine.dispose()
+
+
+def test_story_bands_keep_their_rows_in_one_btree_on_sqlite(db_url: str) -> None:
+    engine = make_engine(db_url)
+    upgrade(engine, "0004")
+    rows = [{"band": band, "story_id": story} for band in (7, 2**62) for story in (1, 2)]
+    with engine.begin() as conn:
+        conn.execute(
+            text("INSERT INTO story_bands (band, story_id) VALUES (:band, :story_id)"), rows
+        )
+    upgrade(engine)
+    with engine.connect() as conn:
+        stored = conn.execute(text("SELECT band, story_id FROM story_bands ORDER BY 1, 2")).all()
+        assert [tuple(r) for r in stored] == [(r["band"], r["story_id"]) for r in rows]
+        if engine.dialect.name == "sqlite":  # WITHOUT ROWID: no rowid column to read
+            with pytest.raises(OperationalError):
+                conn.execute(text("SELECT rowid FROM story_bands"))
+    assert schema_differences(engine) == []
     engine.dispose()
