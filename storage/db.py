@@ -48,6 +48,12 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA busy_timeout=30000")
+    # A cold cycle writes thousands of rows at random keys (band keys, hashes): a page
+    # cache of up to 32 MB (default 2 MB) and checkpoints every ~40 MB of WAL (default 4 MB)
+    # cut a stored entry's CPU by ~15 % (docs/performance.md, perf-store). Both are limits,
+    # not allocations: an idle connection holds nothing.
+    cursor.execute("PRAGMA cache_size=-32000")
+    cursor.execute("PRAGMA wal_autocheckpoint=10000")
     cursor.close()
 
 
