@@ -28,17 +28,8 @@ from storage.models import Item
 from tests.conftest import REPO
 from tests.feedserver import FeedServer
 
-WATCHLIST = """\
-name: {name}
-description: test
-terms:
-  word: [{word}]
-match:
-  all_of: [word]
-alerts: [new_item]
-routes:
-  - {{notifier: console}}
-"""
+# A watchlist matching one word: .format(name=..., word=...)
+WATCHLIST = (REPO / "tests/data/watchlists/one_word.yaml.template").read_text(encoding="utf-8")
 
 ARTICLES = [
     Article(

@@ -13,18 +13,10 @@ import yaml
 
 from monitor.app import App, build_app
 from monitor.config import load_config
+from tests.conftest import REPO
 
-WATCHLIST = """\
-name: {name}
-description: test
-terms:
-  word: [{word}]
-match:
-  all_of: [word]
-alerts: [new_item]
-routes:
-  - {{notifier: console}}
-"""
+# A watchlist matching one word: .format(name=..., word=...)
+WATCHLIST = (REPO / "tests/data/watchlists/one_word.yaml.template").read_text(encoding="utf-8")
 
 
 @pytest.fixture
