@@ -20,7 +20,8 @@ import http.client
 import logging
 import math
 import re
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from datetime import timedelta
 from typing import Any
 
@@ -520,6 +521,20 @@ def _seconds(value: str | None) -> float | None:
     return seconds if seconds is not None and math.isfinite(seconds) and seconds >= 0 else None
 
 
+@contextmanager
+def _slack_errors() -> Iterator[None]:
+    """slack-sdk's failures as NotifyError: Slack's answers classified (``_api_error``),
+    client misuse permanent, a network failure temporary."""
+    try:
+        yield
+    except SlackApiError as err:
+        raise _api_error(err) from err
+    except SlackClientError as err:
+        raise NotifyError(f"Slack: {err}", permanent=True) from err
+    except (OSError, http.client.HTTPException) as err:  # refused, reset, DNS, timeout
+        raise NotifyError(f"Slack: cannot reach the API: {err}") from err
+
+
 def _api_error(err: SlackApiError) -> SlackError:
     response = err.response
     data = response.data if isinstance(response.data, dict) else {}
@@ -599,7 +614,7 @@ class SlackNotifier:
         return self._post(alert, {k: v for k, v in payload.items() if k != "blocks"})
 
     def _post(self, alert: Alert, payload: dict[str, Any]) -> Delivery:
-        try:
+        with _slack_errors():
             if self._client is not None:
                 response = self._client.chat_postMessage(channel=self.channel_for(alert), **payload)
                 ts = str(response["ts"])
@@ -613,12 +628,6 @@ class SlackNotifier:
                 )
             assert self._webhook is not None
             hook = self._webhook.send_dict(payload)
-        except SlackApiError as err:
-            raise _api_error(err) from err
-        except SlackClientError as err:
-            raise NotifyError(f"Slack: {err}", permanent=True) from err
-        except (OSError, http.client.HTTPException) as err:  # refused, reset, DNS, timeout
-            raise NotifyError(f"Slack: cannot reach the API: {err}") from err
         if hook.status_code != 200:
             retry_after = {k.lower(): v for k, v in hook.headers.items()}.get("retry-after")
             raise classify(
@@ -657,14 +666,8 @@ class SlackNotifier:
 
     def _update(self, channel: str, ts: str, payload: dict[str, Any]) -> Delivery:
         assert self._client is not None
-        try:
+        with _slack_errors():
             response = self._client.chat_update(channel=channel, ts=ts, **payload)
-        except SlackApiError as err:
-            raise _api_error(err) from err
-        except SlackClientError as err:
-            raise NotifyError(f"Slack: {err}", permanent=True) from err
-        except (OSError, http.client.HTTPException) as err:  # refused, reset, DNS, timeout
-            raise NotifyError(f"Slack: cannot reach the API: {err}") from err
         return Delivery(
             remote_id=str(response.get("ts") or ts),
             thread_id=ts,
