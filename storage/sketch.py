@@ -7,12 +7,17 @@ value; empty bins borrow the value of the next filled bin to their right, shifte
 distance (densification by rotation), so every position of two sketches is comparable.
 The fraction of equal positions estimates the Jaccard similarity of the shingle sets.
 
-For lookup the sketch is cut into ``BANDS`` bands of ``BAND_ROWS`` consecutive positions,
-and each band is hashed to one key. Two texts share a band with probability ≈ J^2, so a
-syndicated copy (J ≥ 0.5, usually ≥ 0.8) shares at least one of 24 keys with probability
-≥ 0.999, while texts that share only boilerplate (J ≈ 0.1) rarely do. Storage reads a
-bounded number of stories per key (``storage.queries.similar_stories``), so a lookup
-costs the same however many stories a common key is shared by.
+For lookup the first ``BANDS`` × ``BAND_ROWS`` positions are cut into ``BANDS`` bands of
+``BAND_ROWS`` consecutive positions, and each band is hashed to one key. Two texts share a
+band with probability ≈ J^2, so a syndicated copy (J ≥ 0.5, usually ≥ 0.8) shares at least
+one of 12 keys with probability ≥ 1 - 0.75^12 ≈ 0.97 (≥ 0.99999 at J = 0.8), and ≈ 0.994
+when its 48-position estimate reaches 0.5, the copies that would be joined; texts that
+share only boilerplate (J ≈ 0.1) share a key with probability ≈ 0.11. The other 24
+positions only sharpen the estimate: each key is a row in ``story_bands`` to insert, look
+up and rank, and cutting all 48 positions into 24 keys found only 0.06 % more copies, all
+near the threshold (bench/band_recall.py, docs/performance.md). Storage reads a bounded
+number of stories per key (``storage.queries.similar_stories``), so a lookup costs the
+same however many stories a common key is shared by.
 
 This module is pure and lives in ``storage`` because the stored keys depend on it: the
 migration that builds ``story_bands`` from existing rows uses the very same functions.
@@ -30,7 +35,7 @@ from operator import eq
 
 SKETCH_SIZE = 48  # bins (positions) of a sketch
 BAND_ROWS = 2  # positions per band: higher cuts false candidates, lower raises recall
-BANDS = SKETCH_SIZE // BAND_ROWS
+BANDS = 12  # keys per story, from the first BANDS × BAND_ROWS positions
 SHINGLE = 4  # words per shingle
 MIN_SKETCH_WORDS = 30  # shorter texts are matched by their exact text hash only
 _WORD = re.compile(r"\w+", re.UNICODE)
@@ -87,7 +92,10 @@ def _densify(bins: Sequence[int | None]) -> tuple[int, ...]:
 
 
 def sketch_bands(sketch: Sequence[int]) -> list[int]:
-    """One key per band of ``BAND_ROWS`` positions (the band's index is part of the key)."""
+    """One key per band of ``BAND_ROWS`` positions (the band's index is part of the key);
+    [] for a text without a sketch."""
+    if len(sketch) != SKETCH_SIZE:
+        return []
     pack = _BAND.pack
     return [
         int.from_bytes(
@@ -97,7 +105,7 @@ def sketch_bands(sketch: Sequence[int]) -> list[int]:
             "big",
         )
         & _MASK63
-        for band in range(len(sketch) // BAND_ROWS)
+        for band in range(BANDS)
     ]
 
 

@@ -7,6 +7,7 @@ import subprocess
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
+from types import ModuleType
 
 import pytest
 from alembic.autogenerate import compare_metadata
@@ -18,6 +19,7 @@ from sqlalchemy.exc import OperationalError
 from monitor.cli import main
 from storage.db import _script_config, current_revision, head_revision, make_engine, upgrade
 from storage.models import AlertRow, Base, Feed, FigureObservation, Item
+from storage.sketch import BANDS, pack_sketch, text_sketch
 from tests.conftest import REPO
 
 NOW = datetime(2026, 11, 1, 12, 0, tzinfo=UTC).replace(tzinfo=None)
@@ -142,12 +144,40 @@ def test_story_bands_keep_their_rows_in_one_btree_on_sqlite(db_url: str) -> None
         conn.execute(
             text("INSERT INTO story_bands (band, story_id) VALUES (:band, :story_id)"), rows
         )
-    upgrade(engine)
+    upgrade(engine, "0005")  # 0006 rebuilds the rows from stories.sketch (none here)
     with engine.connect() as conn:
         stored = conn.execute(text("SELECT band, story_id FROM story_bands ORDER BY 1, 2")).all()
         assert [tuple(r) for r in stored] == [(r["band"], r["story_id"]) for r in rows]
         if engine.dialect.name == "sqlite":  # WITHOUT ROWID: no rowid column to read
             with pytest.raises(OperationalError):
                 conn.execute(text("SELECT rowid FROM story_bands"))
+    assert schema_differences(engine) == []
+    engine.dispose()
+
+
+def migration(revision: str) -> ModuleType:
+    """The module of one revision, as alembic loads it (for the functions it froze)."""
+    script = ScriptDirectory.from_config(_script_config()).get_revision(revision)
+    assert script is not None
+    return script.module
+
+
+def test_story_bands_are_rebuilt_from_every_stored_sketch_page_after_page(db_url: str) -> None:
+    engine = make_engine(db_url)
+    upgrade(engine, "0005")
+    sketch = text_sketch(" ".join(f"word{n}" for n in range(60)))
+    stories = migration("0006").PAGE + 1  # more than one page of stories
+    with engine.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO stories (id, title, first_seen_at, sketch) VALUES (:id, '', :now, :s)"
+            ),
+            [{"id": n, "now": NOW, "s": pack_sketch(sketch)} for n in range(1, stories + 1)],
+        )
+    upgrade(engine)
+    with engine.connect() as conn:
+        rows = conn.execute(text("SELECT story_id, count(*) FROM story_bands GROUP BY story_id"))
+        assert {s: n for s, n in rows} == dict.fromkeys(range(1, stories + 1), BANDS)
+        assert "story_bands_rebuild" not in inspect(conn).get_table_names()
     assert schema_differences(engine) == []
     engine.dispose()

@@ -25,6 +25,7 @@ from monitor.model import Article
 from monitor.parse import parse_feed
 from monitor.watchlist import load_watchlist_text, load_watchlists
 from storage.models import Item
+from storage.sketch import BANDS, SKETCH_SIZE
 from tests.conftest import REPO
 from tests.feedserver import FeedServer
 
@@ -96,7 +97,7 @@ def test_analysis_in_a_worker_equals_analysis_in_process(one_worker: None) -> No
     compiled = shipped()
     expected = in_process(compiled, ARTICLES)
     assert expected[0].matches and expected[0].observations  # the test sees real work
-    assert len(expected[0].sketch) == 48 and len(expected[0].bands) == 24
+    assert len(expected[0].sketch) == SKETCH_SIZE and len(expected[0].bands) == BANDS
     assert expected[2].sketch == () and expected[2].bands == ()
     assert in_pool(compiled, ARTICLES) == expected
     assert parsepool._pool is not None  # it ran in a worker

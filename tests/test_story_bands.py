@@ -24,7 +24,7 @@ from storage.sketch import (
     text_sketch,
 )
 from tests.service_process import story_text
-from tests.test_migrations import revisions
+from tests.test_migrations import migration, revisions
 
 NOW = datetime(2026, 11, 21, 12, 0, tzinfo=UTC)
 ROUTING = Routing(watchlists={}, notifiers=(), default_channels={})
@@ -152,3 +152,59 @@ def test_stories_of_an_earlier_revision_get_sketches_and_bands_from_their_text(
         assert conn.scalar(text("SELECT count(*) FROM story_sketch WHERE story_id = 7")) == 48
         assert conn.scalar(select(func.count()).select_from(Item.__table__)) == 3
     engine.dispose()
+
+
+def test_a_story_stored_with_24_band_keys_is_found_by_a_copy_after_the_migration_to_12(
+    db_url: str,
+) -> None:
+    engine = make_engine(db_url)
+    upgrade(engine, "0005")
+    body = story_text("old", "North Korean") + " " + story_text("older", "troops")
+    sketch = text_sketch(body)
+    old_keys = migration("0006")._bands_0005(sketch)  # what revisions 0004-0005 wrote
+    assert len(old_keys) == 24 and old_keys[:BANDS] == sketch_bands(sketch)
+    with engine.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO stories (id, title, first_seen_at, sketch) VALUES (:id, '', :now, :s)"
+            ),
+            [
+                {"id": 7, "now": NOW.replace(tzinfo=None), "s": pack_sketch(sketch)},
+                {"id": 8, "now": NOW.replace(tzinfo=None), "s": None},  # a text too short
+            ],
+        )
+        conn.execute(
+            text("INSERT INTO story_bands (band, story_id) VALUES (:band, :story_id)"),
+            [{"band": band, "story_id": 7} for band in old_keys]
+            + [{"band": 1, "story_id": 8}],  # a key no sketch gives: not one the code writes
+        )
+    upgrade(engine)
+    assert _band_rows(engine) == {(band, 7) for band in sketch_bands(sketch)}
+    assert _store(engine, _entry(3, _edit(body), "agency.example")) == [7]
+    command.downgrade(alembic_config(engine), "0005")
+    assert _band_rows(engine) == {(band, 7) for band in old_keys}
+    engine.dispose()
+
+
+def test_migrating_down_and_up_again_gives_back_the_band_keys_the_code_wrote(
+    db_url: str,
+) -> None:
+    engine = make_engine(db_url)
+    upgrade(engine)
+    bodies = [story_text(f"story{n}", "Kursk") for n in range(5)]
+    _store(engine, *(_entry(n, body) for n, body in enumerate([*bodies, "too short"])))
+    written = _band_rows(engine)
+    assert len(written) == len(bodies) * BANDS
+    command.downgrade(alembic_config(engine), "0005")
+    assert len(_band_rows(engine)) == len(bodies) * 24
+    upgrade(engine)
+    assert _band_rows(engine) == written
+    engine.dispose()
+
+
+def _band_rows(engine: Engine) -> set[tuple[int, int]]:
+    with engine.connect() as conn:
+        return {
+            (band, story)
+            for band, story in conn.execute(select(StoryBand.band, StoryBand.story_id))
+        }
