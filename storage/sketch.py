@@ -14,8 +14,8 @@ one of 12 keys with probability ≥ 1 - 0.75^12 ≈ 0.97 (≥ 0.99999 at J = 0.8
 when its 48-position estimate reaches 0.5, the copies that would be joined; texts that
 share only boilerplate (J ≈ 0.1) share a key with probability ≈ 0.11. The other 24
 positions only sharpen the estimate: each key is a row in ``story_bands`` to insert, look
-up and rank, and cutting all 48 positions into 24 keys found only 0.06 % more copies, all
-near the threshold (bench/band_recall.py, docs/performance.md). Storage reads a bounded
+up and rank, and cutting all 48 positions into 24 keys found only 0.02-0.06 % more copies,
+all near the threshold (bench/band_recall.py, docs/performance.md). Storage reads a bounded
 number of stories per key (``storage.queries.similar_stories``), so a lookup costs the
 same however many stories a common key is shared by.
 

@@ -6,8 +6,8 @@ Create Date: 2026-11-21
 
 A story is now looked up by the keys of the first 12 bands of its sketch
 (``storage.sketch.BANDS``), not all 24: half the rows to insert, look up and commit per
-new story, for 0.06 % fewer copies found (docs/performance.md, "Band keys"). Sketches are
-unchanged, and so is the key of each band: ``story_bands`` is rebuilt from
+new story, for 0.02-0.06 % fewer copies found (docs/performance.md, "Band keys").
+Sketches are unchanged, and so is the key of each band: ``story_bands`` is rebuilt from
 ``stories.sketch`` with the very function new stories get their keys from, so it holds
 exactly the rows the code would write (a story without a sketch has none).
 
