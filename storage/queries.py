@@ -87,7 +87,30 @@ def _statements_for(dialect: str) -> _Statements:
         insert_story=insert(stories).returning(stories.c.id),
         insert_series=dml.insert(series).on_conflict_do_nothing(),
         lock_series=lock.with_for_update() if dialect == "postgresql" else lock,
-        known_values=select(
+        known_values=_known_values(obs),
+        insert_observation=dml.insert(obs).on_conflict_do_nothing().returning(obs.c.id),
+        insert_alert=dml.insert(alerts)
+        .on_conflict_do_nothing(index_elements=["dedup_key"])
+        .returning(alerts.c.id),
+    )
+
+
+def _known_values(obs: Table) -> Select[Any]:
+    """Per distinct (low, high) of a series' current estimates: its latest observation and
+    how many distinct sources (outlet, else URL; with who is quoted) stated it.
+
+    Grouped by the database: a series keeps every observation, so reading them all into
+    Python for each new one made a series' n-th observation cost O(n) in Python."""
+    current = and_(
+        obs.c.series_id == bindparam("series_id"),
+        obs.c.increment.is_(False),  # additions, not totals
+        obs.c.as_of.is_(None),  # history the article dated in the past
+    )
+    newest_first = (obs.c.first_seen_at.desc(), obs.c.id.desc())
+    rank = func.row_number().over(partition_by=(obs.c.low, obs.c.high), order_by=newest_first)
+    latest = (
+        select(
+            obs.c.id,
             obs.c.low,
             obs.c.high,
             obs.c.value,
@@ -97,17 +120,31 @@ def _statements_for(dialect: str) -> _Statements:
             obs.c.url,
             obs.c.published_at,
             obs.c.first_seen_at,
+            rank.label("rank"),
         )
-        .where(
-            obs.c.series_id == bindparam("series_id"),
-            obs.c.increment.is_(False),  # additions, not totals
-            obs.c.as_of.is_(None),  # history the article dated in the past
+        .where(current)
+        .subquery("latest")
+    )
+    source = func.coalesce(func.nullif(obs.c.outlet, ""), func.nullif(obs.c.url, ""), "")
+    who = func.coalesce(obs.c.attributed_to, "")
+    sources = (
+        select(obs.c.low, obs.c.high, source.label("source"), who.label("who"))
+        .where(current)
+        .distinct()
+        .subquery("sources")
+    )
+    counts = (
+        select(sources.c.low, sources.c.high, func.count().label("corroborations"))
+        .group_by(sources.c.low, sources.c.high)
+        .subquery("counts")
+    )
+    return (
+        select(*(c for c in latest.c if c.name not in ("id", "rank")), counts.c.corroborations)
+        .join_from(
+            latest, counts, and_(latest.c.low == counts.c.low, latest.c.high == counts.c.high)
         )
-        .order_by(obs.c.first_seen_at.desc(), obs.c.id.desc()),
-        insert_observation=dml.insert(obs).on_conflict_do_nothing().returning(obs.c.id),
-        insert_alert=dml.insert(alerts)
-        .on_conflict_do_nothing(index_elements=["dedup_key"])
-        .returning(alerts.c.id),
+        .where(latest.c.rank == 1)
+        .order_by(latest.c.first_seen_at.desc(), latest.c.id.desc())
     )
 
 
@@ -697,29 +734,8 @@ def known_values(session: Session, series_id: int) -> list[KnownValue]:
     Increments and values their article dated in the past are stored but are not current
     estimates, so a new value is compared with these only."""
     stmt = _statements(session).known_values
-    rows = session.connection().execute(stmt, {"series_id": series_id}).all()
-    grouped: dict[tuple[float, float], list[Any]] = {}
-    for row in rows:
-        grouped.setdefault((row.low, row.high), []).append(row)
-    values = []
-    for group in grouped.values():
-        latest = group[0]
-        sources = {(r.outlet or r.url or "", r.attributed_to or "") for r in group}
-        values.append(
-            KnownValue(
-                low=latest.low,
-                high=latest.high,
-                value=latest.value,
-                qualifier=latest.qualifier,
-                attributed_to=latest.attributed_to,
-                outlet=latest.outlet,
-                url=latest.url,
-                published_at=latest.published_at,
-                first_seen_at=latest.first_seen_at,
-                corroborations=len(sources),
-            )
-        )
-    return values
+    rows = session.connection().execute(stmt, {"series_id": series_id})
+    return [KnownValue(**row._mapping) for row in rows]
 
 
 def add_observation(
