@@ -6,22 +6,12 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 
-from monitor.model import KnownValue, Observation
+from monitor.model import KnownValue
 from storage import queries
 from storage.db import make_engine, sessions, upgrade
+from tests.test_figure_history import KILLED  # 300 killed, says Seoul
 
 START = datetime(2026, 3, 2, tzinfo=UTC)
-KILLED = Observation(
-    figure="nk_killed",
-    watchlist="casualty-figures",
-    value=300,
-    low=300,
-    high=300,
-    unit="people",
-    qualifier="exact",
-    attributed_to="Seoul",
-    quote="300 North Korean soldiers were killed",
-)
 THOUSAND = replace(KILLED, value=1000, low=1000, high=1000, attributed_to="Kyiv")
 
 # (minute, observation, outlet, url)
