@@ -15,6 +15,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import Generic, TypeVar
 
 from sqlalchemy import func, select
 
@@ -86,7 +87,44 @@ def _newest_items(app: App, now: datetime) -> dict[int, datetime]:
     return {feed_id: newest for feed_id, newest in rows if feed_id is not None}
 
 
-class FeedWriter:
+R = TypeVar("R")
+T = TypeVar("T")
+
+
+class _GroupWriter(Generic[R, T]):
+    """Group commit: requests that arrive while a write is in progress wait together for
+    the next one. Each caller still gets back only when its own request is written; how a
+    group is cut and what a failure costs is the subclass's ``_write_pending``."""
+
+    def __init__(self, app: App) -> None:
+        self._app = app
+        self._pending: list[tuple[R, asyncio.Future[T]]] = []
+        self._writer: asyncio.Task[None] | None = None
+
+    async def _submit(self, request: R) -> T:
+        future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
+        self._pending.append((request, future))
+        if self._writer is None or self._writer.done():
+            self._writer = asyncio.create_task(self._write_pending())
+        return await future
+
+    async def _write_pending(self) -> None:
+        raise NotImplementedError
+
+
+def _settle(future: asyncio.Future[T], outcome: T | BaseException) -> None:
+    if future.done():  # the caller was cancelled meanwhile
+        return
+    if isinstance(outcome, BaseException):
+        future.set_exception(outcome)
+    else:
+        future.set_result(outcome)
+
+
+_Poll = tuple[int, datetime, queries.PollRecord]
+
+
+class FeedWriter(_GroupWriter[_Poll, None]):
     """Writes poll outcomes back to the feed rows, many per transaction (group commit).
 
     A warm cycle is almost all bookkeeping: one transaction per feed cost a commit (on
@@ -95,42 +133,30 @@ class FeedWriter:
     committed, so a finished poll has been recorded, as before.
     """
 
-    def __init__(self, app: App) -> None:
-        self._app = app
-        self._pending: list[tuple[int, datetime, queries.PollRecord, asyncio.Future[None]]] = []
-        self._writer: asyncio.Task[None] | None = None
-
     async def finish(self, feed_id: int, now: datetime, record: queries.PollRecord) -> None:
         """Record one poll's outcome and release its lease; returns once committed."""
-        future = asyncio.get_running_loop().create_future()
-        self._pending.append((feed_id, now, record, future))
-        if self._writer is None or self._writer.done():
-            self._writer = asyncio.create_task(self._write_pending())
-        await future
+        await self._submit((feed_id, now, record))
 
     async def _write_pending(self) -> None:
         while self._pending:
             batch, self._pending = self._pending, []
+            outcome: Exception | None = None
             try:
-                await asyncio.to_thread(self._write, [(f, n, r) for f, n, r, _ in batch])
+                await asyncio.to_thread(self._write, [poll for poll, _ in batch])
             except Exception as exc:  # each poll handles it as its own failure
-                for *_, future in batch:
-                    if not future.done():
-                        future.set_exception(exc)
-            else:
-                for *_, future in batch:
-                    if not future.done():
-                        future.set_result(None)
+                outcome = exc
+            for _, future in batch:
+                _settle(future, outcome)
 
-    def _write(self, polls: list[tuple[int, datetime, queries.PollRecord]]) -> None:
+    def _write(self, polls: list[_Poll]) -> None:
         with self._app.sessions.begin() as session:
             queries.finish_polls(session, self._app.owner, polls)
 
 
-_StoreRequest = tuple[list[NewEntry], "asyncio.Future[list[Ingested]]"]
+_Stored = tuple[list[NewEntry], "asyncio.Future[list[Ingested]]"]
 
 
-class EntryWriter:
+class EntryWriter(_GroupWriter[list[NewEntry], list[Ingested]]):
     """Stores the polls' new entries, several feeds' per transaction (group commit).
 
     In a cold cycle storing is the main process's largest cost, and one transaction per
@@ -142,29 +168,20 @@ class EntryWriter:
     failure stays that feed's.
     """
 
-    def __init__(self, app: App) -> None:
-        self._app = app
-        self._pending: list[_StoreRequest] = []
-        self._writer: asyncio.Task[None] | None = None
-
     async def store(self, entries: Sequence[NewEntry]) -> list[Ingested]:
         """Store one feed's new entries; returns once they are committed."""
-        future: asyncio.Future[list[Ingested]] = asyncio.get_running_loop().create_future()
-        self._pending.append((list(entries), future))
-        if self._writer is None or self._writer.done():
-            self._writer = asyncio.create_task(self._write_pending())
-        return await future
+        return await self._submit(list(entries))
 
     async def _write_pending(self) -> None:
         while self._pending:
-            group: list[_StoreRequest] = []
+            group: list[_Stored] = []
             size = 0
             while self._pending and (not group or size + len(self._pending[0][0]) <= STORE_CHUNK):
                 group.append(self._pending.pop(0))
                 size += len(group[-1][0])
             await self._write(group)
 
-    async def _write(self, group: list[_StoreRequest]) -> None:
+    async def _write(self, group: list[_Stored]) -> None:
         try:
             results = await asyncio.to_thread(
                 _store, self._app, [new for entries, _ in group for new in entries]
@@ -180,17 +197,6 @@ class EntryWriter:
         for entries, future in group:
             _settle(future, results[start : start + len(entries)])
             start += len(entries)
-
-
-def _settle(
-    future: asyncio.Future[list[Ingested]], outcome: list[Ingested] | BaseException
-) -> None:
-    if future.done():  # the poll was cancelled meanwhile
-        return
-    if isinstance(outcome, BaseException):
-        future.set_exception(outcome)
-    else:
-        future.set_result(outcome)
 
 
 @dataclass
