@@ -78,11 +78,17 @@ def _find_story(
     story_id = queries.story_with_text(session, exact)
     if story_id is not None or not bands:
         return story_id
+    return _closest(sketch, queries.similar_stories(session, bands))
+
+
+def _closest(sketch: Sequence[int], candidates: Iterable[tuple[int, Sequence[int]]]) -> int | None:
+    """The candidate story whose sketch is most similar, if similar enough; ties: the
+    oldest story."""
     best: tuple[float, int] | None = None
-    for candidate, other in queries.similar_stories(session, bands):
+    for candidate, other in candidates:
         score = sketch_similarity(sketch, other)
         if score >= MIN_SIMILARITY and (best is None or (score, -candidate) > best):
-            best = (score, -candidate)  # ties: the oldest story
+            best = (score, -candidate)
     return -best[1] if best else None
 
 
@@ -405,12 +411,7 @@ class _BandIndex:
         unknown = [s for s in ranked if s not in self._sketches]
         if unknown:
             self._sketches.update(queries.story_sketches(self._session, unknown))
-        best: tuple[float, int] | None = None
-        for candidate in ranked:
-            score = sketch_similarity(sketch, self._sketches.get(candidate, ()))
-            if score >= MIN_SIMILARITY and (best is None or (score, -candidate) > best):
-                best = (score, -candidate)  # ties: the oldest story
-        return -best[1] if best else None
+        return _closest(sketch, ((s, self._sketches.get(s, ())) for s in ranked))
 
 
 def _item_row(new: NewEntry, txt: _Text, story_id: int, now: datetime) -> dict[str, Any]:
