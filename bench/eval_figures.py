@@ -61,7 +61,7 @@ def documents(label_path: Path, split: str = "all") -> list[tuple[str, str, dict
     held_out = holdout_ids(labels["documents"])
     docs = []
     for doc_id, doc in labels["documents"].items():
-        if (split == "dev" and doc_id in held_out) or (split == "holdout" and doc_id not in held_out):
+        if split != "all" and (doc_id in held_out) != (split == "holdout"):
             continue
         text = doc.get("text")
         if text is None:
@@ -180,9 +180,7 @@ class Scores:
                     f" labelled {lab['attributed_to']!r}"
                 )
             if "qualifier" in lab and p["qualifier"] != lab["qualifier"]:
-                self.lines.append(
-                    f"  QUAL  {doc_id}: {_show(p)} — labelled {lab['qualifier']}"
-                )
+                self.lines.append(f"  QUAL  {doc_id}: {_show(p)} — labelled {lab['qualifier']}")
         self.lines += [f"  MISS  {doc_id}: {_show(m)}" for m in misses]
         self.lines += [f"  FALSE {doc_id}: {_show(a)}" for a in alarms]
         if "watchlists" in doc:
