@@ -216,7 +216,8 @@ _NOT_A_FIGURE = [
 _NOT_A_FIGURE_AFTER = re.compile(
     rf"(?:st|nd|rd|th)?\s*(?:of\s+)?(?:{_MONTHS})\b|\s*(?::\d|a\.?m\.?(?!\w)|p\.?m\.?(?!\w)"
     r"|gmt\b|utc\b|hrs\b|o'clock)|[\s-]*years?[\s-]+old\b|-year\b|\s*-?(?:km\b|kilomet|miles?\b"
-    r"|mi\b|met(?:er|re)s?\b|feet\b|ft\b|yards?\b|nautical|px\b|pt\b|kg\b|tons?\b|tonnes?\b)"
+    r"|mi\b|met(?:er|re)s?\b|feet\b|ft\b|yards?\b|nautical|px\b|pt\b|kg\b|tons?\b|tonnes?\b"
+    r"|mm\b|millimet|calib(?:re|er)\b)"
 )
 _MONEY_AFTER = re.compile(
     r"\s*(?:dollars|usd|euros?|pounds|won|rubles?|roubles?|yuan|yen|\$)\b|\s*(?:million|billion)?"
@@ -228,7 +229,14 @@ _NEWLINE = re.compile("\n")
 _NAME_WORD = re.compile(r"[^\s,;:.!?“”\"]+")
 _APPOSITIVE = re.compile(r",\s*([^,]{2,60}),\s*$")
 _PROPER_NAME = re.compile(r"[A-Z][\w'’.-]*(?:\s+(?:[A-Z][\w'’.-]*|de|van|von|bin|al|el)){0,3}")
-_WEEK_OR_MONTH = re.compile(r"-(week|month)\b")
+_WEEK_OR_MONTH = re.compile(r"-(week|month|year)\b")
+# days per unit of a duration, as a range: "six months" is 168 to 186 days
+_DAYS_PER = {"week": (7.0, 7.0), "month": (28.0, 31.0), "year": (365.0, 366.0)}
+# "for a year": a duration whose number is the article
+_FOR_A = re.compile(r"\bfor\s+(an?|one)\s+(?=(?:year|month|week)\b)")
+# "could send", "may deploy": a possible event, not a reported one
+# ("would have fought" reports a past the source is not sure of: still a figure)
+_MODAL_BEFORE = re.compile(r"\b(?:could|may|might|would)\s+(?!have\b)(?:\w+\s+){0,2}$")
 _LEADING_THE = re.compile(r"^(?:the\s+)(?=[a-z])")
 _TOKEN = re.compile(r"[^\W_]+")
 _STOP = re.compile("|".join(re.escape(stop) for stop in _STOPS))
@@ -248,7 +256,7 @@ _SHARE_OF = re.compile(r"\s+(?:of|the)\b|\s+(?:\w+\s+){0,3}(?:are|were|was|is|ca
 _COMPOUND = re.compile(r"-(?!(?:days?|weeks?|months?|years?|plus)\b)[a-z]+\b")
 _LIST_ITEM = re.compile(r"[ \t]*(?:[-•*–]|\d{1,2}[.)])\s")
 _LABEL = re.compile(r"[ \t]*(?:[-•*–]\s*)?[^\d\n:]{1,40}$")
-_DAYS_SUFFIX = re.compile(r"-(?:day|week|month)\b")
+_DAYS_SUFFIX = re.compile(r"-(?:day|week|month|year)\b")
 _INCREMENT_WORDS = frozenset(["more", "additional", "another", "extra", "further"])
 _LINKING_CUES = frozenset(["reached"])
 # A projected change ("losses could rise to tens of thousands") is not a figure yet; a
@@ -264,7 +272,58 @@ _CLAUSE_BREAK = re.compile(
 )
 _SENTENCE_END = re.compile(r"[.!?]+[\"”’')\]]*\s+(?=[\"“‘'(\[]?[A-Z0-9])|\n\s*")
 _PARTITIVE = re.compile(
-    r"\s+of\s+(?:the\s+|these\s+|those\s+|its\s+|their\s+|all\s+|some\s+)?[\"“‘']?"
+    r"\s+(?:out\s+)?of\s+(?:the\s+|these\s+|those\s+|its\s+|their\s+|all\s+|some\s+"
+    r"|[a-z.]+(?:'s|’s|s'|s’)\s+)?[\"“‘']?"
+)
+# "800 of them were killed": the counted noun is the one named before
+_PRONOUN_PARTITIVE = re.compile(r"\s+(?:out\s+)?of\s+(?:them|those|these|whom|which)\b")
+# Words that may stand between a counted noun and its predicate ("were reportedly killed",
+# "have been deployed") or between a verb and its object ("sent a total of"): a cue reached
+# across only these is the number's own predicate, whatever else is nearer.
+_PREDICATE_GLUE = frozenset(
+    [
+        "were",
+        "was",
+        "are",
+        "is",
+        "have",
+        "has",
+        "had",
+        "been",
+        "being",
+        "be",
+        "also",
+        "reportedly",
+        "already",
+        "now",
+        "all",
+        "still",
+        "believed",
+        "thought",
+        "said",
+        "estimated",
+        "known",
+        "feared",
+        "confirmed",
+        "to",
+        "so",
+        "far",
+        "either",
+        "both",
+        "in",
+        "total",
+        "together",
+        "later",
+        "since",
+        "then",
+        "recently",
+        "allegedly",
+        "likely",
+        "probably",
+        "ever",
+        "a",
+        "of",
+    ]
 )
 _WORD = re.compile(r"\s*[\"“”'‘’]?([\w][\w'’.-]*)")
 _GLUE_TAIL = r"(?:which|where|the|with|even|that|and)"
@@ -362,7 +421,7 @@ _TRAILING = re.compile(
 # where a dateline or a live-blog time stamp ends and the sentence begins
 _DASH_CUT = re.compile(r"\s[–—-]\s")
 _AS_OF = re.compile(
-    rf"\b(?:in|on|as of|at the end of|during|since|last)\s+(?:(?:early|mid|late)[-\s]+)?"
+    rf"\b(?:in|on|as of|at the end of|during|last)\s+(?:(?:early|mid|late)[-\s]+)?"
     rf"(?:(?P<day>\d{{1,2}})\s+)?(?P<month>{_MONTHS})\.?(?:\s+(?P<day2>\d{{1,2}})\b)?"
     rf"(?:,?\s+(?P<year>(?:19|20)\d\d))?\b|\bin\s+(?P<year_only>(?:19|20)\d\d)\b"
 )
@@ -454,6 +513,10 @@ class FigureExtractor:
             set(self._unit_owner) | self._people_nouns | set(measures.split())
         )
         self._own = [{_norm(x) for x in spec.subjects} for spec in self.specs]
+        # single words of subjects and their competitors: capitalised modifiers, not nouns
+        self._subject_words = frozenset(
+            w.strip(".'’") for term in set(self._subject_owner) | competing for w in term.split()
+        ) | frozenset(["korea", "korea's", "people's", "republic", "democratic", "army"])
         self._number_words = re.compile(
             r"\d|\b(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|thirteen"
             r"|fourteen|fifteen|sixteen|seventeen|eighteen|nineteen|twenty|thirty|forty|fifty"
@@ -507,8 +570,8 @@ def _fits(
     if percent:
         return spec.percent and (noun is None or noun in units)
     if spec.unit == "days":
-        return noun in ("days", "weeks", "months") or days_suffix
-    return noun is None or noun in units
+        return noun in ("days", "weeks", "months", "years") or days_suffix
+    return not days_suffix and (noun is None or noun in units)
 
 
 def drop_subsumed(observations: Sequence[Observation]) -> list[Observation]:
@@ -565,6 +628,7 @@ class _Reader:
                 if not (low[at - 1 : at].isalpha() or low[end : end + 1].isalpha()):
                     positions.append(at)
                 at = low.find(word, end)
+        positions += [m.start(1) for m in _FOR_A.finditer(low)]
         positions.sort()
         i = 0
         while i < len(positions):
@@ -635,7 +699,7 @@ class _Reader:
     def _read_sentence(self, sent: _Sentence, positions: list[int]) -> Iterable[Observation]:
         if self.ex._cue_words.isdisjoint(_TOKEN.findall(self.low, sent.start, sent.end)):
             return  # no word a cue begins with: the common case, decided without the regex
-        cues = self._hits(self.ex._cues, sent.start, sent.end)
+        cues = self._with_nested(self._hits(self.ex._cues, sent.start, sent.end))
         if not cues:
             return
         quantities = [q for q in quantities_at(self.low, positions) if self._may_be_figure(q, sent)]
@@ -648,6 +712,21 @@ class _Reader:
             if phrase.noun is None and not phrase.q.percent:
                 phrase.noun = self._noun_before(phrase.q, sent, units)
             yield from self._observe(phrase, sent, cues, subjects)
+
+    def _with_nested(self, cues: list[_Hit]) -> list[_Hit]:
+        """The cues and the cues inside longer ones: "been deployed" (a duration's cue)
+        also holds "deployed" (a troop count's), which the longest match alone would hide."""
+        nested = []
+        for cue in cues:
+            if " " not in cue.key:
+                continue
+            words = [m.span() for m in _TOKEN.finditer(self.low, cue.start, cue.end)]
+            for i, (start, _) in enumerate(words):
+                for _, end in words[i:]:
+                    key = _norm(self.low[start:end])
+                    if (start, end) != (cue.start, cue.end) and key in self.ex._cue_owner:
+                        nested.append(_Hit(start, end, key))
+        return sorted(cues + nested, key=lambda h: (h.start, h.end)) if nested else cues
 
     # -- numbers that are not figures -------------------------------------------------
 
@@ -676,8 +755,13 @@ class _Reader:
                 p.of_start = p.q.end
         by_start = {p.q.core_start: p for p in phrases}
         for p in phrases:
+            if p.is_inner:
+                continue
+            if pronoun := _PRONOUN_PARTITIVE.match(self.low, p.q.end):
+                p.of_start, p.np_end, p.noun, p.noun_known = p.q.end, pronoun.end(), None, True
+                continue
             m = _PARTITIVE.match(self.low, p.q.end)
-            if m is None or p.is_inner:
+            if m is None:
                 continue
             inner = by_start.get(m.end()) or next(
                 (o for o in phrases if m.end() <= o.q.start <= m.end() + 2), None
@@ -697,11 +781,15 @@ class _Reader:
         return phrases
 
     def _noun_phrase(self, q: Quantity, pos: int, units: list[_Hit], cues: list[_Hit]) -> _Phrase:
+        """The noun the number counts, across modifiers ("1,500 North Korean special
+        forces"); a capitalised word that is neither a subject nor followed by a known noun
+        is the noun itself ("the two Koreas"): not a figure of ours."""
         unit_at = {u.start: u for u in units}
         cue_at = {c.start: c for c in cues}
         if c := _COMPOUND.match(self.low, pos):  # "a 12-member delegation"
             pos = c.end()
-        for _ in range(5):
+        proper: str | None = None  # a capitalised word passed over as a modifier
+        for _ in range(8):
             m = _WORD.match(self.text, pos)
             if m is None:
                 break
@@ -718,7 +806,11 @@ class _Reader:
             original = self.text[start]
             if not (original.isupper() or "-" in word or word in _NOUN_MODIFIERS or q.percent):
                 return _Phrase(q, q.end, word, False)
+            if original.isupper() and word not in self.ex._subject_words:
+                proper = word
             pos = m.end()
+        if proper is not None and not q.percent:
+            return _Phrase(q, q.end, proper, False)
         return _Phrase(q, q.end, None, True)
 
     def _noun_before(self, q: Quantity, sent: _Sentence, units: list[_Hit]) -> str | None:
@@ -804,7 +896,7 @@ class _Reader:
         """The nearest cue in the clause of a figure the phrase can be, and its figures."""
         q = phrase.q
         inner_from, inner_to = phrase.of_start, phrase.np_end
-        best: tuple[tuple[bool, int, int], _Hit] | None = None
+        best: tuple[tuple[bool, bool, int, int], _Hit] | None = None
         for cue in cues:
             if not (clause_start <= cue.start and cue.end <= clause_end):
                 continue
@@ -819,19 +911,39 @@ class _Reader:
             elif cue.start >= phrase.np_end:
                 gap = self.low.count(" ", phrase.np_end, cue.start)
             else:
-                gap = 0
+                gap = -1  # within the noun phrase: "2,500 soldiers dead"
             if q.start <= cue.start < q.end:  # a cue word inside the number phrase itself
                 continue
             linking = cue.key in _LINKING_CUES and cue.end <= q.start <= cue.end + 1
             if linking and phrase.np_end == q.end:
                 continue  # "the death toll has reached 1,000": the toll is what is counted
-            # "another 1,200 are wounded": a verb cue decides before an increment word
-            rank = (cue.key in _INCREMENT_WORDS, gap, -len(cue.key))
+            # the number's own predicate first ("800 of them were killed", "killed some
+            # 240"); then a verb cue before an increment word ("another 1,200 are wounded")
+            rank = (
+                not self._attached(phrase, cue),
+                cue.key in _INCREMENT_WORDS,
+                gap,
+                -len(cue.key),
+            )
             if gap <= _MAX_CUE_WORDS and (best is None or rank < best[0]):
                 best = (rank, cue)
         if best is None:
             return None
         return best[1], set(fitting & self.ex._cue_owner[best[1].key])
+
+    def _attached(self, phrase: _Phrase, cue: _Hit) -> bool:
+        """Whether ``cue`` is the predicate of the counted noun phrase: right after it
+        ("were reportedly killed") or right before the number ("dispatched a total of"),
+        with only auxiliaries and adverbs between."""
+        if phrase.q.end <= cue.start and cue.end <= phrase.np_end:
+            return True  # the participle of the counted noun: "2,500 soldiers dead"
+        if cue.start >= phrase.np_end:
+            between = self.low[phrase.np_end : cue.start]
+        elif cue.end <= phrase.q.start:
+            between = self.low[cue.end : phrase.q.start]
+        else:
+            return False
+        return all(w in _PREDICATE_GLUE for w in between.split())
 
     def _fitting(self, phrase: _Phrase) -> frozenset[int]:
         """The specs whose figure the phrase can be, by what it counts."""
@@ -850,6 +962,7 @@ class _Reader:
             or _NEGATION.search(span)
             or _HYPOTHETICAL.search(self.low, clause_start, hi)
             or _FUTURE.search(self.low, clause_start, max(hi, cue.end))
+            or _MODAL_BEFORE.search(self.low, max(clause_start, cue.start - 30), cue.start)
         )
 
     def _about_subject(
@@ -1031,10 +1144,10 @@ class _Reader:
         if q.percent:
             unit = "percent"
         elif spec.unit == "days":
-            factor = {"weeks": 7.0, "months": 30.0}.get(phrase.noun or "", 1.0)
-            if factor == 1.0 and (m := _WEEK_OR_MONTH.match(self.low, q.core_end)):
-                factor = 7.0 if m.group(1) == "week" else 30.0
-            low, high = low * factor, high * factor
+            per = _DAYS_PER.get((phrase.noun or "").rstrip("s"), (1.0, 1.0))
+            if per == (1.0, 1.0) and (m := _WEEK_OR_MONTH.match(self.low, q.core_end)):
+                per = _DAYS_PER[m.group(1)]
+            low, high = low * per[0], high * per[1]
         return Observation(
             figure=spec.name,
             watchlist=spec.watchlist,

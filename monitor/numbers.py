@@ -62,6 +62,8 @@ _DIGITS = (
 _WORDS = (
     rf"(?:(?:{_WORD})|a\s+(?:{_SCALE_WORD}|dozen))"
     rf"(?:(?:[\s-]+and)?[\s-]+(?:{_WORD}|{_SCALE_WORD}|dozen)\b)*"
+    # broadcasters' "three-thousand-200": digits after a scale word
+    rf"(?:(?:(?<=thousand)|(?<=hundred))-\d{{1,3}}(?![\d,.]))?"
 )
 _FRACTION = "|".join(sorted(_DENOMINATORS, key=len, reverse=True))
 _CORE = rf"""
@@ -73,8 +75,9 @@ _CORE = rf"""
     |half(?=\s+(?:of|the)\b)
     |(?:one|1)\s+(?:in|out\s+of)\s+(?:every\s+)?(?P<den>\d+|{_WORD}))
   |(?P<digits>{_DIGITS})
-    (?:\s*(?P<dscale>{_SCALE_WORD}|dozen)\b|(?P<sscale>k|m|mn|mln|bn|b)\b)?
+    (?:(?:\s*|-)(?P<dscale>{_SCALE_WORD}|dozen)\b|(?P<sscale>k|m|mn|mln|bn|b)\b)?
   |(?P<words>{_WORDS})
+  |(?P<article>an?)(?=\s+(?:year|month|week)\b)
 """
 _CORE_SEARCH = re.compile(rf"(?<![\w.,])(?<![A-Za-z]-)(?:{_CORE})(?![\w])", re.I | re.X)
 _CORE_MATCH = re.compile(rf"(?:{_CORE})(?![\w])", re.I | re.X)
@@ -181,6 +184,8 @@ def words_value(phrase: str) -> float | None:
             current = 1.0
         elif token in _UNITS:
             current += _UNITS[token]
+        elif token.isdigit():
+            current += int(token)
         elif token in ("hundred", "dozen"):
             current = max(current, 1.0) * _SCALES[token]
         elif token in _SCALES:
@@ -227,6 +232,8 @@ def _core_range(m: re.Match[str]) -> tuple[float, float, bool, bool] | None:
         elif m["sscale"]:
             value *= _SUFFIX_SCALES[m["sscale"].lower()]
         return value, value, False, False
+    if m["article"]:  # "for a year": one
+        return 1.0, 1.0, False, False
     spelled = words_value(m["words"])
     return None if spelled is None else (spelled, spelled, False, False)
 

@@ -122,8 +122,8 @@ def test_running_total_by_a_date_is_not_dated() -> None:
     assert obs.as_of is None and obs.qualifier == "over" and obs.unit == "percent"
 
 
-def test_deployment_in_months_is_stored_in_days() -> None:
-    assert ("deployment_days", 90, 90, "days", "exact") in _found(
+def test_deployment_in_months_is_stored_in_days_as_a_range_of_month_lengths() -> None:
+    assert ("deployment_days", 84, 93, "days", "exact") in _found(
         "The North Korean engineers' demining mission lasted three months."
     )
 
