@@ -61,6 +61,13 @@ _COMPETING = (
     "|chechens|wagner|nato|israeli|israelis|israel's|palestinian|palestinians|cuban|cubans"
     "|nepalese|indian|indians|kremlin's|moscow's|kyiv's|seoul's|washington's|civilian|civilians"
 )
+# "sent troops to help Russia": whom a verb of help governs is not whose figure it is
+# an auxiliary a few words before a verb: "are estimated to have been killed", "were killed"
+_AUXILIARY_BEFORE = re.compile(r"\b(?:are|were|is|was|have|has|had)\b(?:\s+[\w'’]+){0,5}\s+$")
+_HELP_VERBS = frozenset(
+    ["help", "helps", "helped", "helping", "support", "supports", "supported", "supporting"]
+    + ["aid", "aided", "aiding", "assist", "assisted", "assisting", "back", "backing", "bolster"]
+)
 _PREPOSITIONS = frozenset(
     [
         "by",
@@ -325,7 +332,7 @@ _PREDICATE_GLUE = frozenset(
         "of",
     ]
 )
-_WORD = re.compile(r"\s*[\"“”'‘’]?([\w][\w'’.-]*)")
+_WORD = re.compile(r"[\s)]*[\"“”'‘’(]?([\w][\w'’.-]*)")
 _GLUE_TAIL = r"(?:which|where|the|with|even|that|and)"
 _GLUE = re.compile(rf"^([a-z]{{3,}}?){_GLUE_TAIL}$")
 _NOT_GLUED = frozenset(
@@ -484,6 +491,8 @@ class _Phrase:
     inner: _Phrase | None = None  # for "3,000 of the 10,000 soldiers": the 10,000
     is_inner: bool = False
     of_start: int = -1  # "of the North Korean soldiers deployed": its cues are not ours
+    head_cue: bool = False  # the counted noun is itself a cue: "600 deaths", "4,700 casualties"
+    denominator: bool = False  # "two out of five missiles": the five is everything counted
 
 
 class FigureExtractor:
@@ -525,6 +534,7 @@ class FigureExtractor:
         )
 
         self._spec_units = [self._units_of(spec) for spec in self.specs]
+        self._explicit_units = [frozenset(_norm(u) for u in spec.units) for spec in self.specs]
         self._fitting: dict[tuple[str | None, bool, bool], frozenset[int]] = {}
 
     def _units_of(self, spec: FigureSpec) -> frozenset[str]:
@@ -709,7 +719,7 @@ class _Reader:
         units = self._hits(self.ex._units, sent.start, sent.end)
         phrases = self._phrases(quantities, units, cues)
         for phrase in phrases:
-            if phrase.noun is None and not phrase.q.percent:
+            if phrase.noun is None and not phrase.q.percent and not phrase.head_cue:
                 phrase.noun = self._noun_before(phrase.q, sent, units)
             yield from self._observe(phrase, sent, cues, subjects)
 
@@ -769,6 +779,7 @@ class _Reader:
             p.of_start = m.start()
             if inner is not None:
                 inner.is_inner = True
+                inner.denominator = self.low.startswith("out", m.start() + 1)
                 p.inner, p.noun, p.noun_known, p.np_end = (
                     inner,
                     inner.noun,
@@ -801,6 +812,9 @@ class _Reader:
             if pos == q.end and word in _INCREMENT_WORDS:  # "3,000 more troops"
                 pos = m.end()
                 continue
+            if start in cue_at and pos == q.end and not q.percent:
+                cue = cue_at[start]
+                return _Phrase(q, cue.end, None, True, head_cue=True)
             if start in cue_at or word in _NO_NOUN:
                 break
             original = self.text[start]
@@ -837,7 +851,7 @@ class _Reader:
         cues: list[_Hit],
         subjects: list[_Hit],
     ) -> list[Observation]:
-        if not phrase.noun_known:
+        if not phrase.noun_known or phrase.denominator:
             return []
         q = phrase.q
         fitting = self._fitting(phrase)
@@ -848,7 +862,8 @@ class _Reader:
         if best is None:
             return []
         cue, spec_ids = best
-        if self._negated(q, cue, clause_start):
+        spec_ids = self._one_figure(phrase, spec_ids)
+        if not spec_ids or self._negated(q, cue, clause_start):
             return []
         attributions = self._attributions(sent)
         if not self._about_subject(phrase, sent, subjects, attributions, spec_ids):
@@ -861,6 +876,18 @@ class _Reader:
             self._observation(self.ex.specs[i], q, phrase, source, quote, sent)
             for i in sorted(spec_ids)
         ]
+
+    def _one_figure(self, phrase: _Phrase, spec_ids: set[int]) -> set[int]:
+        """The specs of one figure: a number counts one thing. Where the cue fits several
+        figures ("dispatched 3,000": troops or engineers?), the one whose own nouns name
+        what is counted; if none or several do, the number is not read."""
+        names = {self.ex.specs[i].name for i in spec_ids}
+        if len(names) <= 1:
+            return spec_ids
+        named = {i for i in spec_ids if phrase.noun in self.ex._explicit_units[i]}
+        if len({self.ex.specs[i].name for i in named}) == 1:
+            return named
+        return set()
 
     def _clause(self, pos: int, sent: _Sentence) -> tuple[int, int]:
         start, end = sent.start, sent.end
@@ -929,7 +956,23 @@ class _Reader:
                 best = (rank, cue)
         if best is None:
             return None
-        return best[1], set(fitting & self.ex._cue_owner[best[1].key])
+        cue = best[1]
+        if phrase.q.end <= cue.start < phrase.np_end and not phrase.is_inner:
+            # "2,000 soldiers deployed to Kursk are believed to have been killed": the
+            # participle modifies the noun; the finite verb after it is the predicate
+            cue = self._finite_predicate(phrase, cues, clause_end, fitting) or cue
+        return cue, set(fitting & self.ex._cue_owner[cue.key])
+
+    def _finite_predicate(
+        self, phrase: _Phrase, cues: list[_Hit], clause_end: int, fitting: frozenset[int]
+    ) -> _Hit | None:
+        for cue in cues:
+            if phrase.np_end <= cue.start and cue.end <= clause_end:
+                if fitting & self.ex._cue_owner[cue.key] and _AUXILIARY_BEFORE.search(
+                    self.low, max(phrase.np_end, cue.start - 60), cue.start
+                ):
+                    return cue
+        return None
 
     def _attached(self, phrase: _Phrase, cue: _Hit) -> bool:
         """Whether ``cue`` is the predicate of the counted noun phrase: right after it
@@ -1013,7 +1056,11 @@ class _Reader:
         """Governed by a preposition ("alongside Russia") or the recipient of a cue verb
         ("supplied Russia with …")."""
         words = self.low[max(0, pos - 14) : pos].split()
-        return bool(words) and (words[-1] in _PREPOSITIONS or words[-1] in self.ex._cue_owner)
+        return bool(words) and (
+            words[-1] in _PREPOSITIONS
+            or words[-1] in _HELP_VERBS
+            or words[-1] in self.ex._cue_owner
+        )
 
     # -- attribution, date --------------------------------------------------------------
 
