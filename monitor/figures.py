@@ -65,8 +65,10 @@ _COMPETING = (
 # an auxiliary a few words before a verb: "are estimated to have been killed", "were killed"
 _AUXILIARY_BEFORE = re.compile(r"\b(?:are|were|is|was|have|has|had)\b(?:\s+[\w'’]+){0,5}\s+$")
 _HELP_VERBS = frozenset(
-    ["help", "helps", "helped", "helping", "support", "supports", "supported", "supporting"]
-    + ["aid", "aided", "aiding", "assist", "assisted", "assisting", "back", "backing", "bolster"]
+    [
+        *("help", "helps", "helped", "helping", "support", "supports", "supported"),
+        *("supporting", "aid", "aided", "aiding", "assist", "assisted", "assisting", "bolster"),
+    ]
 )
 _PREPOSITIONS = frozenset(
     [
@@ -921,38 +923,14 @@ class _Reader:
         fitting: frozenset[int],
     ) -> tuple[_Hit, set[int]] | None:
         """The nearest cue in the clause of a figure the phrase can be, and its figures."""
-        q = phrase.q
-        inner_from, inner_to = phrase.of_start, phrase.np_end
         best: tuple[tuple[bool, bool, int, int], _Hit] | None = None
         for cue in cues:
             if not (clause_start <= cue.start and cue.end <= clause_end):
                 continue
             if not fitting & self.ex._cue_owner[cue.key]:
                 continue
-            if inner_from >= 0 and inner_from <= cue.start < inner_to:
-                continue
-            if phrase.is_inner and not (q.start <= cue.start < phrase.np_end):
-                continue
-            if cue.end <= q.start:
-                gap = self.low.count(" ", cue.end, q.start)
-            elif cue.start >= phrase.np_end:
-                gap = self.low.count(" ", phrase.np_end, cue.start)
-            else:
-                gap = -1  # within the noun phrase: "2,500 soldiers dead"
-            if q.start <= cue.start < q.end:  # a cue word inside the number phrase itself
-                continue
-            linking = cue.key in _LINKING_CUES and cue.end <= q.start <= cue.end + 1
-            if linking and phrase.np_end == q.end:
-                continue  # "the death toll has reached 1,000": the toll is what is counted
-            # the number's own predicate first ("800 of them were killed", "killed some
-            # 240"); then a verb cue before an increment word ("another 1,200 are wounded")
-            rank = (
-                not self._attached(phrase, cue),
-                cue.key in _INCREMENT_WORDS,
-                gap,
-                -len(cue.key),
-            )
-            if gap <= _MAX_CUE_WORDS and (best is None or rank < best[0]):
+            rank = self._cue_rank(phrase, cue)
+            if rank is not None and rank[2] <= _MAX_CUE_WORDS and (best is None or rank < best[0]):
                 best = (rank, cue)
         if best is None:
             return None
@@ -963,15 +941,41 @@ class _Reader:
             cue = self._finite_predicate(phrase, cues, clause_end, fitting) or cue
         return cue, set(fitting & self.ex._cue_owner[cue.key])
 
+    def _cue_rank(self, phrase: _Phrase, cue: _Hit) -> tuple[bool, bool, int, int] | None:
+        """How well ``cue`` belongs to the phrase (lower is better), None if it cannot."""
+        q = phrase.q
+        if phrase.of_start >= 0 and phrase.of_start <= cue.start < phrase.np_end:
+            return None
+        if phrase.is_inner and not (q.start <= cue.start < phrase.np_end):
+            return None
+        if q.start <= cue.start < q.end:  # a cue word inside the number phrase itself
+            return None
+        if cue.end <= q.start:
+            gap = self.low.count(" ", cue.end, q.start)
+        elif cue.start >= phrase.np_end:
+            gap = self.low.count(" ", phrase.np_end, cue.start)
+        else:
+            gap = -1  # within the noun phrase: "2,500 soldiers dead"
+        linking = cue.key in _LINKING_CUES and cue.end <= q.start <= cue.end + 1
+        if linking and phrase.np_end == q.end:
+            return None  # "the death toll has reached 1,000": the toll is what is counted
+        # the number's own predicate first ("800 of them were killed", "killed some 240");
+        # then a verb cue before an increment word ("another 1,200 are wounded")
+        return (not self._attached(phrase, cue), cue.key in _INCREMENT_WORDS, gap, -len(cue.key))
+
     def _finite_predicate(
         self, phrase: _Phrase, cues: list[_Hit], clause_end: int, fitting: frozenset[int]
     ) -> _Hit | None:
         for cue in cues:
-            if phrase.np_end <= cue.start and cue.end <= clause_end:
-                if fitting & self.ex._cue_owner[cue.key] and _AUXILIARY_BEFORE.search(
+            if (
+                phrase.np_end <= cue.start
+                and cue.end <= clause_end
+                and fitting & self.ex._cue_owner[cue.key]
+                and _AUXILIARY_BEFORE.search(
                     self.low, max(phrase.np_end, cue.start - 60), cue.start
-                ):
-                    return cue
+                )
+            ):
+                return cue
         return None
 
     def _attached(self, phrase: _Phrase, cue: _Hit) -> bool:
