@@ -64,6 +64,7 @@ _COMPETING = (
 # "sent troops to help Russia": whom a verb of help governs is not whose figure it is
 # an auxiliary a few words before a verb: "are estimated to have been killed", "were killed"
 _AUXILIARY_BEFORE = re.compile(r"\b(?:are|were|is|was|have|has|had)\b(?:\s+[\w'’]+){0,5}\s+$")
+_DETERMINERS = frozenset(["the", "a", "an", "its", "their", "his", "her", "this", "that"])
 _HELP_VERBS = frozenset(
     [
         *("help", "helps", "helped", "helping", "support", "supports", "supported"),
@@ -1001,13 +1002,16 @@ class _Reader:
         return self.ex.fitting(phrase.noun, q.percent, days)
 
     def _negated(self, q: Quantity, cue: _Hit, clause_start: int) -> bool:
-        lo = max(clause_start, min(q.start, cue.start) - 80)
+        """Negated, hypothetical or merely possible. A fronted phrase set off by a comma
+        ("If confirmed, …", "While Pyongyang has not said so, …") does not count."""
+        first = min(q.start, cue.start)
+        lo = max(clause_start, first - 80, self.low.rfind(",", clause_start, first) + 1)
         hi = max(q.start, cue.start)
         span = self.low[lo:hi]
         return bool(
             _INVERTED_CONDITIONAL.match(self.low, clause_start)
             or _NEGATION.search(span)
-            or _HYPOTHETICAL.search(self.low, clause_start, hi)
+            or _HYPOTHETICAL.search(self.low, lo, hi)
             or _FUTURE.search(self.low, clause_start, max(hi, cue.end))
             or _MODAL_BEFORE.search(self.low, max(clause_start, cue.start - 30), cue.start)
         )
@@ -1059,7 +1063,9 @@ class _Reader:
     def _oblique(self, pos: int) -> bool:
         """Governed by a preposition ("alongside Russia") or the recipient of a cue verb
         ("supplied Russia with …")."""
-        words = self.low[max(0, pos - 14) : pos].split()
+        words = self.low[max(0, pos - 30) : pos].split()
+        while words and words[-1] in _DETERMINERS:  # "on the Russia-Ukraine front"
+            words.pop()
         return bool(words) and (
             words[-1] in _PREPOSITIONS
             or words[-1] in _HELP_VERBS
@@ -1278,12 +1284,15 @@ _TOKEN_FORMS = {
     for before in ("", "(", '"', "?")
     for after in ("", ",", ".", ";", ":", ")", '"', "?", "'s", "?s")
 }
+_FRACTIONS = ("third", "thirds", "quarter", "quarters", "fifth", "fifths", "tenth", "tenths")
 _TOKEN_FORMS.update(
     {
-        f"{a}-{b}".encode(): a
+        f"{before}{a}-{b}{after}".encode(): a
         for a in _NUMBER_WORDS
-        for b in (*_NUMBER_WORDS, "thirds", "quarters", "fifths")
-        if a.endswith("ty") or b.endswith("s")
+        for b in (*_NUMBER_WORDS, *_FRACTIONS)
+        if a.endswith("ty") or b.endswith("s") or b in _FRACTIONS
+        for before in ("", "(")
+        for after in ("", ",", ".", ";", ")")
     }
 )
 
