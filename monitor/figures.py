@@ -388,7 +388,10 @@ _REPORTING_VERB = (
     r"|acknowledged|acknowledges|admitted|admits|alleged|alleges|warned|warns|concluded)"
 )
 # "an estimated 2,000", "its estimate:", "(Ukrainian estimates)": the word is not a verb
-_NOT_A_VERB_BEFORE = re.compile(r"\b(?:an?|the|its|their|his|her|our|whose)\s*$")
+# "an estimated 2,000", "its estimate:", "are estimated to": the word is no reporting verb
+_NOT_A_VERB_BEFORE = re.compile(
+    r"\b(?:an?|the|its|their|his|her|our|whose|are|is|was|were|be|been|being)\s*$"
+)
 _NOT_A_VERB_AFTER = re.compile(r"\s*[)\]]")
 _ATTRIBUTION_BEFORE = re.compile(
     r"\b(?:according to|citing|as reported by|reported by|as claimed by|claimed by"
@@ -422,11 +425,14 @@ _DESCRIPTORS = re.compile(
     r"|news agency|publication)\s+)+(?=[A-Z])"
 )
 _LEADING = re.compile(
-    r"^(?:(?:and|but|although|though|while|however|nonetheless|yet|so|the|that)\b,?\s*)+", re.I
+    r"^(?:[-•*–]\s*|(?:and|but|although|though|while|however|nonetheless|yet|so|the|that|if|when"
+    r"|as|after|because|whereas|also)\b,?\s*)+",
+    re.I,
 )
 _TRAILING = re.compile(
-    r"(?:\s+(?:they|it|he|she|has|have|had|now|also|still|previously|earlier|recently|today"
-    r"|yesterday|separately|further|again|currently|already)|\s*\([^()]{1,12}\))+$"
+    r"(?:\s+(?:they|it|he|she|has|have|had|are|is|was|were|now|also|still|previously|earlier"
+    r"|recently|today"
+    r"|yesterday|separately|further|again|currently|already)|\s*\((?![A-Z]{2,6}\))[^()]{1,12}\))+$"
 )
 # where a dateline or a live-blog time stamp ends and the sentence begins
 _DASH_CUT = re.compile(r"\s[–—-]\s")
@@ -871,7 +877,7 @@ class _Reader:
         attributions = self._attributions(sent)
         if not self._about_subject(phrase, sent, subjects, attributions, spec_ids):
             return []
-        source = self._source(q, sent, attributions)
+        source = self._resolved(self._source(q, sent, attributions), sent.start)
         quote_start = min(q.start, cue.start)
         quote_end = max(phrase.np_end, cue.end, q.end)
         quote = self.text[quote_start:quote_end].strip(' ,;"“”')
@@ -1164,6 +1170,27 @@ class _Reader:
         names = {a[2] for a in self._attributions(prev) if a[2]}
         return names.pop() if len(names) == 1 else None
 
+    def _resolved(self, name: str | None, pos: int) -> str | None:
+        """The source as the text names it in full: the person, not their title ("Defence
+        Secretary John Smith" → "John Smith"); a reference ("the agency", "Lee") as the
+        name it refers to, written earlier in the text."""
+        if name is None:
+            return None
+        name = _person_after_title(name)
+        words = name.split()
+        if len(words) == 1 and words[0][:1].isupper():
+            surname = words[0]
+            for m in reversed(list(_FULL_NAME.finditer(self.text, 0, pos))):
+                parts = m.group().split()
+                if len(parts) >= 2 and surname in (parts[0], parts[-1]) and m.group() != name:
+                    return _person_after_title(m.group())
+        orgs = _REFERENCE_HEADS.get(name.lower())
+        if orgs:
+            for m in reversed(list(_FULL_NAME.finditer(self.text, 0, pos))):
+                if any(org in m.group().split() for org in orgs):
+                    return m.group()
+        return name
+
     def _as_of(self, sent: _Sentence) -> date | None:
         if sent.start not in self._as_of_cache:
             self._as_of_cache[sent.start] = self._read_as_of(sent)
@@ -1220,6 +1247,116 @@ class _Reader:
         )
 
 
+# the words of a title before a person's name ("Defence Secretary", "Commander of the
+# Armed Forces"): the source is the person
+_TITLE_WORDS = frozenset(
+    [
+        "secretary",
+        "minister",
+        "president",
+        "chairman",
+        "chairwoman",
+        "chair",
+        "chief",
+        "commander",
+        "general",
+        "spokesman",
+        "spokeswoman",
+        "spokesperson",
+        "director",
+        "head",
+        "leader",
+        "lawmaker",
+        "legislator",
+        "ambassador",
+        "envoy",
+        "adviser",
+        "advisor",
+        "governor",
+        "mayor",
+        "prosecutor",
+        "deputy",
+        "admiral",
+        "colonel",
+        "lieutenant",
+        "major",
+        "captain",
+        "sergeant",
+        "senator",
+        "representative",
+        "premier",
+        "chancellor",
+        "dictator",
+        "forces",
+        "staff",
+        "commander-in-chief",
+        "secretary-general",
+        "official",
+        "officer",
+        "analyst",
+        "expert",
+    ]
+)
+_NAME_WORD_RE = re.compile(r"[A-Z][\w'’.-]*$")
+_NOT_NAME_WORDS = _TITLE_WORDS | frozenset(
+    [
+        "state",
+        "council",
+        "forces",
+        "ministry",
+        "service",
+        "agency",
+        "office",
+        "command",
+        "defence",
+        "defense",
+        "security",
+        "intelligence",
+        "army",
+        "navy",
+        "affairs",
+        "department",
+        "house",
+        "general",
+        "staff",
+        "armed",
+        "foreign",
+        "national",
+    ]
+)
+# a name as a text writes it in full: capitalised words, joined by "of (the)" ("Office of
+# the Prosecutor General", "South Korea's National Intelligence Service")
+_FULL_NAME = re.compile(r"[A-Z][\w'’.-]*(?:\s+(?:of\s+(?:the\s+)?)?[A-Z][\w'’.-]*){0,7}")
+# a definite description that refers back to a named source, and the words its name holds
+_REFERENCE_HEADS = {
+    "agency": ("Agency", "Service", "NIS"),
+    "spy agency": ("Agency", "Service", "NIS"),
+    "intelligence agency": ("Agency", "Service", "NIS"),
+    "intelligence service": ("Service", "Agency", "NIS"),
+    "service": ("Service",),
+    "ministry": ("Ministry",),
+    "prosecutor": ("Prosecutor",),
+    "office": ("Office",),
+    "institute": ("Institute",),
+    "think tank": ("Institute", "Center", "Centre"),
+}
+
+
+def _person_after_title(name: str) -> str:
+    """ "Russian Security Council Secretary Sergei Shoigu" → "Sergei Shoigu": up to three
+    capitalised words at the end that are neither a title nor an institution's."""
+    words = name.split()
+    tail: list[str] = []
+    for word in reversed(words):
+        if len(tail) == 3 or not _NAME_WORD_RE.match(word) or word.lower() in _NOT_NAME_WORDS:
+            break
+        tail.insert(0, word)
+    head = [w.lower().strip(",") for w in words[: len(words) - len(tail)]]
+    if tail and head and any(w in _TITLE_WORDS for w in head):
+        return " ".join(tail)
+    return name
+
+
 def _clean_source(raw: str) -> str | None:
     name = _LEADING.sub("", raw.strip(" ,;:\"“”'")).strip()
     name = _TRAILING.sub("", name)
@@ -1231,6 +1368,9 @@ def _clean_source(raw: str) -> str | None:
         return None
     if not any(c.isupper() for c in name) and not _INSTITUTION.search(name):
         return None
+    first = name.split()[0]
+    if first.islower() and first not in ("a", "an") and not _INSTITUTION.search(name):
+        return None  # "support Russia in its war against Ukraine": a clause, not a source
     return name
 
 
