@@ -1015,12 +1015,22 @@ class _Reader:
         hi = max(q.start, cue.start)
         span = self.low[lo:hi]
         return bool(
-            _INVERTED_CONDITIONAL.match(self.low, clause_start)
+            self._inverted_conditional(clause_start)
             or _NEGATION.search(span)
             or _HYPOTHETICAL.search(self.low, lo, hi)
             or _FUTURE.search(self.low, clause_start, max(hi, cue.end))
             or _MODAL_BEFORE.search(self.low, max(clause_start, cue.start - 30), cue.start)
         )
+
+    def _inverted_conditional(self, clause_start: int) -> bool:
+        """ "Should Pyongyang send …", "…, had it sent …": a clause that opens with the verb
+        (not "The NIS (the spy agency) had reported …", whose clause only follows a bracket)."""
+        m = _INVERTED_CONDITIONAL.match(self.low, clause_start)
+        if m is None:
+            return False
+        before = self.text[max(0, clause_start - 3) : clause_start].rstrip()
+        opening = self.text[clause_start : clause_start + 8].lstrip(" \t\n\"“‘'")
+        return not before or before[-1] in ",;" or opening[:1].isupper()
 
     def _about_subject(
         self,
@@ -1359,6 +1369,7 @@ def _person_after_title(name: str) -> str:
 
 def _clean_source(raw: str) -> str | None:
     name = _LEADING.sub("", raw.strip(" ,;:\"“”'")).strip()
+    name = _AUXILIARY_CUT.sub("", name)
     name = _TRAILING.sub("", name)
     name = _DESCRIPTORS.sub("", name)
     name = _LEADING_THE.sub("", name)
@@ -1374,6 +1385,8 @@ def _clean_source(raw: str) -> str | None:
     return name
 
 
+# a name holds no auxiliary: "the spy agency had in April (reported)" is the spy agency
+_AUXILIARY_CUT = re.compile(r"\s+(?:has|have|had|will|would|also|earlier|previously)\b.*$", re.S)
 _PRONOUNS = frozenset(["i", "we", "you", "they", "he", "she", "it", "there", "this", "that"])
 
 # Lower-case sources that still name who speaks ("the think tank", "the prosecutor general").
