@@ -700,13 +700,17 @@ class _Reader:
 
     def _previous(self, sent: _Sentence) -> _Sentence | None:
         """The sentence before, in the same paragraph or list (a list item's is the line
-        before it: "Key figures:\n- Killed: 300")."""
+        before it: "Key figures:\n- Killed: 300"). Prose on the line before, ending as a
+        sentence ends, counts as the same paragraph: pages often break every sentence."""
         if sent.start < 2:
             return None
         if sent.first_in_paragraph:
-            if self.text[sent.start - 2] == "\n" or not _LIST_ITEM.match(self.text, sent.start):
+            if self.text[sent.start - 2] == "\n":
                 return None
-            return self._sentence_at(sent.start - 2)
+            if not _LIST_ITEM.match(self.text, sent.start) and self.text[
+                sent.start - 2
+            ] not in ".!?\"”’')":
+                return None
         return self._sentence_at(sent.start - 2)
 
     def _hits(self, pattern: re.Pattern[str], start: int, end: int) -> list[_Hit]:
