@@ -65,6 +65,8 @@ _COMPETING = (
 # an auxiliary a few words before a verb: "are estimated to have been killed", "were killed"
 _AUXILIARY_BEFORE = re.compile(r"\b(?:are|were|is|was|have|has|had)\b(?:\s+[\w'’]+){0,5}\s+$")
 _DETERMINERS = frozenset(["the", "a", "an", "its", "their", "his", "her", "this", "that"])
+# the counted noun as the subject of a finite verb: "(2,000 soldiers) were reportedly …"
+_AUXILIARY_AFTER = re.compile(r"\s+(?:had|have|has|were|was|are|is)\b\s*([\"“‘']?\w)")
 _HELP_VERBS = frozenset(
     [
         *("help", "helps", "helped", "helping", "support", "supports", "supported"),
@@ -871,6 +873,8 @@ class _Reader:
         if not fitting:
             return []
         clause_start, clause_end = self._clause(q.start, sent)
+        if self._other_predicate(phrase, cues):
+            return []
         best = self._best_cue(phrase, cues, clause_start, clause_end, fitting)
         if best is None:
             return []
@@ -974,6 +978,20 @@ class _Reader:
         # then a verb cue before an increment word ("another 1,200 are wounded")
         return (not self._attached(phrase, cue), cue.key in _INCREMENT_WORDS, gap, -len(cue.key))
 
+    def _other_predicate(self, phrase: _Phrase, cues: list[_Hit]) -> bool:
+        """Whether the counted noun is the subject of a verb that is no cue: "only two of them
+        had been accurate" says nothing of how many were fired, whatever cue stands near."""
+        m = _AUXILIARY_AFTER.match(self.low, phrase.np_end)
+        if m is None:
+            return False
+        starts = {c.start for c in cues}
+        for word in _TOKEN.finditer(self.low, m.start(1), min(len(self.low), m.start(1) + 80)):
+            if word.start() in starts:
+                return False
+            if word.group() not in _PREDICATE_GLUE:
+                return True
+        return False
+
     def _finite_predicate(
         self, phrase: _Phrase, cues: list[_Hit], clause_end: int, fitting: frozenset[int]
     ) -> _Hit | None:
@@ -1066,8 +1084,10 @@ class _Reader:
                 candidates, key=lambda s: min(abs(s.start - q.start), abs(s.end - q.start))
             )
             return nearest.key in own
-        prev = self._previous(sent)
-        for _ in range(8):  # back through a list to its heading
+        # back through a list to its heading, or up to three sentences of prose, whatever
+        # paragraph they are in: the story's subject stands where it was last named
+        prev, prose = self._before(sent), 0
+        for _ in range(8):
             if prev is None:
                 return False
             hits = [
@@ -1075,10 +1095,19 @@ class _Reader:
                 for h in self._hits(self.ex._subjects, prev.start, prev.end)
                 if h.key in own or h.key in self.ex._competing
             ]
-            if hits or not _LIST_ITEM.match(self.text, prev.start):
+            if hits:
                 return any(h.key in own for h in hits)
-            prev = self._previous(prev)
+            if not _LIST_ITEM.match(self.text, prev.start):
+                prose += 1
+                if prose == 3:
+                    return False
+            prev = self._before(prev)
         return False
+
+    def _before(self, sent: _Sentence) -> _Sentence | None:
+        """The sentence before, across line breaks and blank lines."""
+        end = len(self.text[: sent.start].rstrip())
+        return self._sentence_at(end - 1) if end > 0 else None
 
     def _oblique(self, pos: int) -> bool:
         """Governed by a preposition ("alongside Russia") or the recipient of a cue verb
