@@ -709,9 +709,10 @@ class _Reader:
         if sent.first_in_paragraph:
             if self.text[sent.start - 2] == "\n":
                 return None
-            if not _LIST_ITEM.match(self.text, sent.start) and self.text[
-                sent.start - 2
-            ] not in ".!?\"”’')":
+            if (
+                not _LIST_ITEM.match(self.text, sent.start)
+                and self.text[sent.start - 2] not in ".!?\"”’')"
+            ):
                 return None
         return self._sentence_at(sent.start - 2)
 
@@ -938,14 +939,14 @@ class _Reader:
         fitting: frozenset[int],
     ) -> tuple[_Hit, set[int]] | None:
         """The nearest cue in the clause of a figure the phrase can be, and its figures."""
-        best: tuple[tuple[bool, bool, int, int], _Hit] | None = None
+        best: tuple[tuple[bool, bool, bool, int, int], _Hit] | None = None
         for cue in cues:
             if not (clause_start <= cue.start and cue.end <= clause_end):
                 continue
             if not fitting & self.ex._cue_owner[cue.key]:
                 continue
             rank = self._cue_rank(phrase, cue)
-            if rank is not None and rank[2] <= _MAX_CUE_WORDS and (best is None or rank < best[0]):
+            if rank is not None and rank[3] <= _MAX_CUE_WORDS and (best is None or rank < best[0]):
                 best = (rank, cue)
         if best is None:
             return None
@@ -956,7 +957,7 @@ class _Reader:
             cue = self._finite_predicate(phrase, cues, clause_end, fitting) or cue
         return cue, set(fitting & self.ex._cue_owner[cue.key])
 
-    def _cue_rank(self, phrase: _Phrase, cue: _Hit) -> tuple[bool, bool, int, int] | None:
+    def _cue_rank(self, phrase: _Phrase, cue: _Hit) -> tuple[bool, bool, bool, int, int] | None:
         """How well ``cue`` belongs to the phrase (lower is better), None if it cannot."""
         q = phrase.q
         if phrase.of_start >= 0 and phrase.of_start <= cue.start < phrase.np_end:
@@ -976,7 +977,10 @@ class _Reader:
             return None  # "the death toll has reached 1,000": the toll is what is counted
         # the number's own predicate first ("800 of them were killed", "killed some 240");
         # then a verb cue before an increment word ("another 1,200 are wounded")
-        return (not self._attached(phrase, cue), cue.key in _INCREMENT_WORDS, gap, -len(cue.key))
+        # a place ("in Kursk") is the weakest cue: "losses top 2,000 in Kursk" counts losses
+        adjunct = cue.key.split(" ", 1)[0] in _PREPOSITIONS
+        attached = self._attached(phrase, cue)
+        return (not attached, adjunct, cue.key in _INCREMENT_WORDS, gap, -len(cue.key))
 
     def _other_predicate(self, phrase: _Phrase, cues: list[_Hit]) -> bool:
         """Whether the counted noun is the subject of a verb that is no cue: "only two of them

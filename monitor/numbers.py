@@ -89,13 +89,18 @@ _INTENSIFIER = (
 _QUALIFIER_WORDS: list[tuple[str, Qualifier]] = [
     (r"at\s+least|no\s+(?:fewer|less)\s+than|not\s+less\s+than|a\s+minimum\s+of", "at_least"),
     (r"just\s+(?:under|below|short\s+of)", "nearly"),
-    (r"more\s+than|over|upwards?\s+of|in\s+excess\s+of|exceeding|above|north\s+of", "over"),
+    (
+        r"more\s+than|over|upwards?\s+of|in\s+excess\s+of|exceeding|exceeds|exceeded|exceed"
+        r"|above|north\s+of|surpassing|surpasses|surpassed|surpass|passed"
+        r"|(?<!the\s)(?<!\sa\s)(?:topped|tops|top)",
+        "over",
+    ),
     (r"up\s+to|as\s+many\s+as|as\s+much\s+as|a\s+maximum\s+of|at\s+most|no\s+more\s+than", "up_to"),
     (r"nearly|almost|close\s+to|approaching|roughly\s+half", "nearly"),
     (r"fewer\s+than|less\s+than|under|below", "under"),
     (
         r"about|around|approximately|approx\.|some|roughly|an\s+estimated|estimated"
-        r"|circa|an\s+approximate|on\s+the\s+order\s+of|something\s+like",
+        r"|circa|an\s+approximate|on\s+the\s+order\s+of|something\s+like|closer\s+to",
         "about",
     ),
 ]  # fmt: skip
