@@ -1068,9 +1068,16 @@ class _Reader:
     ) -> bool:
         own = set().union(*(self.ex._own[i] for i in spec_ids))
         q = phrase.q
-        in_np = [s for s in subjects if q.core_start <= s.start < phrase.np_end]
         if phrase.noun in self.ex._competing:
             return False
+        if q.percent:
+            # a share of supplies is one country's share of another's ("35 percent of
+            # Russia's ammunition comes from North Korea"): the supplier named in the
+            # clause decides, the user beside it does not
+            start, end = self._clause(q.start, sent)
+            if any(start <= s.start < end and s.key in own for s in subjects):
+                return True
+        in_np = [s for s in subjects if q.core_start <= s.start < phrase.np_end]
         for hit in in_np:
             if hit.key in self.ex._competing:
                 return False

@@ -239,11 +239,6 @@ def test_general_mechanisms(text: str, expected: set[tuple[Any, ...]]) -> None:
     assert _found(text) == expected
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="known gap: a bare subject inside a relative clause ('the shells Russia fires') "
-    "vetoes the share although 'came from North Korea' names its source",
-)
 def test_share_whose_relative_clause_names_the_user_not_the_source() -> None:
     text = "Around 60% of the shells Russia fires in Ukraine came from North Korea, officials said."
     assert ("artillery_shells", 60, 60, "percent", "about") in _found(text)
