@@ -244,6 +244,7 @@ _PROPER_NAME = re.compile(r"[A-Z][\w'’.-]*(?:\s+(?:[A-Z][\w'’.-]*|de|van|von
 _WEEK_OR_MONTH = re.compile(r"-(week|month|year)\b")
 # days per unit of a duration, as a range: "six months" is 168 to 186 days
 _DAYS_PER = {"week": (7.0, 7.0), "month": (28.0, 31.0), "year": (365.0, 366.0)}
+_DURATIONS = frozenset(["days", "weeks", "months", "years", "day", "week", "month", "year"])
 # "for a year": a duration whose number is the article
 _FOR_A = re.compile(r"\bfor\s+(an?|one)\s+(?=(?:year|month|week)\b)")
 # "could send", "may deploy": a possible event, not a reported one
@@ -528,7 +529,8 @@ class FigureExtractor:
             if s[:1].isupper() and s.endswith("s") and "'" not in s
         }
         self._people_nouns = people_nouns | {c for c in competing if c.endswith(("ns", "ese"))}
-        measures = "days weeks months years decades hours minutes km kilometers miles people"
+        measures = "days weeks months years day week month year decades hours minutes km kilometers"
+        measures += " miles people"
         self._units = _phrase_pattern(
             set(self._unit_owner) | self._people_nouns | set(measures.split())
         )
@@ -591,7 +593,7 @@ def _fits(
     if percent:
         return spec.percent and (noun is None or noun in units)
     if spec.unit == "days":
-        return noun in ("days", "weeks", "months", "years") or days_suffix
+        return noun in _DURATIONS or days_suffix
     return not days_suffix and (noun is None or noun in units)
 
 
@@ -1070,13 +1072,8 @@ class _Reader:
         q = phrase.q
         if phrase.noun in self.ex._competing:
             return False
-        if q.percent:
-            # a share of supplies is one country's share of another's ("35 percent of
-            # Russia's ammunition comes from North Korea"): the supplier named in the
-            # clause decides, the user beside it does not
-            start, end = self._clause(q.start, sent)
-            if any(start <= s.start < end and s.key in own for s in subjects):
-                return True
+        if q.percent and self._supplier_named(q, sent, subjects, own):
+            return True
         in_np = [s for s in subjects if q.core_start <= s.start < phrase.np_end]
         for hit in in_np:
             if hit.key in self.ex._competing:
@@ -1119,6 +1116,15 @@ class _Reader:
         """The sentence before, across line breaks and blank lines."""
         end = len(self.text[: sent.start].rstrip())
         return self._sentence_at(end - 1) if end > 0 else None
+
+    def _supplier_named(
+        self, q: Quantity, sent: _Sentence, subjects: list[_Hit], own: set[str]
+    ) -> bool:
+        """A share of supplies is one country's share of another's ("35 percent of
+        Russia's ammunition comes from North Korea"): the supplier named in the clause
+        decides, the user beside it does not."""
+        start, end = self._clause(q.start, sent)
+        return any(start <= s.start < end and s.key in own for s in subjects)
 
     def _oblique(self, pos: int) -> bool:
         """Governed by a preposition ("alongside Russia") or the recipient of a cue verb

@@ -333,6 +333,13 @@ _SEPARATORS = ' \t\n"“‘'
 def _leading_word_before(text: str, pos: int) -> int:
     """Start of the word before ``pos`` if it can begin a longer number ("a couple of
     dozen", "tens of thousands"), else -1. A plain scan: this runs for every number."""
+    if pos > 0 and text[pos - 1] == "-":  # "three-thousand-200"
+        j = pos - 1
+        while j > 0 and (text[j - 1].isalpha() or text[j - 1] == "-"):
+            j -= 1
+        parts = text[j : pos - 1].lower().split("-")
+        scaled = parts[-1] in ("thousand", "hundred")
+        return j if scaled and all(p in _LEADING_WORDS for p in parts) else -1
     i = pos
     while i > 0 and text[i - 1] in _SEPARATORS:
         i -= 1
