@@ -247,9 +247,9 @@ _DAYS_PER = {"week": (7.0, 7.0), "month": (28.0, 31.0), "year": (365.0, 366.0)}
 _DURATIONS = frozenset(["days", "weeks", "months", "years", "day", "week", "month", "year"])
 # "for a year": a duration whose number is the article
 _FOR_A = re.compile(r"\bfor\s+(an?|one)\s+(?=(?:year|month|week)\b)")
-# "could send", "may deploy": a possible event, not a reported one
-# ("would have fought" reports a past the source is not sure of: still a figure)
-_MODAL_BEFORE = re.compile(r"\b(?:could|may|might|would)\s+(?!have\b)(?:\w+\s+){0,2}$")
+# "could send", "may deploy": a possible event, not a reported one ("would" is reported
+# speech's "will": "said 4,000 would be sent" reports a decision)
+_MODAL_BEFORE = re.compile(r"\b(?:could|may|might)\s+(?!have\b)(?:\w+\s+){0,2}$")
 _LEADING_THE = re.compile(r"^(?:the\s+)(?=[a-z])")
 _TOKEN = re.compile(r"[^\W_]+")
 _STOP = re.compile("|".join(re.escape(stop) for stop in _STOPS))
