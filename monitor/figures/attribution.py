@@ -1,0 +1,300 @@
+"""``attributed_to``: who states a figure, as the text names them.
+
+"according to X", "X said", "citing X", "as reported by X" name a source; the person
+rather than the title before the name ("Defence Secretary John Smith" → "John Smith"); a
+reference ("the agency", a surname alone) is the name the text wrote in full earlier.
+Generic sources ("reports", "some analysts") are no source.
+"""
+
+from __future__ import annotations
+
+import re
+
+from monitor.figures.phrases import GLUE_TAIL
+
+NAME_WORD = re.compile(r"[^\s,;:.!?“”\"]+")
+
+
+APPOSITIVE = re.compile(r",\s*([^,]{2,60}),\s*$")
+
+
+PROPER_NAME = re.compile(r"[A-Z][\w'’.-]*(?:\s+(?:[A-Z][\w'’.-]*|de|van|von|bin|al|el)){0,3}")
+
+
+_LEADING_THE = re.compile(r"^(?:the\s+)(?=[a-z])")
+
+
+GLUE = re.compile(rf"^([a-z]{{3,}}?){GLUE_TAIL}$")
+
+
+NOT_GLUED = frozenset(
+    [
+        "breathe",
+        "clothe",
+        "loathe",
+        "bathe",
+        "lithe",
+        "seethe",
+        "soothe",
+        "teethe",
+        "swathe",
+        "blithe",
+        "writhe",
+        "tithe",
+        "scythe",
+        "forthwith",
+        "herewith",
+        "therewith",
+        "wherewith",
+        "somewhere",
+        "elsewhere",
+        "anywhere",
+        "everywhere",
+        "nowhere",
+        "unstand",
+        "command",
+        "demand",
+        "expand",
+        "errand",
+        "husband",
+        "brigand",
+        "garland",
+        "island",
+        "reprimand",
+        "withstand",
+        "understand",
+        "ampersand",
+        "hinterland",
+        "homeland",
+        "mainland",
+    ]
+)
+
+
+_REPORTING_VERB = (
+    r"(?:has |have |had )?(?:said|says|say|stated|states|state|estimated|estimates|estimate"
+    r"|claimed|claims|claim|reported|reports|report|told|believes|believe|assessed|assesses"
+    r"|indicated|indicates|indicate|suggested|suggests|suggest|confirmed|confirms|announced"
+    r"|wrote|noted|revealed|disclosed|added|calculated|calculates|counted|put the|puts"
+    r"|acknowledged|acknowledges|admitted|admits|alleged|alleges|warned|warns|concluded)"
+)
+
+
+# "an estimated 2,000", "its estimate:", "(Ukrainian estimates)": the word is not a verb
+# "an estimated 2,000", "its estimate:", "are estimated to": the word is no reporting verb
+NOT_A_VERB_BEFORE = re.compile(
+    r"\b(?:an?|the|its|their|his|her|our|whose|are|is|was|were|be|been|being)\s*$"
+)
+
+
+NOT_A_VERB_AFTER = re.compile(r"\s*[)\]]")
+
+
+ATTRIBUTION_BEFORE = re.compile(
+    r"\b(?:according to|citing|as reported by|reported by|as claimed by|claimed by"
+    r"|as stated by|as estimated by|cited by)\s+"
+)
+
+
+ATTRIBUTION_VERB = re.compile(rf"(?:\s+(?:they|it|he|she))?\s+{_REPORTING_VERB}\b")
+
+
+SAID_BEFORE_NAME = re.compile(r",\s*(?:said|says|according to)\s+")
+
+
+_GENERIC_SOURCES = frozenset(
+    [
+        "reports",
+        "report",
+        "estimates",
+        "estimate",
+        "sources",
+        "source",
+        "media",
+        "some",
+        "many",
+        "it",
+        "they",
+        "he",
+        "she",
+        "analysts",
+        "experts",
+        "observers",
+        "studies",
+    ]
+)
+
+
+_DESCRIPTORS = re.compile(
+    r"^(?:the\s+)?(?:(?:newspaper|daily|outlet|agency|broadcaster|magazine|website|reports?"
+    r"|news agency|publication)\s+)+(?=[A-Z])"
+)
+
+
+_LEADING = re.compile(
+    r"^(?:[-•*–]\s*|(?:and|but|although|though|while|however|nonetheless|yet|so|the|that|if|when"
+    r"|as|after|because|whereas|also)\b,?\s*)+",
+    re.I,
+)
+
+
+_TRAILING = re.compile(
+    r"(?:\s+(?:they|it|he|she|has|have|had|are|is|was|were|now|also|still|previously|earlier"
+    r"|recently|today"
+    r"|yesterday|separately|further|again|currently|already)|\s*\((?![A-Z]{2,6}\))[^()]{1,12}\))+$"
+)
+
+
+# where a dateline or a live-blog time stamp ends and the sentence begins
+DASH_CUT = re.compile(r"\s[–—-]\s")
+
+
+# the words of a title before a person's name ("Defence Secretary", "Commander of the
+# Armed Forces"): the source is the person
+_TITLE_WORDS = frozenset(
+    [
+        "secretary",
+        "minister",
+        "president",
+        "chairman",
+        "chairwoman",
+        "chair",
+        "chief",
+        "commander",
+        "general",
+        "spokesman",
+        "spokeswoman",
+        "spokesperson",
+        "director",
+        "head",
+        "leader",
+        "lawmaker",
+        "legislator",
+        "ambassador",
+        "envoy",
+        "adviser",
+        "advisor",
+        "governor",
+        "mayor",
+        "prosecutor",
+        "deputy",
+        "admiral",
+        "colonel",
+        "lieutenant",
+        "major",
+        "captain",
+        "sergeant",
+        "senator",
+        "representative",
+        "premier",
+        "chancellor",
+        "dictator",
+        "forces",
+        "staff",
+        "commander-in-chief",
+        "secretary-general",
+        "official",
+        "officer",
+        "analyst",
+        "expert",
+    ]
+)
+
+
+_NAME_WORD_RE = re.compile(r"[A-Z][\w'’.-]*$")
+
+
+_NOT_NAME_WORDS = _TITLE_WORDS | frozenset(
+    [
+        "state",
+        "council",
+        "forces",
+        "ministry",
+        "service",
+        "agency",
+        "office",
+        "command",
+        "defence",
+        "defense",
+        "security",
+        "intelligence",
+        "army",
+        "navy",
+        "affairs",
+        "department",
+        "house",
+        "general",
+        "staff",
+        "armed",
+        "foreign",
+        "national",
+    ]
+)
+
+
+# a name as a text writes it in full: capitalised words, joined by "of (the)" ("Office of
+# the Prosecutor General", "South Korea's National Intelligence Service")
+FULL_NAME = re.compile(r"[A-Z][\w'’.-]*(?:\s+(?:of\s+(?:the\s+)?)?[A-Z][\w'’.-]*){0,7}")
+
+
+# a definite description that refers back to a named source, and the words its name holds
+REFERENCE_HEADS = {
+    "agency": ("Agency", "Service", "NIS"),
+    "spy agency": ("Agency", "Service", "NIS"),
+    "intelligence agency": ("Agency", "Service", "NIS"),
+    "intelligence service": ("Service", "Agency", "NIS"),
+    "service": ("Service",),
+    "ministry": ("Ministry",),
+    "prosecutor": ("Prosecutor",),
+    "office": ("Office",),
+    "institute": ("Institute",),
+    "think tank": ("Institute", "Center", "Centre"),
+}
+
+
+def person_after_title(name: str) -> str:
+    """ "Russian Security Council Secretary Sergei Shoigu" → "Sergei Shoigu": up to three
+    capitalised words at the end that are neither a title nor an institution's."""
+    words = name.split()
+    tail: list[str] = []
+    for word in reversed(words):
+        if len(tail) == 3 or not _NAME_WORD_RE.match(word) or word.lower() in _NOT_NAME_WORDS:
+            break
+        tail.insert(0, word)
+    head = [w.lower().strip(",") for w in words[: len(words) - len(tail)]]
+    if tail and head and any(w in _TITLE_WORDS for w in head):
+        return " ".join(tail)
+    return name
+
+
+def clean_source(raw: str) -> str | None:
+    name = _LEADING.sub("", raw.strip(" ,;:\"“”'")).strip()
+    name = _AUXILIARY_CUT.sub("", name)
+    name = _TRAILING.sub("", name)
+    name = _DESCRIPTORS.sub("", name)
+    name = _LEADING_THE.sub("", name)
+    if not name or name.lower() in _GENERIC_SOURCES or len(name.split()) > 8:
+        return None
+    if name.split()[0].lower() in _PRONOUNS:  # ", said they had been captured": a clause
+        return None
+    if not any(c.isupper() for c in name) and not _INSTITUTION.search(name):
+        return None
+    first = name.split()[0]
+    if first.islower() and first not in ("a", "an") and not _INSTITUTION.search(name):
+        return None  # "support Russia in its war against Ukraine": a clause, not a source
+    return name
+
+
+# a name holds no auxiliary: "the spy agency had in April (reported)" is the spy agency
+_AUXILIARY_CUT = re.compile(r"\s+(?:has|have|had|will|would|also|earlier|previously)\b.*$", re.S)
+
+
+_PRONOUNS = frozenset(["i", "we", "you", "they", "he", "she", "it", "there", "this", "that"])
+
+
+# Lower-case sources that still name who speaks ("the think tank", "the prosecutor general").
+_INSTITUTION = re.compile(
+    r"\b(?:data|intelligence|officials?|ministry|military|government|agency|services?|command"
+    r"|think tank|prosecutors?|general staff|institute|spokes(?:man|woman|person)|ministers?"
+    r"|president|army|commanders?|embassy|council|committee|authorities|department)\b"
+)

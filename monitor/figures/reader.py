@@ -1,0 +1,778 @@
+"""Reading one text: for every number, the noun phrase it counts, the predicate that
+phrase belongs to, and the one figure whose cue is that predicate and whose subject is
+what is counted.
+
+See :mod:`monitor.figures` for the rules, in order.
+"""
+
+from __future__ import annotations
+
+import bisect
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date
+from typing import TYPE_CHECKING
+
+from monitor.figures.attribution import (
+    APPOSITIVE,
+    ATTRIBUTION_BEFORE,
+    ATTRIBUTION_VERB,
+    DASH_CUT,
+    FULL_NAME,
+    GLUE,
+    NAME_WORD,
+    NOT_A_VERB_AFTER,
+    NOT_A_VERB_BEFORE,
+    NOT_GLUED,
+    PROPER_NAME,
+    REFERENCE_HEADS,
+    SAID_BEFORE_NAME,
+    clean_source,
+    person_after_title,
+)
+from monitor.figures.dates import AS_OF, MONTH_NUMBER
+from monitor.figures.numbers import NUMBER_WORDS, Quantity, lower_same_length, quantities_at
+from monitor.figures.phrases import Hit, norm
+from monitor.figures.scan import (
+    LIST_NUMBER,
+    MONEY_AFTER,
+    NOT_A_FIGURE,
+    NOT_A_FIGURE_AFTER,
+    digit_runs,
+    number_words_in,
+)
+from monitor.figures.sentences import (
+    CLAUSE_BREAK,
+    LABEL,
+    LIST_ITEM,
+    MAX_SENTENCE,
+    NEWLINE,
+    STOP,
+    Sentence,
+    ends_sentence,
+)
+from monitor.figures.vocabulary import (
+    AUXILIARY_AFTER,
+    AUXILIARY_BEFORE,
+    COMPOUND,
+    DAYS_PER,
+    DAYS_SUFFIX,
+    DETERMINERS,
+    FOR_A,
+    FUTURE,
+    HELP_VERBS,
+    HYPOTHETICAL,
+    INCREMENT_WORDS,
+    INVERTED_CONDITIONAL,
+    LINKING_CUES,
+    MAX_CUE_WORDS,
+    MODAL_BEFORE,
+    NEGATION,
+    NO_NOUN,
+    NOUN_MODIFIERS,
+    PARTITIVE,
+    PREDICATE_GLUE,
+    PREPOSITIONS,
+    PRONOUN_PARTITIVE,
+    SHARE_OF,
+    TOKEN,
+    WEEK_OR_MONTH,
+    WORD,
+)
+from monitor.model import Article, FigureSpec, Observation
+
+if TYPE_CHECKING:
+    from monitor.figures.extractor import FigureExtractor
+
+
+@dataclass(slots=True)
+class _Phrase:
+    """A quantity with the noun phrase it counts."""
+
+    q: Quantity
+    np_end: int  # end of the counted noun (and the participle attached to it)
+    noun: str | None  # normalised counted noun, None when none follows
+    noun_known: bool  # False when an unknown noun follows: not a figure of ours
+    inner: _Phrase | None = None  # for "3,000 of the 10,000 soldiers": the 10,000
+    is_inner: bool = False
+    of_start: int = -1  # "of the North Korean soldiers deployed": its cues are not ours
+    head_cue: bool = False  # the counted noun is itself a cue: "600 deaths", "4,700 casualties"
+    denominator: bool = False  # "two out of five missiles": the five is everything counted
+
+
+class Reader:
+    """One pass over one text."""
+
+    def __init__(self, ex: FigureExtractor, text: str, article: Article) -> None:
+        self.ex = ex
+        self.text = text
+        self.low = lower_same_length(text)
+        self.article = article
+        self._attribution_cache: dict[int, list[tuple[int, int, str | None]]] = {}
+        self._stops: list[int] | None = None  # sentence-ending stops, found on first use
+        self._newlines: list[int] = []
+        self._ends_cache: dict[int, bool] = {}
+        self._break_cache: dict[tuple[int, int], list[tuple[int, int]]] = {}
+        self._as_of_cache: dict[int, date | None] = {}
+
+    def observations(self) -> Iterable[Observation]:
+        low = self.low
+        ascii_low = low.encode("ascii", "replace")  # same offsets, faster to scan
+        positions = digit_runs(ascii_low)
+        for word in number_words_in(ascii_low):
+            at = low.find(word)
+            while at >= 0:
+                end = at + len(word)
+                if not (low[at - 1 : at].isalpha() or low[end : end + 1].isalpha()):
+                    positions.append(at)
+                at = low.find(word, end)
+        positions += [m.start(1) for m in FOR_A.finditer(low)]
+        positions.sort()
+        i = 0
+        while i < len(positions):
+            sent = self._sentence_at(positions[i])
+            j = i
+            while j < len(positions) and positions[j] < sent.end:
+                j += 1
+            yield from self._read_sentence(sent, positions[i:j])
+            i = max(j, i + 1)
+
+    def _sentence_at(self, pos: int) -> Sentence:
+        """The sentence around ``pos``: from the stop or line break before it to the next."""
+        if self._stops is None:
+            self._stops = [m.start() for m in STOP.finditer(self.text)]
+            self._newlines = [m.start() for m in NEWLINE.finditer(self.text)]
+        k = bisect.bisect_left(self._newlines, pos)
+        newline = self._newlines[k - 1] if k else -1
+        end = self._newlines[k] if k < len(self._newlines) else len(self.text)
+        i = bisect.bisect_left(self._stops, pos)
+        stop = self._stop_before(i - 1, newline)
+        start, first = (newline + 1, True) if stop < 0 else (stop + 2, False)
+        after = self._stop_after(i, end)
+        end = after + 1 if after >= 0 else end
+        if pos - start > MAX_SENTENCE:
+            start, first = pos - MAX_SENTENCE, False
+        return Sentence(start, min(end, pos + MAX_SENTENCE), first)
+
+    def _ends(self, stop: int) -> bool:
+        """Whether the stop at ``stop`` ends a sentence (memoised)."""
+        ends = self._ends_cache.get(stop)
+        if ends is None:
+            ends = self._ends_cache[stop] = ends_sentence(self.text, stop)
+        return ends
+
+    def _stop_before(self, i: int, floor: int) -> int:
+        stops = self._stops or []
+        while i >= 0 and stops[i] > floor:
+            if self._ends(stops[i]):
+                return stops[i]
+            i -= 1
+        return -1
+
+    def _stop_after(self, i: int, ceiling: int) -> int:
+        stops = self._stops or []
+        while i < len(stops) and stops[i] < ceiling:
+            if self._ends(stops[i]):
+                return stops[i]
+            i += 1
+        return -1
+
+    def _previous(self, sent: Sentence) -> Sentence | None:
+        """The sentence before, in the same paragraph or list (a list item's is the line
+        before it: "Key figures:\n- Killed: 300"). Prose on the line before, ending as a
+        sentence ends, counts as the same paragraph: pages often break every sentence."""
+        if sent.start < 2:
+            return None
+        if sent.first_in_paragraph:
+            if self.text[sent.start - 2] == "\n":
+                return None
+            if (
+                not LIST_ITEM.match(self.text, sent.start)
+                and self.text[sent.start - 2] not in ".!?\"”’')"
+            ):
+                return None
+        return self._sentence_at(sent.start - 2)
+
+    def _hits(self, pattern: re.Pattern[str], start: int, end: int) -> list[Hit]:
+        return [
+            Hit(m.start(), m.end(), norm(m.group())) for m in pattern.finditer(self.low, start, end)
+        ]
+
+    def _read_sentence(self, sent: Sentence, positions: list[int]) -> Iterable[Observation]:
+        if self.ex.cue_words.isdisjoint(TOKEN.findall(self.low, sent.start, sent.end)):
+            return  # no word a cue begins with: the common case, decided without the regex
+        cues = self._with_nested(self._hits(self.ex.cues, sent.start, sent.end))
+        if not cues:
+            return
+        quantities = [q for q in quantities_at(self.low, positions) if self._may_be_figure(q, sent)]
+        if not quantities:
+            return
+        subjects = self._hits(self.ex.subjects, sent.start, sent.end)
+        units = self._hits(self.ex.units, sent.start, sent.end)
+        phrases = self._phrases(quantities, units, cues)
+        for phrase in phrases:
+            if phrase.noun is None and not phrase.q.percent and not phrase.head_cue:
+                phrase.noun = self._noun_before(phrase.q, sent, units)
+            yield from self._observe(phrase, sent, cues, subjects)
+
+    def _with_nested(self, cues: list[Hit]) -> list[Hit]:
+        """The cues and the cues inside longer ones: "been deployed" (a duration's cue)
+        also holds "deployed" (a troop count's), which the longest match alone would hide."""
+        nested = []
+        for cue in cues:
+            if " " not in cue.key:
+                continue
+            words = [m.span() for m in TOKEN.finditer(self.low, cue.start, cue.end)]
+            for i, (start, _) in enumerate(words):
+                for _, end in words[i:]:
+                    key = norm(self.low[start:end])
+                    if (start, end) != (cue.start, cue.end) and key in self.ex.cue_owner:
+                        nested.append(Hit(start, end, key))
+        return sorted(cues + nested, key=lambda h: (h.start, h.end)) if nested else cues
+
+    # -- numbers that are not figures -------------------------------------------------
+
+    def _may_be_figure(self, q: Quantity, sent: Sentence) -> bool:
+        low = self.low
+        before = low[max(sent.start, q.core_start - 20) : q.core_start]
+        if any(p.search(before) for p in NOT_A_FIGURE):
+            return "$" in before and any(s.money for s in self.ex.specs)
+        if NOT_A_FIGURE_AFTER.match(low, q.core_end):
+            return False
+        if MONEY_AFTER.match(low, q.core_end) and not any(s.money for s in self.ex.specs):
+            return False
+        if q.integer and 1900 <= q.low <= 2100 and q.low == q.high and not q.percent:
+            return False
+        line_start = low.rfind("\n", 0, q.start) + 1
+        return not (not low[line_start : q.start].strip() and LIST_NUMBER.match(low, q.core_end))
+
+    # -- noun phrases -------------------------------------------------------------------
+
+    def _phrases(
+        self, quantities: list[Quantity], units: list[Hit], cues: list[Hit]
+    ) -> list[_Phrase]:
+        phrases = [self._noun_phrase(q, q.end, units, cues) for q in quantities]
+        for p in phrases:
+            if p.q.percent:  # "one in three soldiers sent": the participle is not the share's
+                p.of_start = p.q.end
+        by_start = {p.q.core_start: p for p in phrases}
+        for p in phrases:
+            if p.is_inner:
+                continue
+            if pronoun := PRONOUN_PARTITIVE.match(self.low, p.q.end):
+                p.of_start, p.np_end, p.noun, p.noun_known = p.q.end, pronoun.end(), None, True
+                continue
+            m = PARTITIVE.match(self.low, p.q.end)
+            if m is None:
+                continue
+            inner = by_start.get(m.end()) or next(
+                (o for o in phrases if m.end() <= o.q.start <= m.end() + 2), None
+            )
+            p.of_start = m.start()
+            if inner is not None:
+                inner.is_inner = True
+                inner.denominator = self.low.startswith("out", m.start() + 1)
+                p.inner, p.noun, p.noun_known, p.np_end = (
+                    inner,
+                    inner.noun,
+                    inner.noun_known,
+                    inner.np_end,
+                )
+            else:
+                head = self._noun_phrase(p.q, m.end(), units, cues)
+                p.noun, p.noun_known, p.np_end = head.noun, head.noun_known, head.np_end
+        return phrases
+
+    def _noun_phrase(self, q: Quantity, pos: int, units: list[Hit], cues: list[Hit]) -> _Phrase:
+        """The noun the number counts, across modifiers ("1,500 North Korean special
+        forces"); a capitalised word that is neither a subject nor followed by a known noun
+        is the noun itself ("the two Koreas"): not a figure of ours."""
+        unit_at = {u.start: u for u in units}
+        cue_at = {c.start: c for c in cues}
+        if c := COMPOUND.match(self.low, pos):  # "a 12-member delegation"
+            pos = c.end()
+        proper: str | None = None  # a capitalised word passed over as a modifier
+        for _ in range(8):
+            m = WORD.match(self.text, pos)
+            if m is None:
+                break
+            start = m.start(1)
+            if start in unit_at:
+                unit = unit_at[start]
+                return _Phrase(q, self._participle_end(unit.end, cues), unit.key, True)
+            word = self.low[start : m.end(1)].strip(".'’")
+            if pos == q.end and word in INCREMENT_WORDS:  # "3,000 more troops"
+                pos = m.end()
+                continue
+            if start in cue_at and pos == q.end and not q.percent:
+                cue = cue_at[start]
+                return _Phrase(q, cue.end, None, True, head_cue=True)
+            if start in cue_at or word in NO_NOUN:
+                break
+            original = self.text[start]
+            if not (original.isupper() or "-" in word or word in NOUN_MODIFIERS or q.percent):
+                return _Phrase(q, q.end, word, False)
+            if original.isupper() and word not in self.ex.subject_words:
+                proper = word
+            pos = m.end()
+        if proper is not None and not q.percent:
+            return _Phrase(q, q.end, proper, False)
+        return _Phrase(q, q.end, None, True)
+
+    def _noun_before(self, q: Quantity, sent: Sentence, units: list[Hit]) -> str | None:
+        """For a bare number, the counted noun named before it in its clause
+        ("North Korean troops deployed: 11,000"; "the toll among the troops reached 300")."""
+        start, _ = self._clause(q.start, sent)
+        before = [u for u in units if start <= u.start and u.end <= q.start]
+        if not before or self.low.count(" ", before[-1].end, q.start) > MAX_CUE_WORDS:
+            return None
+        return before[-1].key
+
+    def _participle_end(self, end: int, cues: list[Hit]) -> int:
+        for cue in cues:
+            if end <= cue.start <= end + 2:
+                return cue.end
+        return end
+
+    # -- assignment ---------------------------------------------------------------------
+
+    def _observe(
+        self,
+        phrase: _Phrase,
+        sent: Sentence,
+        cues: list[Hit],
+        subjects: list[Hit],
+    ) -> list[Observation]:
+        if not phrase.noun_known or phrase.denominator:
+            return []
+        q = phrase.q
+        fitting = self._fitting(phrase)
+        if not fitting:
+            return []
+        clause_start, clause_end = self._clause(q.start, sent)
+        if self._other_predicate(phrase, cues):
+            return []
+        best = self._best_cue(phrase, cues, clause_start, clause_end, fitting)
+        if best is None:
+            return []
+        cue, spec_ids = best
+        spec_ids = self._one_figure(phrase, spec_ids)
+        if not spec_ids or self._negated(q, cue, clause_start):
+            return []
+        attributions = self._attributions(sent)
+        if not self._about_subject(phrase, sent, subjects, attributions, spec_ids):
+            return []
+        source = self._resolved(self._source(q, sent, attributions), sent.start)
+        quote_start = min(q.start, cue.start)
+        quote_end = max(phrase.np_end, cue.end, q.end)
+        quote = self.text[quote_start:quote_end].strip(' ,;"“”')
+        return [
+            self._observation(self.ex.specs[i], q, phrase, source, quote, sent)
+            for i in sorted(spec_ids)
+        ]
+
+    def _one_figure(self, phrase: _Phrase, spec_ids: set[int]) -> set[int]:
+        """The specs of one figure: a number counts one thing. Where the cue fits several
+        figures ("dispatched 3,000": troops or engineers?), the one whose own nouns name
+        what is counted; if none or several do, the number is not read."""
+        names = {self.ex.specs[i].name for i in spec_ids}
+        if len(names) <= 1:
+            return spec_ids
+        named = {i for i in spec_ids if phrase.noun in self.ex.explicit_units[i]}
+        if len({self.ex.specs[i].name for i in named}) == 1:
+            return named
+        return set()
+
+    def _clause(self, pos: int, sent: Sentence) -> tuple[int, int]:
+        start, end = sent.start, sent.end
+        for break_start, break_end in self._clause_breaks(sent):
+            if break_end <= pos:
+                start = break_end
+            elif break_start >= pos:
+                end = break_start
+                break
+        return start, end
+
+    def _clause_breaks(self, sent: Sentence) -> list[tuple[int, int]]:
+        """Where the sentence's clauses meet (cached per sentence)."""
+        key = (sent.start, sent.end)
+        breaks = self._break_cache.get(key)
+        if breaks is None:
+            breaks = self._break_cache[key] = [
+                m.span()
+                for m in CLAUSE_BREAK.finditer(self.low, sent.start, sent.end)
+                # a table row's label is no clause: "- Killed: about 300"
+                if m.group() != ":" or not LABEL.fullmatch(self.low, sent.start, m.start())
+            ]
+        return breaks
+
+    def _best_cue(
+        self,
+        phrase: _Phrase,
+        cues: list[Hit],
+        clause_start: int,
+        clause_end: int,
+        fitting: frozenset[int],
+    ) -> tuple[Hit, set[int]] | None:
+        """The nearest cue in the clause of a figure the phrase can be, and its figures."""
+        best: tuple[tuple[bool, bool, bool, int, int], Hit] | None = None
+        for cue in cues:
+            if not (clause_start <= cue.start and cue.end <= clause_end):
+                continue
+            if not fitting & self.ex.cue_owner[cue.key]:
+                continue
+            rank = self._cue_rank(phrase, cue)
+            if rank is not None and rank[3] <= MAX_CUE_WORDS and (best is None or rank < best[0]):
+                best = (rank, cue)
+        if best is None:
+            return None
+        cue = best[1]
+        if phrase.q.end <= cue.start < phrase.np_end and not phrase.is_inner:
+            # "2,000 soldiers deployed to Kursk are believed to have been killed": the
+            # participle modifies the noun; the finite verb after it is the predicate
+            cue = self._finite_predicate(phrase, cues, clause_end, fitting) or cue
+        return cue, set(fitting & self.ex.cue_owner[cue.key])
+
+    def _cue_rank(self, phrase: _Phrase, cue: Hit) -> tuple[bool, bool, bool, int, int] | None:
+        """How well ``cue`` belongs to the phrase (lower is better), None if it cannot."""
+        q = phrase.q
+        if phrase.of_start >= 0 and phrase.of_start <= cue.start < phrase.np_end:
+            return None
+        if phrase.is_inner and not (q.start <= cue.start < phrase.np_end):
+            return None
+        if q.start <= cue.start < q.end:  # a cue word inside the number phrase itself
+            return None
+        if cue.end <= q.start:
+            gap = self.low.count(" ", cue.end, q.start)
+        elif cue.start >= phrase.np_end:
+            gap = self.low.count(" ", phrase.np_end, cue.start)
+        else:
+            gap = -1  # within the noun phrase: "2,500 soldiers dead"
+        linking = cue.key in LINKING_CUES and cue.end <= q.start <= cue.end + 1
+        if linking and phrase.np_end == q.end:
+            return None  # "the death toll has reached 1,000": the toll is what is counted
+        # the number's own predicate first ("800 of them were killed", "killed some 240");
+        # then a verb cue before an increment word ("another 1,200 are wounded")
+        # a place ("in Kursk") is the weakest cue: "losses top 2,000 in Kursk" counts losses
+        adjunct = cue.key.split(" ", 1)[0] in PREPOSITIONS
+        attached = self._attached(phrase, cue)
+        return (not attached, adjunct, cue.key in INCREMENT_WORDS, gap, -len(cue.key))
+
+    def _other_predicate(self, phrase: _Phrase, cues: list[Hit]) -> bool:
+        """Whether the counted noun is the subject of a verb that is no cue: "only two of them
+        had been accurate" says nothing of how many were fired, whatever cue stands near."""
+        m = AUXILIARY_AFTER.match(self.low, phrase.np_end)
+        if m is None:
+            return False
+        starts = {c.start for c in cues}
+        for word in TOKEN.finditer(self.low, m.start(1), min(len(self.low), m.start(1) + 80)):
+            if word.start() in starts:
+                return False
+            if word.group() not in PREDICATE_GLUE:
+                return True
+        return False
+
+    def _finite_predicate(
+        self, phrase: _Phrase, cues: list[Hit], clause_end: int, fitting: frozenset[int]
+    ) -> Hit | None:
+        for cue in cues:
+            if (
+                phrase.np_end <= cue.start
+                and cue.end <= clause_end
+                and fitting & self.ex.cue_owner[cue.key]
+                and AUXILIARY_BEFORE.search(self.low, max(phrase.np_end, cue.start - 60), cue.start)
+            ):
+                return cue
+        return None
+
+    def _attached(self, phrase: _Phrase, cue: Hit) -> bool:
+        """Whether ``cue`` is the predicate of the counted noun phrase: right after it
+        ("were reportedly killed") or right before the number ("dispatched a total of"),
+        with only auxiliaries and adverbs between."""
+        if phrase.q.end <= cue.start and cue.end <= phrase.np_end:
+            return True  # the participle of the counted noun: "2,500 soldiers dead"
+        if cue.start >= phrase.np_end:
+            between = self.low[phrase.np_end : cue.start]
+        elif cue.end <= phrase.q.start:
+            between = self.low[cue.end : phrase.q.start]
+        else:
+            return False
+        return all(w in PREDICATE_GLUE for w in between.split())
+
+    def _fitting(self, phrase: _Phrase) -> frozenset[int]:
+        """The specs whose figure the phrase can be, by what it counts."""
+        q = phrase.q
+        if q.percent and phrase.noun is None and not SHARE_OF.match(self.low, q.end):
+            return frozenset()  # a share counts something: "40% of the troops"
+        days = bool(DAYS_SUFFIX.match(self.low, q.core_end))
+        return self.ex.fitting(phrase.noun, q.percent, days)
+
+    def _negated(self, q: Quantity, cue: Hit, clause_start: int) -> bool:
+        """Negated, hypothetical or merely possible. A fronted phrase set off by a comma
+        ("If confirmed, …", "While Pyongyang has not said so, …") does not count."""
+        first = min(q.start, cue.start)
+        lo = max(clause_start, first - 80, self.low.rfind(",", clause_start, first) + 1)
+        hi = max(q.start, cue.start)
+        span = self.low[lo:hi]
+        return bool(
+            self._inverted_conditional(clause_start)
+            or NEGATION.search(span)
+            or HYPOTHETICAL.search(self.low, lo, hi)
+            or FUTURE.search(self.low, clause_start, max(hi, cue.end))
+            or MODAL_BEFORE.search(self.low, max(clause_start, cue.start - 30), cue.start)
+        )
+
+    def _inverted_conditional(self, clause_start: int) -> bool:
+        """ "Should Pyongyang send …", "…, had it sent …": a clause that opens with the verb
+        (not "The NIS (the spy agency) had reported …", whose clause only follows a bracket)."""
+        m = INVERTED_CONDITIONAL.match(self.low, clause_start)
+        if m is None:
+            return False
+        before = self.text[max(0, clause_start - 3) : clause_start].rstrip()
+        opening = self.text[clause_start : clause_start + 8].lstrip(" \t\n\"“‘'")
+        return not before or before[-1] in ",;" or opening[:1].isupper()
+
+    def _about_subject(
+        self,
+        phrase: _Phrase,
+        sent: Sentence,
+        subjects: list[Hit],
+        attributions: list[tuple[int, int, str | None]],
+        spec_ids: set[int],
+    ) -> bool:
+        own = set().union(*(self.ex.own[i] for i in spec_ids))
+        q = phrase.q
+        if phrase.noun in self.ex.competing:
+            return False
+        if q.percent and self._supplier_named(q, sent, subjects, own):
+            return True
+        in_np = [s for s in subjects if q.core_start <= s.start < phrase.np_end]
+        for hit in in_np:
+            if hit.key in self.ex.competing:
+                return False
+            if hit.key in own:
+                return True
+        candidates = [
+            s
+            for s in subjects
+            if not any(a <= s.start < b for a, b, _ in attributions)
+            and (s.key in own or not self._oblique(s.start))
+            and (s.key in own or s.key in self.ex.competing)
+        ]
+        if candidates:
+            nearest = min(
+                candidates, key=lambda s: min(abs(s.start - q.start), abs(s.end - q.start))
+            )
+            return nearest.key in own
+        # back through a list to its heading, or up to three sentences of prose, whatever
+        # paragraph they are in: the story's subject stands where it was last named
+        prev, prose = self._before(sent), 0
+        for _ in range(8):
+            if prev is None:
+                return False
+            hits = [
+                h
+                for h in self._hits(self.ex.subjects, prev.start, prev.end)
+                if h.key in own or h.key in self.ex.competing
+            ]
+            if hits:
+                return any(h.key in own for h in hits)
+            if not LIST_ITEM.match(self.text, prev.start):
+                prose += 1
+                if prose == 3:
+                    return False
+            prev = self._before(prev)
+        return False
+
+    def _before(self, sent: Sentence) -> Sentence | None:
+        """The sentence before, across line breaks and blank lines."""
+        end = len(self.text[: sent.start].rstrip())
+        return self._sentence_at(end - 1) if end > 0 else None
+
+    def _supplier_named(
+        self, q: Quantity, sent: Sentence, subjects: list[Hit], own: set[str]
+    ) -> bool:
+        """A share of supplies is one country's share of another's ("35 percent of
+        Russia's ammunition comes from North Korea"): the supplier named in the clause
+        decides, the user beside it does not."""
+        start, end = self._clause(q.start, sent)
+        return any(start <= s.start < end and s.key in own for s in subjects)
+
+    def _oblique(self, pos: int) -> bool:
+        """Governed by a preposition ("alongside Russia") or the recipient of a cue verb
+        ("supplied Russia with …")."""
+        words = self.low[max(0, pos - 30) : pos].split()
+        while words and words[-1] in DETERMINERS:  # "on the Russia-Ukraine front"
+            words.pop()
+        return bool(words) and (
+            words[-1] in PREPOSITIONS or words[-1] in HELP_VERBS or words[-1] in self.ex.cue_owner
+        )
+
+    # -- attribution, date --------------------------------------------------------------
+
+    def _attributions(self, sent: Sentence) -> list[tuple[int, int, str | None]]:
+        """Who the sentence says states something: (start, end, name or None), cached."""
+        cached = self._attribution_cache.get(sent.start)
+        if cached is not None:
+            return cached
+        found: list[tuple[int, int, str | None]] = []
+        self._attribution_cache[sent.start] = found
+        for m in ATTRIBUTION_BEFORE.finditer(self.low, sent.start, sent.end):
+            end, name = self._name_after(m.end(), sent.end)
+            found.append((m.start(), end, name))
+        for m in ATTRIBUTION_VERB.finditer(self.low, sent.start, sent.end):
+            if NOT_A_VERB_BEFORE.search(self.low, max(sent.start, m.start() - 8), m.start()):
+                continue
+            if NOT_A_VERB_AFTER.match(self.low, m.end()):
+                continue
+            start, name = self._name_before(m.start(), sent.start)
+            if name is not None or start < m.start():
+                found.append((start, m.end(), name))
+        for m in SAID_BEFORE_NAME.finditer(self.low, sent.start, sent.end):
+            end, name = self._name_after(m.end(), sent.end)
+            found.append((m.start(), end, name))
+        return found
+
+    def _name_after(self, pos: int, limit: int) -> tuple[int, str | None]:
+        end = pos
+        for words, m in enumerate(NAME_WORD.finditer(self.text, pos, limit)):
+            word = m.group()
+            if word[0].isdigit() or self.low.startswith(("two-thirds", "half"), m.start()):
+                break
+            glued = GLUE.match(word.lower())
+            if glued and word.lower() not in NOT_GLUED:
+                end = m.start() + len(glued.group(1))
+                break
+            if words and word.lower() in (
+                "the",
+                "a",
+                "an",
+                "that",
+                "this",
+                "these",
+                "north",
+                "some",
+            ):
+                break
+            end = m.end()
+            if words >= 7 or self.text[end : end + 1] in ",;:.":
+                break
+        return end, clean_source(self.text[pos:end])
+
+    def _name_before(self, pos: int, limit: int) -> tuple[int, str | None]:
+        chunk = self.text[limit:pos]
+        appositive = APPOSITIVE.search(chunk)
+        described: str | None = None  # "KCNA, the North's state news agency, said": KCNA
+        if appositive:
+            # "Kim Yong-hyun, South Korea's defence minister, said": the person
+            head = chunk[: appositive.start()]
+            head = head[max(head.rfind(","), head.rfind(";"), head.rfind(":")) + 1 :].strip()
+            if PROPER_NAME.fullmatch(head) and (name := clean_source(head)):
+                return limit + chunk.rfind(head), name
+            if appositive.group(1)[:1].isupper():
+                return limit + appositive.start(1), clean_source(appositive.group(1))
+            if not re.search(r"\d", head) and head.split()[0].lower() not in NUMBER_WORDS:
+                described = clean_source(head)  # not "Two prisoners, aged 20 and 26, said"
+        dashes = [m.end() - 1 for m in DASH_CUT.finditer(chunk)]
+        cut = max(
+            chunk.rfind(","),
+            chunk.rfind(";"),
+            chunk.rfind(":"),
+            chunk.lower().rfind(" that "),
+            *dashes,
+        )
+        words = chunk[cut + 1 :].split()[-8:]
+        text = " ".join(words)
+        return pos - len(text), clean_source(text) or described
+
+    def _source(
+        self, q: Quantity, sent: Sentence, attributions: list[tuple[int, int, str | None]]
+    ) -> str | None:
+        named = [a for a in attributions if a[2]]
+        before = [a for a in named if a[1] <= q.start]
+        if before:
+            return max(before, key=lambda a: a[1])[2]
+        if named:
+            return min(named, key=lambda a: a[0])[2]
+        prev = None if attributions else self._previous(sent)
+        if prev is None:
+            return None
+        names = {a[2] for a in self._attributions(prev) if a[2]}
+        return names.pop() if len(names) == 1 else None
+
+    def _resolved(self, name: str | None, pos: int) -> str | None:
+        """The source as the text names it in full: the person, not their title ("Defence
+        Secretary John Smith" → "John Smith"); a reference ("the agency", "Lee") as the
+        name it refers to, written earlier in the text."""
+        if name is None:
+            return None
+        name = person_after_title(name)
+        words = name.split()
+        if len(words) == 1 and words[0][:1].isupper():
+            surname = words[0]
+            for m in reversed(list(FULL_NAME.finditer(self.text, 0, pos))):
+                parts = m.group().split()
+                if len(parts) >= 2 and surname in (parts[0], parts[-1]) and m.group() != name:
+                    return person_after_title(m.group())
+        orgs = REFERENCE_HEADS.get(name.lower())
+        if orgs:
+            for m in reversed(list(FULL_NAME.finditer(self.text, 0, pos))):
+                if any(org in m.group().split() for org in orgs):
+                    return m.group()
+        return name
+
+    def _as_of(self, sent: Sentence) -> date | None:
+        if sent.start not in self._as_of_cache:
+            self._as_of_cache[sent.start] = self._read_as_of(sent)
+        return self._as_of_cache[sent.start]
+
+    def _read_as_of(self, sent: Sentence) -> date | None:
+        published = self.article.published_at
+        anchor: date | None = None
+        for m in AS_OF.finditer(self.low, sent.start, sent.end):
+            if m["year_only"]:
+                anchor = date(int(m["year_only"]), 1, 1)
+                continue
+            month = MONTH_NUMBER[m["month"][:3]]
+            if m["year"]:
+                anchor = date(int(m["year"]), month, 1)
+            elif published is not None:
+                year = published.year - (1 if month > published.month else 0)
+                anchor = date(year, month, 1)
+        if anchor is None:
+            return None
+        if published is not None and anchor >= date(published.year, published.month, 1):
+            return None
+        return anchor
+
+    def _observation(
+        self,
+        spec: FigureSpec,
+        q: Quantity,
+        phrase: _Phrase,
+        source: str | None,
+        quote: str,
+        sent: Sentence,
+    ) -> Observation:
+        low, high, unit = q.low, q.high, spec.unit
+        if q.percent:
+            unit = "percent"
+        elif spec.unit == "days":
+            per = DAYS_PER.get((phrase.noun or "").rstrip("s"), (1.0, 1.0))
+            if per == (1.0, 1.0) and (m := WEEK_OR_MONTH.match(self.low, q.core_end)):
+                per = DAYS_PER[m.group(1)]
+            low, high = low * per[0], high * per[1]
+        return Observation(
+            figure=spec.name,
+            watchlist=spec.watchlist,
+            value=(low + high) / 2,
+            low=low,
+            high=high,
+            unit=unit,
+            qualifier=q.qualifier,
+            attributed_to=source,
+            quote=quote,
+            increment=q.increment,
+            as_of=self._as_of(sent),
+        )
