@@ -10,24 +10,26 @@ from __future__ import annotations
 
 import re
 
+from monitor.figures.numbers import NUMBER_WORDS, Quantity
 from monitor.figures.phrases import GLUE_TAIL
+from monitor.figures.sentences import Sentence, Sentences
 
-NAME_WORD = re.compile(r"[^\s,;:.!?“”\"]+")
-
-
-APPOSITIVE = re.compile(r",\s*([^,]{2,60}),\s*$")
+_NAME_WORD = re.compile(r"[^\s,;:.!?“”\"]+")
 
 
-PROPER_NAME = re.compile(r"[A-Z][\w'’.-]*(?:\s+(?:[A-Z][\w'’.-]*|de|van|von|bin|al|el)){0,3}")
+_APPOSITIVE = re.compile(r",\s*([^,]{2,60}),\s*$")
+
+
+_PROPER_NAME = re.compile(r"[A-Z][\w'’.-]*(?:\s+(?:[A-Z][\w'’.-]*|de|van|von|bin|al|el)){0,3}")
 
 
 _LEADING_THE = re.compile(r"^(?:the\s+)(?=[a-z])")
 
 
-GLUE = re.compile(rf"^([a-z]{{3,}}?){GLUE_TAIL}$")
+_GLUE = re.compile(rf"^([a-z]{{3,}}?){GLUE_TAIL}$")
 
 
-NOT_GLUED = frozenset(
+_NOT_GLUED = frozenset(
     [
         "breathe",
         "clothe",
@@ -82,24 +84,24 @@ _REPORTING_VERB = (
 
 # "an estimated 2,000", "its estimate:", "(Ukrainian estimates)": the word is not a verb
 # "an estimated 2,000", "its estimate:", "are estimated to": the word is no reporting verb
-NOT_A_VERB_BEFORE = re.compile(
+_NOT_A_VERB_BEFORE = re.compile(
     r"\b(?:an?|the|its|their|his|her|our|whose|are|is|was|were|be|been|being)\s*$"
 )
 
 
-NOT_A_VERB_AFTER = re.compile(r"\s*[)\]]")
+_NOT_A_VERB_AFTER = re.compile(r"\s*[)\]]")
 
 
-ATTRIBUTION_BEFORE = re.compile(
+_ATTRIBUTION_BEFORE = re.compile(
     r"\b(?:according to|citing|as reported by|reported by|as claimed by|claimed by"
     r"|as stated by|as estimated by|cited by)\s+"
 )
 
 
-ATTRIBUTION_VERB = re.compile(rf"(?:\s+(?:they|it|he|she))?\s+{_REPORTING_VERB}\b")
+_ATTRIBUTION_VERB = re.compile(rf"(?:\s+(?:they|it|he|she))?\s+{_REPORTING_VERB}\b")
 
 
-SAID_BEFORE_NAME = re.compile(r",\s*(?:said|says|according to)\s+")
+_SAID_BEFORE_NAME = re.compile(r",\s*(?:said|says|according to)\s+")
 
 
 _GENERIC_SOURCES = frozenset(
@@ -146,7 +148,7 @@ _TRAILING = re.compile(
 
 
 # where a dateline or a live-blog time stamp ends and the sentence begins
-DASH_CUT = re.compile(r"\s[–—-]\s")
+_DASH_CUT = re.compile(r"\s[–—-]\s")
 
 
 # the words of a title before a person's name ("Defence Secretary", "Commander of the
@@ -234,11 +236,11 @@ _NOT_NAME_WORDS = _TITLE_WORDS | frozenset(
 
 # a name as a text writes it in full: capitalised words, joined by "of (the)" ("Office of
 # the Prosecutor General", "South Korea's National Intelligence Service")
-FULL_NAME = re.compile(r"[A-Z][\w'’.-]*(?:\s+(?:of\s+(?:the\s+)?)?[A-Z][\w'’.-]*){0,7}")
+_FULL_NAME = re.compile(r"[A-Z][\w'’.-]*(?:\s+(?:of\s+(?:the\s+)?)?[A-Z][\w'’.-]*){0,7}")
 
 
 # a definite description that refers back to a named source, and the words its name holds
-REFERENCE_HEADS = {
+_REFERENCE_HEADS = {
     "agency": ("Agency", "Service", "NIS"),
     "spy agency": ("Agency", "Service", "NIS"),
     "intelligence agency": ("Agency", "Service", "NIS"),
@@ -252,7 +254,7 @@ REFERENCE_HEADS = {
 }
 
 
-def person_after_title(name: str) -> str:
+def _person_after_title(name: str) -> str:
     """ "Russian Security Council Secretary Sergei Shoigu" → "Sergei Shoigu": up to three
     capitalised words at the end that are neither a title nor an institution's."""
     words = name.split()
@@ -267,7 +269,7 @@ def person_after_title(name: str) -> str:
     return name
 
 
-def clean_source(raw: str) -> str | None:
+def _clean_source(raw: str) -> str | None:
     name = _LEADING.sub("", raw.strip(" ,;:\"“”'")).strip()
     name = _AUXILIARY_CUT.sub("", name)
     name = _TRAILING.sub("", name)
@@ -298,3 +300,124 @@ _INSTITUTION = re.compile(
     r"|think tank|prosecutors?|general staff|institute|spokes(?:man|woman|person)|ministers?"
     r"|president|army|commanders?|embassy|council|committee|authorities|department)\b"
 )
+
+
+class Attributions:
+    """Who the sentences of one text say states something (cached per sentence)."""
+
+    def __init__(self, text: str, low: str, sentences: Sentences) -> None:
+        self.text = text
+        self.low = low
+        self.sentences = sentences
+        self._cache: dict[int, list[tuple[int, int, str | None]]] = {}
+
+    def in_sentence(self, sent: Sentence) -> list[tuple[int, int, str | None]]:
+        """Who the sentence says states something: (start, end, name or None), cached."""
+        cached = self._cache.get(sent.start)
+        if cached is not None:
+            return cached
+        found: list[tuple[int, int, str | None]] = []
+        self._cache[sent.start] = found
+        for m in _ATTRIBUTION_BEFORE.finditer(self.low, sent.start, sent.end):
+            end, name = self._name_after(m.end(), sent.end)
+            found.append((m.start(), end, name))
+        for m in _ATTRIBUTION_VERB.finditer(self.low, sent.start, sent.end):
+            if _NOT_A_VERB_BEFORE.search(self.low, max(sent.start, m.start() - 8), m.start()):
+                continue
+            if _NOT_A_VERB_AFTER.match(self.low, m.end()):
+                continue
+            start, name = self._name_before(m.start(), sent.start)
+            if name is not None or start < m.start():
+                found.append((start, m.end(), name))
+        for m in _SAID_BEFORE_NAME.finditer(self.low, sent.start, sent.end):
+            end, name = self._name_after(m.end(), sent.end)
+            found.append((m.start(), end, name))
+        return found
+
+    def _name_after(self, pos: int, limit: int) -> tuple[int, str | None]:
+        end = pos
+        for words, m in enumerate(_NAME_WORD.finditer(self.text, pos, limit)):
+            word = m.group()
+            if word[0].isdigit() or self.low.startswith(("two-thirds", "half"), m.start()):
+                break
+            glued = _GLUE.match(word.lower())
+            if glued and word.lower() not in _NOT_GLUED:
+                end = m.start() + len(glued.group(1))
+                break
+            if words and word.lower() in (
+                "the",
+                "a",
+                "an",
+                "that",
+                "this",
+                "these",
+                "north",
+                "some",
+            ):
+                break
+            end = m.end()
+            if words >= 7 or self.text[end : end + 1] in ",;:.":
+                break
+        return end, _clean_source(self.text[pos:end])
+
+    def _name_before(self, pos: int, limit: int) -> tuple[int, str | None]:
+        chunk = self.text[limit:pos]
+        appositive = _APPOSITIVE.search(chunk)
+        described: str | None = None  # "KCNA, the North's state news agency, said": KCNA
+        if appositive:
+            # "Kim Yong-hyun, South Korea's defence minister, said": the person
+            head = chunk[: appositive.start()]
+            head = head[max(head.rfind(","), head.rfind(";"), head.rfind(":")) + 1 :].strip()
+            if _PROPER_NAME.fullmatch(head) and (name := _clean_source(head)):
+                return limit + chunk.rfind(head), name
+            if appositive.group(1)[:1].isupper():
+                return limit + appositive.start(1), _clean_source(appositive.group(1))
+            if not re.search(r"\d", head) and head.split()[0].lower() not in NUMBER_WORDS:
+                described = _clean_source(head)  # not "Two prisoners, aged 20 and 26, said"
+        dashes = [m.end() - 1 for m in _DASH_CUT.finditer(chunk)]
+        cut = max(
+            chunk.rfind(","),
+            chunk.rfind(";"),
+            chunk.rfind(":"),
+            chunk.lower().rfind(" that "),
+            *dashes,
+        )
+        words = chunk[cut + 1 :].split()[-8:]
+        text = " ".join(words)
+        return pos - len(text), _clean_source(text) or described
+
+    def source(
+        self, q: Quantity, sent: Sentence, attributions: list[tuple[int, int, str | None]]
+    ) -> str | None:
+        named = [a for a in attributions if a[2]]
+        before = [a for a in named if a[1] <= q.start]
+        if before:
+            return max(before, key=lambda a: a[1])[2]
+        if named:
+            return min(named, key=lambda a: a[0])[2]
+        prev = None if attributions else self.sentences.previous(sent)
+        if prev is None:
+            return None
+        names = {a[2] for a in self.in_sentence(prev) if a[2]}
+        return names.pop() if len(names) == 1 else None
+
+    def resolved(self, name: str | None, pos: int) -> str | None:
+        """The source as the text names it in full: the person, not their title ("Defence
+        Secretary John Smith" → "John Smith"); a reference ("the agency", "Lee") as the
+        name it refers to, written earlier in the text."""
+        if name is None:
+            return None
+        name = _person_after_title(name)
+        words = name.split()
+        if len(words) == 1 and words[0][:1].isupper():
+            surname = words[0]
+            for m in reversed(list(_FULL_NAME.finditer(self.text, 0, pos))):
+                parts = m.group().split()
+                if len(parts) >= 2 and surname in (parts[0], parts[-1]) and m.group() != name:
+                    return _person_after_title(m.group())
+        orgs = _REFERENCE_HEADS.get(name.lower())
+        if orgs:
+            for m in reversed(list(_FULL_NAME.finditer(self.text, 0, pos))):
+                if any(org in m.group().split() for org in orgs):
+                    return m.group()
+        return name

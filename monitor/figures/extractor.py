@@ -17,6 +17,7 @@ class FigureExtractor:
 
     def __init__(self, specs: Sequence[FigureSpec]) -> None:
         self.specs = tuple(specs)
+        self.money = any(spec.money for spec in self.specs)
         self.cue_owner = _owners(self.specs, lambda s: s.cues)
         self.subject_owner = _owners(self.specs, lambda s: s.subjects)
         self.unit_owner = _owners(self.specs, lambda s: s.units)

@@ -7,50 +7,25 @@ See :mod:`monitor.figures` for the rules, in order.
 
 from __future__ import annotations
 
-import bisect
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 from typing import TYPE_CHECKING
 
-from monitor.figures.attribution import (
-    APPOSITIVE,
-    ATTRIBUTION_BEFORE,
-    ATTRIBUTION_VERB,
-    DASH_CUT,
-    FULL_NAME,
-    GLUE,
-    NAME_WORD,
-    NOT_A_VERB_AFTER,
-    NOT_A_VERB_BEFORE,
-    NOT_GLUED,
-    PROPER_NAME,
-    REFERENCE_HEADS,
-    SAID_BEFORE_NAME,
-    clean_source,
-    person_after_title,
-)
-from monitor.figures.dates import AS_OF, MONTH_NUMBER
-from monitor.figures.numbers import NUMBER_WORDS, Quantity, lower_same_length, quantities_at
+from monitor.figures.attribution import Attributions
+from monitor.figures.dates import read_as_of
+from monitor.figures.numbers import Quantity, lower_same_length, quantities_at
 from monitor.figures.phrases import Hit, norm
 from monitor.figures.scan import (
-    LIST_NUMBER,
-    MONEY_AFTER,
-    NOT_A_FIGURE,
-    NOT_A_FIGURE_AFTER,
     digit_runs,
+    may_be_figure,
     number_words_in,
 )
 from monitor.figures.sentences import (
-    CLAUSE_BREAK,
-    LABEL,
     LIST_ITEM,
-    MAX_SENTENCE,
-    NEWLINE,
-    STOP,
     Sentence,
-    ends_sentence,
+    Sentences,
 )
 from monitor.figures.vocabulary import (
     AUXILIARY_AFTER,
@@ -109,11 +84,8 @@ class Reader:
         self.text = text
         self.low = lower_same_length(text)
         self.article = article
-        self._attribution_cache: dict[int, list[tuple[int, int, str | None]]] = {}
-        self._stops: list[int] | None = None  # sentence-ending stops, found on first use
-        self._newlines: list[int] = []
-        self._ends_cache: dict[int, bool] = {}
-        self._break_cache: dict[tuple[int, int], list[tuple[int, int]]] = {}
+        self.sentences = Sentences(text, self.low)
+        self.attributions = Attributions(text, self.low, self.sentences)
         self._as_of_cache: dict[int, date | None] = {}
 
     def observations(self) -> Iterable[Observation]:
@@ -131,68 +103,12 @@ class Reader:
         positions.sort()
         i = 0
         while i < len(positions):
-            sent = self._sentence_at(positions[i])
+            sent = self.sentences.at(positions[i])
             j = i
             while j < len(positions) and positions[j] < sent.end:
                 j += 1
             yield from self._read_sentence(sent, positions[i:j])
             i = max(j, i + 1)
-
-    def _sentence_at(self, pos: int) -> Sentence:
-        """The sentence around ``pos``: from the stop or line break before it to the next."""
-        if self._stops is None:
-            self._stops = [m.start() for m in STOP.finditer(self.text)]
-            self._newlines = [m.start() for m in NEWLINE.finditer(self.text)]
-        k = bisect.bisect_left(self._newlines, pos)
-        newline = self._newlines[k - 1] if k else -1
-        end = self._newlines[k] if k < len(self._newlines) else len(self.text)
-        i = bisect.bisect_left(self._stops, pos)
-        stop = self._stop_before(i - 1, newline)
-        start, first = (newline + 1, True) if stop < 0 else (stop + 2, False)
-        after = self._stop_after(i, end)
-        end = after + 1 if after >= 0 else end
-        if pos - start > MAX_SENTENCE:
-            start, first = pos - MAX_SENTENCE, False
-        return Sentence(start, min(end, pos + MAX_SENTENCE), first)
-
-    def _ends(self, stop: int) -> bool:
-        """Whether the stop at ``stop`` ends a sentence (memoised)."""
-        ends = self._ends_cache.get(stop)
-        if ends is None:
-            ends = self._ends_cache[stop] = ends_sentence(self.text, stop)
-        return ends
-
-    def _stop_before(self, i: int, floor: int) -> int:
-        stops = self._stops or []
-        while i >= 0 and stops[i] > floor:
-            if self._ends(stops[i]):
-                return stops[i]
-            i -= 1
-        return -1
-
-    def _stop_after(self, i: int, ceiling: int) -> int:
-        stops = self._stops or []
-        while i < len(stops) and stops[i] < ceiling:
-            if self._ends(stops[i]):
-                return stops[i]
-            i += 1
-        return -1
-
-    def _previous(self, sent: Sentence) -> Sentence | None:
-        """The sentence before, in the same paragraph or list (a list item's is the line
-        before it: "Key figures:\n- Killed: 300"). Prose on the line before, ending as a
-        sentence ends, counts as the same paragraph: pages often break every sentence."""
-        if sent.start < 2:
-            return None
-        if sent.first_in_paragraph:
-            if self.text[sent.start - 2] == "\n":
-                return None
-            if (
-                not LIST_ITEM.match(self.text, sent.start)
-                and self.text[sent.start - 2] not in ".!?\"”’')"
-            ):
-                return None
-        return self._sentence_at(sent.start - 2)
 
     def _hits(self, pattern: re.Pattern[str], start: int, end: int) -> list[Hit]:
         return [
@@ -205,7 +121,11 @@ class Reader:
         cues = self._with_nested(self._hits(self.ex.cues, sent.start, sent.end))
         if not cues:
             return
-        quantities = [q for q in quantities_at(self.low, positions) if self._may_be_figure(q, sent)]
+        quantities = [
+            q
+            for q in quantities_at(self.low, positions)
+            if may_be_figure(self.low, q, sent.start, self.ex.money)
+        ]
         if not quantities:
             return
         subjects = self._hits(self.ex.subjects, sent.start, sent.end)
@@ -232,20 +152,6 @@ class Reader:
         return sorted(cues + nested, key=lambda h: (h.start, h.end)) if nested else cues
 
     # -- numbers that are not figures -------------------------------------------------
-
-    def _may_be_figure(self, q: Quantity, sent: Sentence) -> bool:
-        low = self.low
-        before = low[max(sent.start, q.core_start - 20) : q.core_start]
-        if any(p.search(before) for p in NOT_A_FIGURE):
-            return "$" in before and any(s.money for s in self.ex.specs)
-        if NOT_A_FIGURE_AFTER.match(low, q.core_end):
-            return False
-        if MONEY_AFTER.match(low, q.core_end) and not any(s.money for s in self.ex.specs):
-            return False
-        if q.integer and 1900 <= q.low <= 2100 and q.low == q.high and not q.percent:
-            return False
-        line_start = low.rfind("\n", 0, q.start) + 1
-        return not (not low[line_start : q.start].strip() and LIST_NUMBER.match(low, q.core_end))
 
     # -- noun phrases -------------------------------------------------------------------
 
@@ -323,7 +229,7 @@ class Reader:
     def _noun_before(self, q: Quantity, sent: Sentence, units: list[Hit]) -> str | None:
         """For a bare number, the counted noun named before it in its clause
         ("North Korean troops deployed: 11,000"; "the toll among the troops reached 300")."""
-        start, _ = self._clause(q.start, sent)
+        start, _ = self.sentences.clause(q.start, sent)
         before = [u for u in units if start <= u.start and u.end <= q.start]
         if not before or self.low.count(" ", before[-1].end, q.start) > MAX_CUE_WORDS:
             return None
@@ -350,7 +256,7 @@ class Reader:
         fitting = self._fitting(phrase)
         if not fitting:
             return []
-        clause_start, clause_end = self._clause(q.start, sent)
+        clause_start, clause_end = self.sentences.clause(q.start, sent)
         if self._other_predicate(phrase, cues):
             return []
         best = self._best_cue(phrase, cues, clause_start, clause_end, fitting)
@@ -360,10 +266,12 @@ class Reader:
         spec_ids = self._one_figure(phrase, spec_ids)
         if not spec_ids or self._negated(q, cue, clause_start):
             return []
-        attributions = self._attributions(sent)
+        attributions = self.attributions.in_sentence(sent)
         if not self._about_subject(phrase, sent, subjects, attributions, spec_ids):
             return []
-        source = self._resolved(self._source(q, sent, attributions), sent.start)
+        source = self.attributions.resolved(
+            self.attributions.source(q, sent, attributions), sent.start
+        )
         quote_start = min(q.start, cue.start)
         quote_end = max(phrase.np_end, cue.end, q.end)
         quote = self.text[quote_start:quote_end].strip(' ,;"“”')
@@ -383,29 +291,6 @@ class Reader:
         if len({self.ex.specs[i].name for i in named}) == 1:
             return named
         return set()
-
-    def _clause(self, pos: int, sent: Sentence) -> tuple[int, int]:
-        start, end = sent.start, sent.end
-        for break_start, break_end in self._clause_breaks(sent):
-            if break_end <= pos:
-                start = break_end
-            elif break_start >= pos:
-                end = break_start
-                break
-        return start, end
-
-    def _clause_breaks(self, sent: Sentence) -> list[tuple[int, int]]:
-        """Where the sentence's clauses meet (cached per sentence)."""
-        key = (sent.start, sent.end)
-        breaks = self._break_cache.get(key)
-        if breaks is None:
-            breaks = self._break_cache[key] = [
-                m.span()
-                for m in CLAUSE_BREAK.finditer(self.low, sent.start, sent.end)
-                # a table row's label is no clause: "- Killed: about 300"
-                if m.group() != ":" or not LABEL.fullmatch(self.low, sent.start, m.start())
-            ]
-        return breaks
 
     def _best_cue(
         self,
@@ -567,7 +452,7 @@ class Reader:
             return nearest.key in own
         # back through a list to its heading, or up to three sentences of prose, whatever
         # paragraph they are in: the story's subject stands where it was last named
-        prev, prose = self._before(sent), 0
+        prev, prose = self.sentences.before(sent), 0
         for _ in range(8):
             if prev is None:
                 return False
@@ -582,13 +467,8 @@ class Reader:
                 prose += 1
                 if prose == 3:
                     return False
-            prev = self._before(prev)
+            prev = self.sentences.before(prev)
         return False
-
-    def _before(self, sent: Sentence) -> Sentence | None:
-        """The sentence before, across line breaks and blank lines."""
-        end = len(self.text[: sent.start].rstrip())
-        return self._sentence_at(end - 1) if end > 0 else None
 
     def _supplier_named(
         self, q: Quantity, sent: Sentence, subjects: list[Hit], own: set[str]
@@ -596,7 +476,7 @@ class Reader:
         """A share of supplies is one country's share of another's ("35 percent of
         Russia's ammunition comes from North Korea"): the supplier named in the clause
         decides, the user beside it does not."""
-        start, end = self._clause(q.start, sent)
+        start, end = self.sentences.clause(q.start, sent)
         return any(start <= s.start < end and s.key in own for s in subjects)
 
     def _oblique(self, pos: int) -> bool:
@@ -609,142 +489,12 @@ class Reader:
             words[-1] in PREPOSITIONS or words[-1] in HELP_VERBS or words[-1] in self.ex.cue_owner
         )
 
-    # -- attribution, date --------------------------------------------------------------
-
-    def _attributions(self, sent: Sentence) -> list[tuple[int, int, str | None]]:
-        """Who the sentence says states something: (start, end, name or None), cached."""
-        cached = self._attribution_cache.get(sent.start)
-        if cached is not None:
-            return cached
-        found: list[tuple[int, int, str | None]] = []
-        self._attribution_cache[sent.start] = found
-        for m in ATTRIBUTION_BEFORE.finditer(self.low, sent.start, sent.end):
-            end, name = self._name_after(m.end(), sent.end)
-            found.append((m.start(), end, name))
-        for m in ATTRIBUTION_VERB.finditer(self.low, sent.start, sent.end):
-            if NOT_A_VERB_BEFORE.search(self.low, max(sent.start, m.start() - 8), m.start()):
-                continue
-            if NOT_A_VERB_AFTER.match(self.low, m.end()):
-                continue
-            start, name = self._name_before(m.start(), sent.start)
-            if name is not None or start < m.start():
-                found.append((start, m.end(), name))
-        for m in SAID_BEFORE_NAME.finditer(self.low, sent.start, sent.end):
-            end, name = self._name_after(m.end(), sent.end)
-            found.append((m.start(), end, name))
-        return found
-
-    def _name_after(self, pos: int, limit: int) -> tuple[int, str | None]:
-        end = pos
-        for words, m in enumerate(NAME_WORD.finditer(self.text, pos, limit)):
-            word = m.group()
-            if word[0].isdigit() or self.low.startswith(("two-thirds", "half"), m.start()):
-                break
-            glued = GLUE.match(word.lower())
-            if glued and word.lower() not in NOT_GLUED:
-                end = m.start() + len(glued.group(1))
-                break
-            if words and word.lower() in (
-                "the",
-                "a",
-                "an",
-                "that",
-                "this",
-                "these",
-                "north",
-                "some",
-            ):
-                break
-            end = m.end()
-            if words >= 7 or self.text[end : end + 1] in ",;:.":
-                break
-        return end, clean_source(self.text[pos:end])
-
-    def _name_before(self, pos: int, limit: int) -> tuple[int, str | None]:
-        chunk = self.text[limit:pos]
-        appositive = APPOSITIVE.search(chunk)
-        described: str | None = None  # "KCNA, the North's state news agency, said": KCNA
-        if appositive:
-            # "Kim Yong-hyun, South Korea's defence minister, said": the person
-            head = chunk[: appositive.start()]
-            head = head[max(head.rfind(","), head.rfind(";"), head.rfind(":")) + 1 :].strip()
-            if PROPER_NAME.fullmatch(head) and (name := clean_source(head)):
-                return limit + chunk.rfind(head), name
-            if appositive.group(1)[:1].isupper():
-                return limit + appositive.start(1), clean_source(appositive.group(1))
-            if not re.search(r"\d", head) and head.split()[0].lower() not in NUMBER_WORDS:
-                described = clean_source(head)  # not "Two prisoners, aged 20 and 26, said"
-        dashes = [m.end() - 1 for m in DASH_CUT.finditer(chunk)]
-        cut = max(
-            chunk.rfind(","),
-            chunk.rfind(";"),
-            chunk.rfind(":"),
-            chunk.lower().rfind(" that "),
-            *dashes,
-        )
-        words = chunk[cut + 1 :].split()[-8:]
-        text = " ".join(words)
-        return pos - len(text), clean_source(text) or described
-
-    def _source(
-        self, q: Quantity, sent: Sentence, attributions: list[tuple[int, int, str | None]]
-    ) -> str | None:
-        named = [a for a in attributions if a[2]]
-        before = [a for a in named if a[1] <= q.start]
-        if before:
-            return max(before, key=lambda a: a[1])[2]
-        if named:
-            return min(named, key=lambda a: a[0])[2]
-        prev = None if attributions else self._previous(sent)
-        if prev is None:
-            return None
-        names = {a[2] for a in self._attributions(prev) if a[2]}
-        return names.pop() if len(names) == 1 else None
-
-    def _resolved(self, name: str | None, pos: int) -> str | None:
-        """The source as the text names it in full: the person, not their title ("Defence
-        Secretary John Smith" → "John Smith"); a reference ("the agency", "Lee") as the
-        name it refers to, written earlier in the text."""
-        if name is None:
-            return None
-        name = person_after_title(name)
-        words = name.split()
-        if len(words) == 1 and words[0][:1].isupper():
-            surname = words[0]
-            for m in reversed(list(FULL_NAME.finditer(self.text, 0, pos))):
-                parts = m.group().split()
-                if len(parts) >= 2 and surname in (parts[0], parts[-1]) and m.group() != name:
-                    return person_after_title(m.group())
-        orgs = REFERENCE_HEADS.get(name.lower())
-        if orgs:
-            for m in reversed(list(FULL_NAME.finditer(self.text, 0, pos))):
-                if any(org in m.group().split() for org in orgs):
-                    return m.group()
-        return name
-
     def _as_of(self, sent: Sentence) -> date | None:
         if sent.start not in self._as_of_cache:
-            self._as_of_cache[sent.start] = self._read_as_of(sent)
+            self._as_of_cache[sent.start] = read_as_of(
+                self.low, sent.start, sent.end, self.article.published_at
+            )
         return self._as_of_cache[sent.start]
-
-    def _read_as_of(self, sent: Sentence) -> date | None:
-        published = self.article.published_at
-        anchor: date | None = None
-        for m in AS_OF.finditer(self.low, sent.start, sent.end):
-            if m["year_only"]:
-                anchor = date(int(m["year_only"]), 1, 1)
-                continue
-            month = MONTH_NUMBER[m["month"][:3]]
-            if m["year"]:
-                anchor = date(int(m["year"]), month, 1)
-            elif published is not None:
-                year = published.year - (1 if month > published.month else 0)
-                anchor = date(year, month, 1)
-        if anchor is None:
-            return None
-        if published is not None and anchor >= date(published.year, published.month, 1):
-            return None
-        return anchor
 
     def _observation(
         self,

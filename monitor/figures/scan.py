@@ -6,9 +6,9 @@ from __future__ import annotations
 import re
 
 from monitor.figures.dates import MONTHS
-from monitor.figures.numbers import NUMBER_WORDS
+from monitor.figures.numbers import NUMBER_WORDS, Quantity
 
-NOT_A_FIGURE = [
+_NOT_A_FIGURE = [
     re.compile(rf"(?:\b(?:{MONTHS})\.?|\$|us\$|€|£|¥|₩|\busd|\bkrw|\brub)\s*$"),  # date, money
     re.compile(
         r"\b(?:aged?|ages|age of)\s+\d+\s*(?:and|or|to|-|–)\s*$"
@@ -20,7 +20,7 @@ NOT_A_FIGURE = [
 ]
 
 
-NOT_A_FIGURE_AFTER = re.compile(
+_NOT_A_FIGURE_AFTER = re.compile(
     rf"(?:st|nd|rd|th)?\s*(?:of\s+)?(?:{MONTHS})\b|\s*(?::\d|a\.?m\.?(?!\w)|p\.?m\.?(?!\w)"
     r"|gmt\b|utc\b|hrs\b|o'clock)|[\s-]*years?[\s-]+old\b|-year\b|\s*-?(?:km\b|kilomet|miles?\b"
     r"|mi\b|met(?:er|re)s?\b|feet\b|ft\b|yards?\b|nautical|px\b|pt\b|kg\b|tons?\b|tonnes?\b"
@@ -28,13 +28,13 @@ NOT_A_FIGURE_AFTER = re.compile(
 )
 
 
-MONEY_AFTER = re.compile(
+_MONEY_AFTER = re.compile(
     r"\s*(?:dollars|usd|euros?|pounds|won|rubles?|roubles?|yuan|yen|\$)\b|\s*(?:million|billion)?"
     r"\s*(?:dollars|usd|euros?|won|rubles?|roubles?)\b"
 )
 
 
-LIST_NUMBER = re.compile(r"[.)]\s")
+_LIST_NUMBER = re.compile(r"[.)]\s")
 
 
 _TOKEN_FORMS = {
@@ -81,3 +81,19 @@ _TOKEN_FORM_SET = frozenset(_TOKEN_FORMS)  # set ∩ list walks the list, not 2,
 def number_words_in(ascii_low: bytes) -> set[str]:
     """The number words a text holds ("nine", "twenty-five", "hundreds"), without a regex."""
     return {_TOKEN_FORMS[t] for t in _TOKEN_FORM_SET.intersection(ascii_low.split())}
+
+
+def may_be_figure(low: str, q: Quantity, sentence_start: int, money: bool) -> bool:
+    """Whether ``q`` can be a figure at all: not a year, date, time, age, distance,
+    calibre, list number, nor money (unless a figure counts ``money``)."""
+    before = low[max(sentence_start, q.core_start - 20) : q.core_start]
+    if any(p.search(before) for p in _NOT_A_FIGURE):
+        return "$" in before and money
+    if _NOT_A_FIGURE_AFTER.match(low, q.core_end):
+        return False
+    if _MONEY_AFTER.match(low, q.core_end) and not money:
+        return False
+    if q.integer and 1900 <= q.low <= 2100 and q.low == q.high and not q.percent:
+        return False
+    line_start = low.rfind("\n", 0, q.start) + 1
+    return not (not low[line_start : q.start].strip() and _LIST_NUMBER.match(low, q.core_end))
