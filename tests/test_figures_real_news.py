@@ -79,6 +79,26 @@ def test_a_value_the_text_dates_in_the_past_is_history() -> None:
         ),
         # a passive "are estimated" names nobody
         ("Some 1,700 North Korean soldiers are estimated to have died in Kursk.", None),
+        # a source in lower case with a name after it; an abbreviation with dots
+        (
+            "About 2,300 North Korean soldiers have died, according to estimates from Seoul.",
+            "estimates from Seoul",
+        ),
+        (
+            "According to the U.S. and Japan, 9,500 North Korean troops are now in Russia.",
+            "U.S. and Japan",
+        ),
+        # a name never runs on into the next line
+        (
+            "Photo: Reuters\nRadio Free Asia said 1,400 North Korean soldiers had reached Kursk.",
+            "Radio Free Asia",
+        ),
+        # more reporting verbs than "said"
+        (
+            "Pyongyang's leader Kim Il-sung reminded the crowd that 1,100 North Korean engineers"
+            " had been sent to Kursk.",
+            "Kim Il-sung",
+        ),
     ],
 )
 def test_attribution_names_who_states_it(text: str, source: str | None) -> None:

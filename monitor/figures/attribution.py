@@ -14,7 +14,7 @@ from monitor.figures.numbers import NUMBER_WORDS, Quantity
 from monitor.figures.phrases import GLUE_TAIL
 from monitor.figures.sentences import Sentence, Sentences
 
-_NAME_WORD = re.compile(r"[^\s,;:.!?“”\"]+")
+_NAME_WORD = re.compile(r"(?:[A-Z]\.){2,}|[^\s,;:.!?“”\"]+")
 
 
 _APPOSITIVE = re.compile(r",\s*([^,]{2,60}),\s*$")
@@ -78,7 +78,10 @@ _REPORTING_VERB = (
     r"|claimed|claims|claim|reported|reports|report|told|believes|believe|assessed|assesses"
     r"|indicated|indicates|indicate|suggested|suggests|suggest|confirmed|confirms|announced"
     r"|wrote|noted|revealed|disclosed|added|calculated|calculates|counted|put the|puts"
-    r"|acknowledged|acknowledges|admitted|admits|alleged|alleges|warned|warns|concluded)"
+    r"|acknowledged|acknowledges|admitted|admits|alleged|alleges|warned|warns|concluded"
+    r"|characterized|characterised|described|describes|explained|stressed|emphasized"
+    r"|emphasised|specified|testified|briefed|informed|cited|quoted|reminded|recalled|hailed"
+    r"|declared|insisted|argued|asserted|maintained|boasted|pointed out|projected|projects)"
 )
 
 
@@ -236,7 +239,7 @@ _NOT_NAME_WORDS = _TITLE_WORDS | frozenset(
 
 # a name as a text writes it in full: capitalised words, joined by "of (the)" ("Office of
 # the Prosecutor General", "South Korea's National Intelligence Service")
-_FULL_NAME = re.compile(r"[A-Z][\w'’.-]*(?:\s+(?:of\s+(?:the\s+)?)?[A-Z][\w'’.-]*){0,7}")
+_FULL_NAME = re.compile(r"[A-Z][\w'’-]*(?:[ \t]+(?:of[ \t]+(?:the[ \t]+)?)?[A-Z][\w'’-]*){0,7}")
 
 
 # a definite description that refers back to a named source, and the words its name holds
@@ -282,7 +285,7 @@ def _clean_source(raw: str) -> str | None:
     if not any(c.isupper() for c in name) and not _INSTITUTION.search(name):
         return None
     first = name.split()[0]
-    if first.islower() and first not in ("a", "an") and not _INSTITUTION.search(name):
+    if first.islower() and first not in _SOURCE_NOUNS and not _INSTITUTION.search(name):
         return None  # "support Russia in its war against Ukraine": a clause, not a source
     return name
 
@@ -291,6 +294,13 @@ def _clean_source(raw: str) -> str | None:
 _AUXILIARY_CUT = re.compile(r"\s+(?:has|have|had|will|would|also|earlier|previously)\b.*$", re.S)
 
 
+# lower-case words a source may begin with ("estimates from South Korea")
+_SOURCE_NOUNS = frozenset(
+    [
+        *("a", "an", "estimates", "sources", "reports", "figures", "data", "documents"),
+        *("assessments", "records", "statistics", "lawmakers", "diplomats", "people"),
+    ]
+)
 _PRONOUNS = frozenset(["i", "we", "you", "they", "he", "she", "it", "there", "this", "that"])
 
 
@@ -340,6 +350,8 @@ class Attributions:
             word = m.group()
             if word[0].isdigit() or self.low.startswith(("two-thirds", "half"), m.start()):
                 break
+            if "\n" in self.text[end : m.start()]:
+                break  # a name ends with its line
             glued = _GLUE.match(word.lower())
             if glued and word.lower() not in _NOT_GLUED:
                 end = m.start() + len(glued.group(1))
@@ -361,6 +373,7 @@ class Attributions:
         return end, _clean_source(self.text[pos:end])
 
     def _name_before(self, pos: int, limit: int) -> tuple[int, str | None]:
+        limit = max(limit, self.text.rfind("\n", limit, pos) + 1)  # a name ends with its line
         chunk = self.text[limit:pos]
         appositive = _APPOSITIVE.search(chunk)
         described: str | None = None  # "KCNA, the North's state news agency, said": KCNA
