@@ -61,6 +61,13 @@ if TYPE_CHECKING:
     from monitor.figures.extractor import FigureExtractor
 
 
+# "South Korean intelligence", "Ukrainian officials": a nationality that names a source
+_SOURCE_AFTER = re.compile(
+    r"\s+(?:and\s+\w+\s+)?(?:intelligence|officials?|media|sources?|estimates?|data"
+    r"|authorities|government|ministry|agency|analysts?|experts?|lawmakers?|press|reports?)\b"
+)
+
+
 @dataclass(slots=True)
 class _Phrase:
     """A quantity with the noun phrase it counts."""
@@ -236,10 +243,9 @@ class Reader:
         return before[-1].key
 
     def _participle_end(self, end: int, cues: list[Hit]) -> int:
-        for cue in cues:
-            if end <= cue.start <= end + 2:
-                return cue.end
-        return end
+        """Where a participle right after the counted noun ends ("30 soldiers killed and
+        wounded": the whole of the longest cue there)."""
+        return max((c.end for c in cues if end <= c.start <= end + 2), default=end)
 
     # -- assignment ---------------------------------------------------------------------
 
@@ -444,6 +450,7 @@ class Reader:
             if not any(a <= s.start < b for a, b, _ in attributions)
             and (s.key in own or not self._oblique(s.start))
             and (s.key in own or s.key in self.ex.competing)
+            and not (s.key in self.ex.competing and _SOURCE_AFTER.match(self.low, s.end))
         ]
         if candidates:
             nearest = min(
