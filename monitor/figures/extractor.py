@@ -73,10 +73,11 @@ class FigureExtractor:
         """Every tracked figure the article's title and text state, each once.
 
         A value stated twice (a headline and its body) is kept once, from the statement
-        that says who made it: headlines rarely carry the attribution the body gives.
+        that says who made it, the body's first: headlines rarely carry the attribution
+        the body gives.
         """
         found: dict[tuple[Any, ...], Observation] = {}
-        for part in (article.title, article.text):
+        for part in (article.text, article.title):
             if not part:
                 continue
             for obs in Reader(self, part, article).observations():

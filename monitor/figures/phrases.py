@@ -26,7 +26,8 @@ def phrase_pattern(phrases: Iterable[str]) -> re.Pattern[str]:
         for char in phrase:
             node = node.setdefault(char, {})
         node[""] = {}
-    return re.compile(rf"(?<![\w-]){_trie_regex(trie)}(?:(?![\w])|(?={GLUE_TAIL}\b))")
+    # a possessive is its own phrase: "people's" is not "people" (list "Korea's" to match it)
+    return re.compile(rf"(?<![\w-]){_trie_regex(trie)}(?!['’]s\b)(?:(?![\w])|(?={GLUE_TAIL}\b))")
 
 
 def _trie_regex(node: dict[str, Any]) -> str:

@@ -221,7 +221,8 @@ class Reader:
             if start in cue_at and pos == q.end and not q.percent:
                 cue = cue_at[start]
                 return _Phrase(q, cue.end, None, True, head_cue=True)
-            if start in cue_at or word in NO_NOUN:
+            in_name = word == "of" and pos > q.end and self._capitalised_after(m.end())
+            if start in cue_at or (word in NO_NOUN and not in_name):  # "Republic of Korea"
                 break
             original = self.text[start]
             if not (original.isupper() or "-" in word or word in NOUN_MODIFIERS or q.percent):
@@ -232,6 +233,10 @@ class Reader:
         if proper is not None and not q.percent:
             return _Phrase(q, q.end, proper, False)
         return _Phrase(q, q.end, None, True)
+
+    def _capitalised_after(self, pos: int) -> bool:
+        rest = self.text[pos : pos + 3].lstrip()
+        return rest[:1].isupper()
 
     def _noun_before(self, q: Quantity, sent: Sentence, units: list[Hit]) -> str | None:
         """For a bare number, the counted noun named before it in its clause
@@ -432,6 +437,7 @@ class Reader:
         attributions: list[tuple[int, int, str | None]],
         spec_ids: set[int],
     ) -> bool:
+        """Whether what the phrase counts is the figures' subject (rule 5 of the package)."""
         own = set().union(*(self.ex.own[i] for i in spec_ids))
         q = phrase.q
         if phrase.noun in self.ex.competing:
@@ -457,8 +463,16 @@ class Reader:
                 candidates, key=lambda s: min(abs(s.start - q.start), abs(s.end - q.start))
             )
             return nearest.key in own
-        # back through a list to its heading, or up to three sentences of prose, whatever
-        # paragraph they are in: the story's subject stands where it was last named
+        # "North Korea says another 1,000 troops …": a source speaking of its own
+        if any(
+            s.key in own and any(a <= s.start < b for a, b, _ in attributions) for s in subjects
+        ):
+            return True
+        return self._subject_before(sent, own)
+
+    def _subject_before(self, sent: Sentence, own: set[str]) -> bool:
+        """Whether the subject last named before the sentence is ours: back through a list
+        to its heading, or up to three sentences of prose, whatever paragraph they are in."""
         prev, prose = self.sentences.before(sent), 0
         for _ in range(8):
             if prev is None:

@@ -29,6 +29,7 @@ LIST_ITEM = re.compile(r"[ \t]*(?:[-•*–]|\d{1,2}[.)])\s")
 _LABEL = re.compile(r"[ \t]*(?:[-•*–]\s*)?[^\d\n:]{1,40}$")
 
 
+_ACRONYM = re.compile(r"\([a-z.]{2,8}\)")
 _CLAUSE_BREAK = re.compile(
     r"[;:()\[\]]|\s[—–]\s|,\s*(?:but|while|whereas|although|though|yet|with|meanwhile|however)\b"
     r"|,\s*which\b(?!\s+(?:is|was|translates|represents|amounts|means|equals|accounts))"
@@ -170,6 +171,12 @@ class Sentences:
                 break
         return start, end
 
+    def _acronym_bracket(self, pos: int) -> bool:
+        """A bracket around an acronym ("Korea (DPRK) troops") is part of a name."""
+        if self.low[pos] == "(":
+            return bool(_ACRONYM.match(self.low, pos))
+        return self.low[pos] == ")" and bool(_ACRONYM.match(self.low, self.low.rfind("(", 0, pos)))
+
     def _clause_breaks(self, sent: Sentence) -> list[tuple[int, int]]:
         """Where the sentence's clauses meet (cached per sentence)."""
         key = (sent.start, sent.end)
@@ -179,6 +186,7 @@ class Sentences:
                 m.span()
                 for m in _CLAUSE_BREAK.finditer(self.low, sent.start, sent.end)
                 # a table row's label is no clause: "- Killed: about 300"
-                if m.group() != ":" or not _LABEL.fullmatch(self.low, sent.start, m.start())
+                if (m.group() != ":" or not _LABEL.fullmatch(self.low, sent.start, m.start()))
+                and not self._acronym_bracket(m.start())
             ]
         return breaks

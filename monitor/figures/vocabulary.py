@@ -27,7 +27,14 @@ COMPETING = (
 AUXILIARY_BEFORE = re.compile(r"\b(?:are|were|is|was|have|has|had)\b(?:\s+[\w'’]+){0,5}\s+$")
 
 
-DETERMINERS = frozenset(["the", "a", "an", "its", "their", "his", "her", "this", "that"])
+# what may stand between a preposition and the place it governs: "in eastern Russia"
+DETERMINERS = frozenset(
+    [
+        *("the", "a", "an", "its", "their", "his", "her", "this", "that", "eastern"),
+        *("western", "northern", "southern", "central", "occupied", "far", "neighbouring"),
+        "neighboring",
+    ]
+)
 
 
 # the counted noun as the subject of a finite verb: "(2,000 soldiers) were reportedly …"
