@@ -34,6 +34,7 @@ from monitor.figures.vocabulary import (
     DAYS_PER,
     DAYS_SUFFIX,
     DETERMINERS,
+    DURATIONS,
     FOR_A,
     FUTURE,
     HELP_VERBS,
@@ -243,9 +244,21 @@ class Reader:
         ("North Korean troops deployed: 11,000"; "the toll among the troops reached 300")."""
         start, _ = self.sentences.clause(q.start, sent)
         before = [u for u in units if start <= u.start and u.end <= q.start]
-        if not before or self.low.count(" ", before[-1].end, q.start) > MAX_CUE_WORDS:
+        if before and self.low.count(" ", before[-1].end, q.start) <= MAX_CUE_WORDS:
+            return before[-1].key
+        if self.low[sent.start : q.start].strip(" \"“‘'-•*"):
             return None
-        return before[-1].key
+        # a sentence that opens with the number counts what the one before named: "North
+        # Korean troops were sent last year. Roughly 11,000 were deployed to Kursk."
+        prev = self.sentences.previous(sent)
+        if prev is None:
+            return None
+        named = [
+            u.key
+            for u in self._hits(self.ex.units, prev.start, prev.end)
+            if u.key not in DURATIONS and any(u.key in units for units in self.ex.spec_units)
+        ]
+        return named[-1] if named else None
 
     def _participle_end(self, end: int, cues: list[Hit]) -> int:
         """Where a participle right after the counted noun ends ("30 soldiers killed and
