@@ -196,6 +196,10 @@ class Reader:
             else:
                 head = self._noun_phrase(p.q, m.end(), units, cues)
                 p.noun, p.noun_known, p.np_end = head.noun, head.noun_known, head.np_end
+                if p.q.percent and head.noun is None:
+                    # a share of something no figure counts ("half of the initial
+                    # deployment", "a third of these casualties"): not a share we track
+                    p.noun_known = False
         return phrases
 
     def _noun_phrase(self, q: Quantity, pos: int, units: list[Hit], cues: list[Hit]) -> _Phrase:

@@ -265,7 +265,11 @@ PARTITIVE = re.compile(
 
 
 # "800 of them were killed": the counted noun is the one named before
-PRONOUN_PARTITIVE = re.compile(r"\s+(?:out\s+)?of\s+(?:them|those|these|whom|which)\b")
+PRONOUN_PARTITIVE = re.compile(
+    r"\s+(?:out\s+)?of\s+(?:them|whom|which|(?:those|these)"
+    # "of these casualties" is a partitive of a noun, "of those, 600 died" of a pronoun
+    r"(?=\s*[,.;:)]|\s+(?:who|that|being|were|was|are|is|have|had|[a-z]+ed)\b))\b"
+)
 
 
 # Words that may stand between a counted noun and its predicate ("were reportedly killed",
