@@ -12,6 +12,15 @@ Semantics of a *phrase* alias (what a maintainer writes in ``terms:``):
 A *regex* alias (``{regex: "Hwasong-?1[1-9]"}``) is for what a phrase cannot say. It is
 matched case-insensitively, also never inside a word, and reported as the text it matched.
 
+A watchlist's ``together`` rule asks for groups to hit *in one sentence*: a story that
+names North Korea in one paragraph and a missile strike's dead in another is not about
+North Korean casualties. Word-distance windows were the alternative; a sentence is what a
+maintainer can check by eye, and the figure extractor reads claims sentence by sentence
+too. Sentences end at ``.``, ``!`` or ``?`` before a capital or digit (not after an
+initial or a short title: "N. Korean", "Gen. Syrskyi") and at every line break, so a
+headline is a sentence of its own. The sentences are only found for a watchlist whose
+other rules already hold.
+
 Speed: all phrases of all watchlists form one trie-shaped regex, so one pass over the text
 finds every phrase however many watchlists there are; each watchlist's group rules are then
 evaluated on the set of hits, and only for watchlists with at least one hit. Regex aliases
@@ -20,9 +29,10 @@ are searched one by one: they are the rare exception.
 
 from __future__ import annotations
 
+import bisect
 import importlib
 import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, NamedTuple
 
@@ -323,6 +333,7 @@ class Explanation:
     missing: tuple[str, ...] = ()  # all_of groups without a hit
     missing_any_of: tuple[str, ...] = ()  # the any_of groups, when none of them hit
     excluded_by: tuple[str, ...] = ()  # none_of groups that hit
+    apart: tuple[tuple[str, ...], ...] = ()  # together rules no one sentence holds
 
     @property
     def reason(self) -> str:
@@ -336,9 +347,14 @@ class Explanation:
         for group in self.excluded_by:
             terms = dict(self.groups)[group]
             parts.append(f"excluded by none_of group {group} ({', '.join(terms)})")
+        for groups in self.apart:
+            parts.append(f"no sentence has {' and '.join(groups)} together")
         if parts:
             return "; ".join(parts)
         return "matched: " + ", ".join(self.matched_terms)
+
+
+Hits = dict[int, list[tuple[int, str]]]  # group → [(position, alias label)]
 
 
 @dataclass(frozen=True, slots=True)
@@ -346,17 +362,72 @@ class _Rule:
     all_of: frozenset[int]
     any_of: frozenset[int]
     none_of: frozenset[int]
+    together: tuple[frozenset[int], ...] = ()
     positive: frozenset[int] = field(init=False)
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "positive", self.all_of | self.any_of)
+        joined = frozenset().union(*self.together)
+        object.__setattr__(self, "positive", self.all_of | self.any_of | joined)
 
-    def accepts(self, hit: set[int] | dict[int, Any]) -> bool:
+    def accepts_groups(self, hit: set[int] | dict[int, Any]) -> bool:
+        """The document-wide rules: all_of, any_of, none_of, and every together group hit."""
         return (
             all(g in hit for g in self.all_of)
             and (not self.any_of or any(g in hit for g in self.any_of))
             and not any(g in hit for g in self.none_of)
+            and all(g in hit for groups in self.together for g in groups)
         )
+
+    def apart(self, hit: Hits, sentences: Sentences) -> list[frozenset[int]]:
+        """The ``together`` sets that no one sentence holds all of."""
+        return [groups for groups in self.together if not _in_one_sentence(hit, groups, sentences)]
+
+    def accepts(self, hit: Hits, sentences: Sentences) -> bool:
+        return self.accepts_groups(hit) and not self.apart(hit, sentences)
+
+
+class Sentences:
+    """Where the sentences of a text start, found on first use (see the module docstring)."""
+
+    def __init__(self, text: str) -> None:
+        self._text = text
+        self._starts: list[int] | None = None
+
+    def index(self, position: int) -> int:
+        """The number of the sentence ``position`` is in."""
+        if self._starts is None:
+            self._starts = sentence_starts(self._text)
+        return bisect.bisect_right(self._starts, position) - 1
+
+
+_SENTENCE_END = re.compile(r"[.!?]+[\"”’')\]]*[ \t\xa0]+(?=[\"“‘'(\[]?[A-Z0-9])|[ \t]*\n\s*")
+_NOT_AN_END = re.compile(
+    r"(?:\b[A-Z]|\b(?:Mr|Mrs|Ms|Dr|Gen|Lt|Col|Maj|Sgt|Capt|Adm|Gov|Sen|Rep|St|Jr|Sr|No|Vol"
+    r"|Fig|vs|approx|ca|Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec)|\bU\.S|\bU\.K)\.$"
+)
+
+
+def sentence_starts(text: str) -> list[int]:
+    """The position where each sentence of ``text`` starts; the first is 0."""
+    starts = [0]
+    for end in _SENTENCE_END.finditer(text):
+        if end.group().startswith(".") and _NOT_AN_END.search(
+            text, max(0, end.start() - 8), end.start() + 1
+        ):
+            continue
+        starts.append(end.end())
+    return starts
+
+
+def _in_one_sentence(hit: Hits, groups: frozenset[int], sentences: Sentences) -> bool:
+    """Whether one sentence has a hit of every group in ``groups``."""
+    common: set[int] | None = None
+    for g in sorted(groups, key=lambda g: len(hit.get(g, ()))):
+        found = {sentences.index(position) for position, _ in hit.get(g, ())}
+        common = found if common is None else common & found
+        if not common:
+            return False
+    return True
 
 
 class Matcher:
@@ -388,52 +459,61 @@ class Matcher:
 
     def match(self, article: Article) -> list[Match]:
         """The watchlists that fit the article, each with its matched terms in text order."""
-        hits = self._hits(article.full_text)
+        text = article.full_text
+        hits = self._hits(text)
+        sentences = Sentences(text)
         matches = []
         for w, found in hits.items():
             rule = self._rules[w]
-            if rule.accepts(found):
+            if rule.accepts(found, sentences):
                 terms = _terms(found, rule.positive)
                 matches.append(Match(self._watchlists[w].name, terms))
         return matches
 
     def explain(self, article: Article) -> list[Explanation]:
         """For every watchlist: matched or not, the terms found, and what was missing."""
-        hits = self._hits(article.full_text)
-        return [self._explain(w, hits.get(w, {})) for w in range(len(self._watchlists))]
+        text = article.full_text
+        hits = self._hits(text)
+        sentences = Sentences(text)
+        return [self._explain(w, hits.get(w, {}), sentences) for w in range(len(self._watchlists))]
 
-    def _explain(self, w: int, found: dict[int, list[tuple[int, str]]]) -> Explanation:
+    def _explain(self, w: int, found: Hits, sentences: Sentences) -> Explanation:
         rule, names = self._rules[w], self._groups[w]
         any_of_hit = not rule.any_of or any(g in found for g in rule.any_of)
+        required = sorted(rule.all_of.union(*rule.together))
+        apart = rule.apart(found, sentences) if rule.accepts_groups(found) else []
         return Explanation(
             watchlist=self._watchlists[w].name,
-            matched=rule.accepts(found),
+            matched=rule.accepts(found, sentences),
             matched_terms=_terms(found, rule.positive),
             groups=tuple((names[g], _terms(found, {g})) for g in sorted(found)),
-            missing=tuple(names[g] for g in sorted(rule.all_of) if g not in found),
+            missing=tuple(names[g] for g in required if g not in found),
             missing_any_of=() if any_of_hit else tuple(names[g] for g in sorted(rule.any_of)),
             excluded_by=tuple(names[g] for g in sorted(rule.none_of) if g in found),
+            apart=tuple(tuple(names[g] for g in sorted(groups)) for groups in apart),
         )
 
-    def _hits(self, text: str) -> dict[int, dict[int, list[tuple[int, str]]]]:
-        """watchlist → group → [(position, alias label)] for every alias found."""
-        hits: dict[int, dict[int, list[tuple[int, str]]]] = {}
+    def _hits(self, text: str) -> dict[int, Hits]:
+        """watchlist → group → [(position, alias label)] for every alias found, at every
+        position it is found (``together`` rules need them all)."""
+        hits: dict[int, Hits] = {}
         for position, refs in self._scan(text):
             for w, g, label in refs:
                 hits.setdefault(w, {}).setdefault(g, []).append((position, label))
         return hits
 
     def _scan(self, text: str) -> list[tuple[int, list[_Ref]]]:
-        """(first position, aliases) of every distinct spelling found, then of regex hits."""
-        first: dict[str, int] = {}
+        """(position, aliases) of every spelling found, then of regex hits."""
+        found_refs: list[tuple[int, list[_Ref]]] = []
         if self._scanner is not None:
-            for found in self._scanner.finditer(text.lower()):
-                if found.group(1) not in first:
-                    first[found.group(1)] = found.start()
-        found_refs = [(position, self._refs(spelling)) for spelling, position in first.items()]
+            found_refs = [
+                (found.start(), self._refs(found.group(1)))
+                for found in self._scanner.finditer(text.lower())
+            ]
         for pattern, w, g in self._patterns:
-            if hit := _search_words(pattern, text):
-                found_refs.append((hit.start(), [_Ref(w, g, hit.group())]))
+            found_refs += [
+                (hit.start(), [_Ref(w, g, hit.group())]) for hit in _words(pattern, text)
+            ]
         return found_refs
 
     def _refs(self, spelling: str) -> list[_Ref]:
@@ -453,22 +533,22 @@ def _compile_rule(watchlist: Watchlist, names: list[str]) -> _Rule:
         frozenset(index[n] for n in rule.all_of),
         frozenset(index[n] for n in rule.any_of),
         frozenset(index[n] for n in rule.none_of),
+        tuple(frozenset(index[n] for n in groups) for groups in rule.together),
     )
 
 
 def _compile_pattern(regex: str) -> re.Pattern[str]:
-    # The start is checked by _search_words: a leading assertion would make every search
+    # The start is checked by _words: a leading assertion would make every search
     # try every position instead of skipping to the regex's literal prefix (10x slower).
     return re.compile(f"(?:{regex}){_NOT_IN_WORD}", re.IGNORECASE)
 
 
-def _search_words(pattern: re.Pattern[str], text: str) -> re.Match[str] | None:
-    """The first match of ``pattern`` that does not start inside a word."""
+def _words(pattern: re.Pattern[str], text: str) -> Iterator[re.Match[str]]:
+    """The matches of ``pattern`` that do not start inside a word."""
     for found in pattern.finditer(text):
         start = found.start()
         if start == 0 or not (_is_word(text[start - 1]) and _is_word(text[start])):
-            return found
-    return None
+            yield found
 
 
 def _refs_by_key(by_form: dict[Form, list[_Ref]]) -> dict[str, list[_Ref]]:

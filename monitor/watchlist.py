@@ -11,7 +11,8 @@ A watchlist is one YAML file ``watchlists/<name>.yaml``::
     match:                           # rules on groups; a story matches when
       all_of: [north_korea, munitions]   # every one of these groups has a hit,
       any_of: []                         # at least one of these has (when listed),
-      none_of: [games]                   # and none of these has.
+      none_of: [games]                   # none of these has,
+      together: [[munitions, russia]]    # and each of these sets hits in one sentence.
     alerts: [new_item, figure_change]
     routes: [{notifier: slack, channel: "#nk"}, {notifier: email, to: [a@example.org]}]
     figures: {kn23_missiles: {unit: missiles, cues: [...], subjects: [...]}}
@@ -21,8 +22,10 @@ A watchlist is one YAML file ``watchlists/<name>.yaml``::
       figures: [{text: "...", expect: [{figure: kn23_missiles, low: 50, high: 50}]}]
 
 There is no separate top-level ``exclude:``: a ``none_of`` group says the same, by name.
-Every group must be used by a rule, and at least one of ``all_of``/``any_of`` is needed,
-so a watchlist never matches everything.
+Every group must be used by a rule, and at least one of ``all_of``/``any_of``/``together``
+is needed, so a watchlist never matches everything. A group in ``together`` is required
+by it (it need not be listed in ``all_of`` as well, but may be); a group may be in several
+``together`` sets, never in ``none_of`` as well.
 """
 
 from __future__ import annotations
@@ -123,6 +126,7 @@ class MatchModel(_Strict):
     all_of: list[str] = Field(default_factory=list)
     any_of: list[str] = Field(default_factory=list)
     none_of: list[str] = Field(default_factory=list)
+    together: list[list[str]] = Field(default_factory=list)
 
 
 def _clock(value: object) -> time:
@@ -235,6 +239,7 @@ class Rule:
     all_of: tuple[str, ...] = ()
     any_of: tuple[str, ...] = ()
     none_of: tuple[str, ...] = ()
+    together: tuple[tuple[str, ...], ...] = ()  # each set: hits in one sentence
 
 
 @dataclass(frozen=True, slots=True)
@@ -375,11 +380,31 @@ def _check_rules(model: WatchlistModel, at: At) -> list[Problem]:
                 message = f"group {group!r} is already in {used[group]}"
                 problems.append(at("match", rule, i)(message))
             used.setdefault(group, rule)
-    if not model.match.all_of and not model.match.any_of:
-        problems.append(at("match")("match needs all_of or any_of, or it would match anything"))
+    problems += _check_together(model, at, used)
+    if not model.match.all_of and not model.match.any_of and not model.match.together:
+        message = "match needs all_of, any_of or together, or it would match anything"
+        problems.append(at("match")(message))
     for group in model.terms:
         if group not in used:
             problems.append(at("terms", group)(f"group {group!r} is not used by match"))
+    return problems
+
+
+def _check_together(model: WatchlistModel, at: At, used: dict[str, str]) -> list[Problem]:
+    """Each ``together`` set names two or more known groups, none of them in none_of."""
+    problems = []
+    for i, groups in enumerate(model.match.together):
+        if len(set(groups)) < 2:
+            problems.append(at("match", "together", i)("a together set needs two or more groups"))
+        for j, group in enumerate(groups):
+            where = at("match", "together", i, j)
+            if group not in model.terms:
+                problems.append(
+                    where(f"unknown group {group!r} (groups: {', '.join(model.terms)})")
+                )
+            elif used.get(group) == "none_of":
+                problems.append(where(f"group {group!r} is in none_of: it cannot be required"))
+            used.setdefault(group, "together")
     return problems
 
 
@@ -457,7 +482,12 @@ def _build(doc: YamlDoc, model: WatchlistModel) -> Watchlist:
         description=model.description,
         path=doc.path,
         terms=tuple(TermGroup(name, tuple(aliases)) for name, aliases in model.terms.items()),
-        rule=Rule(*(tuple(getattr(model.match, r)) for r in ("all_of", "any_of", "none_of"))),
+        rule=Rule(
+            all_of=tuple(model.match.all_of),
+            any_of=tuple(model.match.any_of),
+            none_of=tuple(model.match.none_of),
+            together=tuple(tuple(groups) for groups in model.match.together),
+        ),
         alerts=frozenset(kind for kind in ALERT_KINDS if kind in model.alerts),
         routes=tuple(_route(r) for r in model.routes),
         figures=tuple(_figure_spec(model.name, name, f) for name, f in model.figures.items()),
