@@ -12,14 +12,14 @@ Semantics of a *phrase* alias (what a maintainer writes in ``terms:``):
 A *regex* alias (``{regex: "Hwasong-?1[1-9]"}``) is for what a phrase cannot say. It is
 matched case-insensitively, also never inside a word, and reported as the text it matched.
 
-A watchlist's ``together`` rule asks for groups to hit *in one sentence*: a story that
-names North Korea in one paragraph and a missile strike's dead in another is not about
-North Korean casualties. Word-distance windows were the alternative; a sentence is what a
-maintainer can check by eye, and the figure extractor reads claims sentence by sentence
-too. Sentences end at ``.``, ``!`` or ``?`` before a capital or digit (not after an
-initial or a short title: "N. Korean", "Gen. Syrskyi") and at every line break, so a
-headline is a sentence of its own. The sentences are only found for a watchlist whose
-other rules already hold.
+A watchlist's ``together`` rule asks for groups to hit *in one sentence* (or in a run of
+``sentences`` consecutive ones): a story that names North Korea in one paragraph and a
+missile strike's dead in another is not about North Korean casualties. Word-distance
+windows were the alternative; a sentence is what a maintainer can check by eye, and the
+figure extractor reads claims sentence by sentence too. Sentences end at ``.``, ``!`` or
+``?`` before a capital or digit (not after an initial or a short title: "N. Korean",
+"Gen. Syrskyi") and at every line break, so a headline is a sentence of its own. The
+sentences are only found for a watchlist whose other rules already hold.
 
 Speed: all phrases of all watchlists form one trie-shaped regex, so one pass over the text
 finds every phrase however many watchlists there are; each watchlist's group rules are then
@@ -39,6 +39,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 from monitor.model import Article, Match
 
 if TYPE_CHECKING:
+    from monitor.watchlist import Together as TogetherRule
     from monitor.watchlist import Watchlist
 
 # What a space or hyphen in an alias matches in a text: any run of whitespace, hyphens
@@ -357,33 +358,71 @@ class Explanation:
 Hits = dict[int, list[tuple[int, str]]]  # group → [(position, alias label)]
 
 
+_NO_HITS: list[tuple[int, str]] = []
+
+
+class Together(NamedTuple):
+    """Groups that hit within ``within`` consecutive sentences, none of which has a hit of
+    an ``unless`` group (a sentence on someone else's losses does not count)."""
+
+    groups: frozenset[int]
+    within: int = 1
+    unless: frozenset[int] = frozenset()
+
+    def holds(self, hit: Hits, sentences: Sentences) -> bool:
+        barred = set().union(*(sentences.of(hit.get(g, _NO_HITS)) for g in self.unless))
+        found = [
+            sentences.of(hit.get(g, _NO_HITS)) - barred
+            for g in sorted(self.groups, key=lambda g: len(hit.get(g, ())))
+        ]
+        starts = {i - k for i in found[0] for k in range(self.within)}
+        return any(
+            all(any(start <= i < start + self.within for i in ids) for ids in found[1:])
+            and not any(start <= i < start + self.within for i in barred)
+            for start in starts
+        )
+
+
 @dataclass(frozen=True, slots=True)
 class _Rule:
     all_of: frozenset[int]
     any_of: frozenset[int]
     none_of: frozenset[int]
-    together: tuple[frozenset[int], ...] = ()
+    together: tuple[Together, ...] = ()
+    any_together: tuple[Together, ...] = ()  # together sets listed in any_of
     positive: frozenset[int] = field(init=False)
 
     def __post_init__(self) -> None:
-        joined = frozenset().union(*self.together)
+        joined = frozenset().union(*(t.groups for t in self.together + self.any_together))
         object.__setattr__(self, "positive", self.all_of | self.any_of | joined)
 
     def accepts_groups(self, hit: set[int] | dict[int, Any]) -> bool:
-        """The document-wide rules: all_of, any_of, none_of, and every together group hit."""
+        """The document-wide rules, sentences aside: all_of and none_of, every ``together``
+        group hit, and an any_of group hit (or every group of an any_of together set)."""
         return (
             all(g in hit for g in self.all_of)
-            and (not self.any_of or any(g in hit for g in self.any_of))
             and not any(g in hit for g in self.none_of)
-            and all(g in hit for groups in self.together for g in groups)
+            and all(g in hit for t in self.together for g in t.groups)
+            and self.any_of_holds(hit, lambda t: all(g in hit for g in t.groups))
         )
 
     def apart(self, hit: Hits, sentences: Sentences) -> list[frozenset[int]]:
-        """The ``together`` sets that no one sentence holds all of."""
-        return [groups for groups in self.together if not _in_one_sentence(hit, groups, sentences)]
+        """The ``together`` sets that no sentence (or run of sentences) holds all of."""
+        return [t.groups for t in self.together if not t.holds(hit, sentences)]
 
     def accepts(self, hit: Hits, sentences: Sentences) -> bool:
-        return self.accepts_groups(hit) and not self.apart(hit, sentences)
+        return (
+            self.accepts_groups(hit)
+            and not self.apart(hit, sentences)
+            and self.any_of_holds(hit, lambda t: t.holds(hit, sentences))
+        )
+
+    def any_of_holds(
+        self, hit: set[int] | dict[int, Any], holds: Callable[[Together], bool]
+    ) -> bool:
+        if not self.any_of and not self.any_together:
+            return True
+        return any(g in hit for g in self.any_of) or any(holds(t) for t in self.any_together)
 
 
 class Sentences:
@@ -392,6 +431,15 @@ class Sentences:
     def __init__(self, text: str) -> None:
         self._text = text
         self._starts: list[int] | None = None
+        self._of: dict[int, frozenset[int]] = {}
+
+    def of(self, hits: list[tuple[int, str]]) -> frozenset[int]:
+        """The numbers of the sentences ``hits`` are in (remembered per list of hits: every
+        together set of a watchlist asks about the same groups)."""
+        found = self._of.get(id(hits))
+        if found is None:
+            found = self._of[id(hits)] = frozenset(self.index(p) for p, _ in hits)
+        return found
 
     def index(self, position: int) -> int:
         """The number of the sentence ``position`` is in."""
@@ -401,9 +449,10 @@ class Sentences:
 
 
 _SENTENCE_END = re.compile(r"[.!?]+[\"”’')\]]*[ \t\xa0]+(?=[\"“‘'(\[]?[A-Z0-9])|[ \t]*\n\s*")
+# A full stop after an initial ("N. Korean", "U.S.") or one of these ends no sentence.
 _NOT_AN_END = re.compile(
     r"(?:\b[A-Z]|\b(?:Mr|Mrs|Ms|Dr|Gen|Lt|Col|Maj|Sgt|Capt|Adm|Gov|Sen|Rep|St|Jr|Sr|No|Vol"
-    r"|Fig|vs|approx|ca|Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec)|\bU\.S|\bU\.K)\.$"
+    r"|Fig|vs|approx|ca|Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec))\.$"
 )
 
 
@@ -411,23 +460,11 @@ def sentence_starts(text: str) -> list[int]:
     """The position where each sentence of ``text`` starts; the first is 0."""
     starts = [0]
     for end in _SENTENCE_END.finditer(text):
-        if end.group().startswith(".") and _NOT_AN_END.search(
-            text, max(0, end.start() - 8), end.start() + 1
-        ):
+        stop = end.start() + 1
+        if text[end.start()] == "." and _NOT_AN_END.search(text, max(0, stop - 8), stop):
             continue
         starts.append(end.end())
     return starts
-
-
-def _in_one_sentence(hit: Hits, groups: frozenset[int], sentences: Sentences) -> bool:
-    """Whether one sentence has a hit of every group in ``groups``."""
-    common: set[int] | None = None
-    for g in sorted(groups, key=lambda g: len(hit.get(g, ()))):
-        found = {sentences.index(position) for position, _ in hit.get(g, ())}
-        common = found if common is None else common & found
-        if not common:
-            return False
-    return True
 
 
 class Matcher:
@@ -452,6 +489,12 @@ class Matcher:
                     else:
                         self._patterns.append((_compile_pattern(alias.regex), w, g))
         self._by_key = _refs_by_key(by_form)
+        with_regex = {(w, g) for _, w, g in self._patterns}
+        self._phrase_only_required = [
+            frozenset(g for g in rule.all_of.union(*(t.groups for t in rule.together)))
+            - {g for v, g in with_regex if v == w}
+            for w, rule in enumerate(self._rules)
+        ]
         self._cache: dict[str, list[_Ref]] = {}
         self._scanner = (
             re.compile(r"(?<!\w)(?=(" + _trie_regex(by_form) + "))") if by_form else None
@@ -473,14 +516,18 @@ class Matcher:
     def explain(self, article: Article) -> list[Explanation]:
         """For every watchlist: matched or not, the terms found, and what was missing."""
         text = article.full_text
-        hits = self._hits(text)
+        hits = self._hits(text, everything=True)
         sentences = Sentences(text)
         return [self._explain(w, hits.get(w, {}), sentences) for w in range(len(self._watchlists))]
 
     def _explain(self, w: int, found: Hits, sentences: Sentences) -> Explanation:
         rule, names = self._rules[w], self._groups[w]
-        any_of_hit = not rule.any_of or any(g in found for g in rule.any_of)
-        required = sorted(rule.all_of.union(*rule.together))
+        any_of_hit = rule.any_of_holds(found, lambda t: t.holds(found, sentences))
+        any_of_names = [names[g] for g in sorted(rule.any_of)] + [
+            "(" + " and ".join(names[g] for g in sorted(t.groups)) + _within(t.within) + ")"
+            for t in rule.any_together
+        ]
+        required = sorted(rule.all_of.union(*(t.groups for t in rule.together)))
         apart = rule.apart(found, sentences) if rule.accepts_groups(found) else []
         return Explanation(
             watchlist=self._watchlists[w].name,
@@ -488,33 +535,32 @@ class Matcher:
             matched_terms=_terms(found, rule.positive),
             groups=tuple((names[g], _terms(found, {g})) for g in sorted(found)),
             missing=tuple(names[g] for g in required if g not in found),
-            missing_any_of=() if any_of_hit else tuple(names[g] for g in sorted(rule.any_of)),
+            missing_any_of=() if any_of_hit else tuple(any_of_names),
             excluded_by=tuple(names[g] for g in sorted(rule.none_of) if g in found),
             apart=tuple(tuple(names[g] for g in sorted(groups)) for groups in apart),
         )
 
-    def _hits(self, text: str) -> dict[int, Hits]:
+    def _hits(self, text: str, *, everything: bool = False) -> dict[int, Hits]:
         """watchlist → group → [(position, alias label)] for every alias found, at every
-        position it is found (``together`` rules need them all)."""
+        position it is found (``together`` rules need them all). Regex aliases are searched
+        only for watchlists that can still match on their phrase hits (or ``everything``)."""
+        positions: dict[str, list[int]] = {}
+        if self._scanner is not None:
+            for found in self._scanner.finditer(text.lower()):
+                positions.setdefault(found.group(1), []).append(found.start())
         hits: dict[int, Hits] = {}
-        for position, refs in self._scan(text):
-            for w, g, label in refs:
-                hits.setdefault(w, {}).setdefault(g, []).append((position, label))
+        for spelling, at in positions.items():
+            for w, g, label in self._refs(spelling):
+                hits.setdefault(w, {}).setdefault(g, []).extend((p, label) for p in at)
+        for pattern, w, g in self._patterns:
+            if everything or self._can_match(w, hits.get(w, {})):
+                for hit in _words(pattern, text):
+                    hits.setdefault(w, {}).setdefault(g, []).append((hit.start(), hit.group()))
         return hits
 
-    def _scan(self, text: str) -> list[tuple[int, list[_Ref]]]:
-        """(position, aliases) of every spelling found, then of regex hits."""
-        found_refs: list[tuple[int, list[_Ref]]] = []
-        if self._scanner is not None:
-            found_refs = [
-                (found.start(), self._refs(found.group(1)))
-                for found in self._scanner.finditer(text.lower())
-            ]
-        for pattern, w, g in self._patterns:
-            found_refs += [
-                (hit.start(), [_Ref(w, g, hit.group())]) for hit in _words(pattern, text)
-            ]
-        return found_refs
+    def _can_match(self, w: int, found: Hits) -> bool:
+        """Whether every group ``w`` requires that has no regex alias has a hit."""
+        return all(g in found for g in self._phrase_only_required[w])
 
     def _refs(self, spelling: str) -> list[_Ref]:
         """The aliases a spelling found in a text is (cached: spellings repeat)."""
@@ -526,14 +572,30 @@ class Matcher:
         return refs
 
 
+def _within(sentences: int) -> str:
+    return " in one sentence" if sentences == 1 else f" within {sentences} sentences"
+
+
 def _compile_rule(watchlist: Watchlist, names: list[str]) -> _Rule:
     index = {name: g for g, name in enumerate(names)}
     rule = watchlist.rule
+
+    def compiled(together: Sequence[TogetherRule]) -> tuple[Together, ...]:
+        return tuple(
+            Together(
+                frozenset(index[n] for n in t.groups),
+                t.sentences,
+                frozenset(index[n] for n in t.unless),
+            )
+            for t in together
+        )
+
     return _Rule(
         frozenset(index[n] for n in rule.all_of),
         frozenset(index[n] for n in rule.any_of),
         frozenset(index[n] for n in rule.none_of),
-        tuple(frozenset(index[n] for n in groups) for groups in rule.together),
+        compiled(rule.together),
+        compiled(rule.any_together),
     )
 
 

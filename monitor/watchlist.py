@@ -10,9 +10,11 @@ A watchlist is one YAML file ``watchlists/<name>.yaml``::
       games: [video game]
     match:                           # rules on groups; a story matches when
       all_of: [north_korea, munitions]   # every one of these groups has a hit,
-      any_of: []                         # at least one of these has (when listed),
+      any_of: []                         # at least one of these has (when listed; an
+                                         # item may be a together set, see below),
       none_of: [games]                   # none of these has,
-      together: [[munitions, russia]]    # and each of these sets hits in one sentence.
+      together: [[munitions, russia]]    # and each of these sets hits in one sentence
+                                         # ({groups: [...], sentences: 2}: in two in a row).
     alerts: [new_item, figure_change]
     routes: [{notifier: slack, channel: "#nk"}, {notifier: email, to: [a@example.org]}]
     figures: {kn23_missiles: {unit: missiles, cues: [...], subjects: [...]}}
@@ -122,11 +124,17 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, arbitrary_types_allowed=True)
 
 
+class TogetherModel(_Strict):
+    groups: list[str]
+    sentences: int = Field(1, ge=1, le=5)
+    unless: list[str] = Field(default_factory=list)
+
+
 class MatchModel(_Strict):
     all_of: list[str] = Field(default_factory=list)
-    any_of: list[str] = Field(default_factory=list)
+    any_of: list[str | list[str] | TogetherModel] = Field(default_factory=list)
     none_of: list[str] = Field(default_factory=list)
-    together: list[list[str]] = Field(default_factory=list)
+    together: list[list[str] | TogetherModel] = Field(default_factory=list)
 
 
 def _clock(value: object) -> time:
@@ -239,7 +247,17 @@ class Rule:
     all_of: tuple[str, ...] = ()
     any_of: tuple[str, ...] = ()
     none_of: tuple[str, ...] = ()
-    together: tuple[tuple[str, ...], ...] = ()  # each set: hits in one sentence
+    together: tuple[Together, ...] = ()
+    any_together: tuple[Together, ...] = ()  # the together sets listed in any_of
+
+
+@dataclass(frozen=True, slots=True)
+class Together:
+    """Groups that must all hit within ``sentences`` consecutive sentences (1: in one)."""
+
+    groups: tuple[str, ...]
+    sentences: int = 1
+    unless: tuple[str, ...] = ()  # a sentence with a hit of these does not count
 
 
 @dataclass(frozen=True, slots=True)
@@ -373,6 +391,8 @@ def _check_rules(model: WatchlistModel, at: At) -> list[Problem]:
     used: dict[str, str] = {}
     for rule in ("all_of", "any_of", "none_of"):
         for i, group in enumerate(getattr(model.match, rule)):
+            if not isinstance(group, str):
+                continue  # a together set in any_of: _check_together
             if group not in model.terms:
                 known = ", ".join(model.terms)
                 problems.append(at("match", rule, i)(f"unknown group {group!r} (groups: {known})"))
@@ -391,20 +411,30 @@ def _check_rules(model: WatchlistModel, at: At) -> list[Problem]:
 
 
 def _check_together(model: WatchlistModel, at: At, used: dict[str, str]) -> list[Problem]:
-    """Each ``together`` set names two or more known groups, none of them in none_of."""
+    """Each together set (in ``together`` or ``any_of``) names two or more known groups,
+    none of them in none_of."""
     problems = []
-    for i, groups in enumerate(model.match.together):
+    sets = [("together", i, t) for i, t in enumerate(model.match.together)]
+    sets += [("any_of", i, t) for i, t in enumerate(model.match.any_of) if not isinstance(t, str)]
+    for rule, i, together in sets:
+        groups = together if isinstance(together, list) else together.groups
         if len(set(groups)) < 2:
-            problems.append(at("match", "together", i)("a together set needs two or more groups"))
+            problems.append(at("match", rule, i)("a together set needs two or more groups"))
         for j, group in enumerate(groups):
-            where = at("match", "together", i, j)
+            where = at("match", rule, i, *(() if isinstance(together, list) else ("groups",)), j)
             if group not in model.terms:
-                problems.append(
-                    where(f"unknown group {group!r} (groups: {', '.join(model.terms)})")
-                )
+                known = ", ".join(model.terms)
+                problems.append(where(f"unknown group {group!r} (groups: {known})"))
             elif used.get(group) == "none_of":
                 problems.append(where(f"group {group!r} is in none_of: it cannot be required"))
             used.setdefault(group, "together")
+        unless = [] if isinstance(together, list) else together.unless
+        for j, group in enumerate(unless):
+            if group not in model.terms:
+                known = ", ".join(model.terms)
+                message = f"unknown group {group!r} (groups: {known})"
+                problems.append(at("match", rule, i, "unless", j)(message))
+            used.setdefault(group, "unless")
     return problems
 
 
@@ -484,9 +514,10 @@ def _build(doc: YamlDoc, model: WatchlistModel) -> Watchlist:
         terms=tuple(TermGroup(name, tuple(aliases)) for name, aliases in model.terms.items()),
         rule=Rule(
             all_of=tuple(model.match.all_of),
-            any_of=tuple(model.match.any_of),
+            any_of=tuple(g for g in model.match.any_of if isinstance(g, str)),
             none_of=tuple(model.match.none_of),
-            together=tuple(tuple(groups) for groups in model.match.together),
+            together=tuple(_together(t) for t in model.match.together),
+            any_together=tuple(_together(t) for t in model.match.any_of if not isinstance(t, str)),
         ),
         alerts=frozenset(kind for kind in ALERT_KINDS if kind in model.alerts),
         routes=tuple(_route(r) for r in model.routes),
@@ -505,6 +536,12 @@ def _build(doc: YamlDoc, model: WatchlistModel) -> Watchlist:
             ),
         ),
     )
+
+
+def _together(together: list[str] | TogetherModel) -> Together:
+    if isinstance(together, list):
+        return Together(tuple(together))
+    return Together(tuple(together.groups), together.sentences, tuple(together.unless))
 
 
 def _kinds(names: Iterable[str]) -> tuple[AlertKind, ...]:

@@ -102,3 +102,10 @@ def test_sentences_end_at_stops_and_line_breaks_but_not_after_initials() -> None
     text = 'Headline\nIt said "yes." Then Mr. Kim left! U.S. troops stayed. 2 more came'
     starts = sentence_starts(text)
     assert [text[s : s + 4] for s in starts] == ["Head", "It s", "Then", "U.S.", "2 mo"]
+
+
+def test_explain_names_an_any_of_together_set_when_nothing_holds() -> None:
+    [window] = [e for e in MATCHER.explain(Article("", "nothing")) if e.watchlist == "window"]
+    assert window.reason == (
+        "none of the any_of groups hit: named, (country and harm and people within 2 sentences)"
+    )
