@@ -71,9 +71,12 @@ def unique_observations(observations: Sequence[Observation]) -> list[Observation
 
 
 def inspect_article(article: Article, compiled: Compiled) -> dict[str, Any]:
-    """CONTRACT.md's inspect JSON, plus why each non-matching watchlist did not match."""
+    """CONTRACT.md's inspect JSON, plus why each non-matching watchlist did not match. The
+    figures are those the service records: of the matched watchlists only."""
+    from monitor.analysis import extract_figures
+
     matches = compiled.matcher.match(article)
-    observations = unique_observations(compiled.extractor.extract(article))
+    observations = unique_observations(extract_figures(compiled.extractor, article, matches))
     matched = {m.watchlist for m in matches}
     explain = getattr(compiled.matcher, "explain", None)
     not_matched = []
