@@ -24,7 +24,8 @@ sentences are only found for a watchlist whose other rules already hold.
 Speed: all phrases of all watchlists form one trie-shaped regex, so one pass over the text
 finds every phrase however many watchlists there are; each watchlist's group rules are then
 evaluated on the set of hits, and only for watchlists with at least one hit. Regex aliases
-are searched one by one: they are the rare exception.
+are searched one by one, and only for a watchlist whose required phrase groups all hit:
+they are the rare exception, and most stories match nothing.
 """
 
 from __future__ import annotations

@@ -14,7 +14,8 @@ A watchlist is one YAML file ``watchlists/<name>.yaml``::
                                          # item may be a together set, see below),
       none_of: [games]                   # none of these has,
       together: [[munitions, russia]]    # and each of these sets hits in one sentence
-                                         # ({groups: [...], sentences: 2}: in two in a row).
+                                         # ({groups: [...], sentences: 2, unless: [g]}:
+                                         # in two in a row, neither with a hit of g).
     alerts: [new_item, figure_change]
     routes: [{notifier: slack, channel: "#nk"}, {notifier: email, to: [a@example.org]}]
     figures: {kn23_missiles: {unit: missiles, cues: [...], subjects: [...]}}
@@ -27,7 +28,10 @@ There is no separate top-level ``exclude:``: a ``none_of`` group says the same, 
 Every group must be used by a rule, and at least one of ``all_of``/``any_of``/``together``
 is needed, so a watchlist never matches everything. A group in ``together`` is required
 by it (it need not be listed in ``all_of`` as well, but may be); a group may be in several
-``together`` sets, never in ``none_of`` as well.
+``together`` sets, never in ``none_of`` as well. ``unless`` groups are sentence-level
+exclusions ("Russian soldiers" in the sentence of the dead): unlike ``none_of`` they bar a
+sentence, not the story. The rules are groups and sentences, not grammar, so that a
+maintainer can read why a story matched in ``newsmon inspect``.
 """
 
 from __future__ import annotations
