@@ -547,7 +547,7 @@ class Matcher:
         only for watchlists that can still match on their phrase hits (or ``everything``)."""
         positions: dict[str, list[int]] = {}
         if self._scanner is not None:
-            for found in self._scanner.finditer(text.lower()):
+            for found in self._scanner.finditer(_lower(text)):
                 positions.setdefault(found.group(1), []).append(found.start())
         hits: dict[int, Hits] = {}
         for spelling, at in positions.items():
@@ -571,6 +571,15 @@ class Matcher:
                 self._cache.clear()
             refs = self._cache[spelling] = self._by_key.get(phrase_key(spelling), [])
         return refs
+
+
+def _lower(text: str) -> str:
+    """``text.lower()`` at the same positions (sentences are found in ``text`` itself):
+    the rare character whose lower case is longer ("İ") is left as it is."""
+    lowered = text.lower()
+    if len(lowered) == len(text):
+        return lowered
+    return "".join(c if len(low := c.lower()) != 1 else low for c in text)
 
 
 def _within(sentences: int) -> str:
