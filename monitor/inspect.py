@@ -27,9 +27,9 @@ def _looks_like_html(data: bytes) -> bool:
 def article_from_bytes(data: bytes, source: str, published_at: datetime | None = None) -> Article:
     """Plain text as is; HTML reduced to its main text (and title) by the article extractor.
     Either way the text is normalised as the service normalises an entry's
-    (:func:`monitor.text.normalise_text`), and ``published_at`` is the entry's date."""
+    (:func:`monitor.text.normalise_whitespace`), and ``published_at`` is the entry's date."""
     from monitor.model import Article
-    from monitor.text import normalise_text
+    from monitor.text import normalise_whitespace
 
     if _looks_like_html(data):
         from monitor.article import extract_article_text
@@ -39,8 +39,8 @@ def article_from_bytes(data: bytes, source: str, published_at: datetime | None =
         title_match = re.search(rb"<title[^>]*>(.*?)</title>", data, re.I | re.S)
         title = html_to_text(title_match.group(1).decode("utf-8", "replace")) if title_match else ""
         url = source if "://" in source else None
-        return Article(title, normalise_text(text), url=url, published_at=published_at)
-    text = normalise_text(data.decode("utf-8", "replace"))
+        return Article(title, normalise_whitespace(text), url=url, published_at=published_at)
+    text = normalise_whitespace(data.decode("utf-8", "replace"))
     return Article(title="", text=text, url=None, published_at=published_at)
 
 

@@ -49,7 +49,7 @@ from lxml import etree
 from monitor.errors import FetchError
 from monitor.model import Entry, ParsedFeed
 from monitor.text import collapse_spaces as _collapse
-from monitor.text import normalise_text
+from monitor.text import normalise_whitespace
 
 __all__ = ["html_to_text", "parse_feed"]
 
@@ -706,7 +706,7 @@ def _parse_json_feed(body: bytes, url: str, now: datetime) -> ParsedFeed:
 
 
 def _entry_from_json(item: dict[str, Any], feed_url: str, now: datetime) -> Entry:
-    content = html_to_text(_str(item.get("content_html"))) or normalise_text(
+    content = html_to_text(_str(item.get("content_html"))) or normalise_whitespace(
         _str(item.get("content_text"))
     )
     guid = item.get("id")
@@ -797,10 +797,10 @@ def html_to_text(markup: str) -> str:
     whitespace collapsed; paragraph breaks kept as blank lines, ``<br>`` as newlines.
 
     Text with no markup in it is plain text: its own line breaks are kept (as
-    :func:`monitor.text.normalise_text` keeps them), so an entry carrying a plain-text
+    :func:`monitor.text.normalise_whitespace` keeps them), so an entry carrying a plain-text
     article reads as that article does in ``newsmon inspect``."""
     if "<" not in markup or not _MARKUP.search(markup):
-        return normalise_text(html.unescape(markup) if "&" in markup else markup)
+        return normalise_whitespace(html.unescape(markup) if "&" in markup else markup)
     # Each pass is a regex starting with "<" (see _DROP) or a str method: a pass that
     # visits every character costs several times more.
     text = _DROP.sub(" ", markup)
@@ -817,4 +817,4 @@ def html_to_text(markup: str) -> str:
             simple = _BLOCK.sub("\n\n", simple)
             simple = _TAG.sub("", simple)
         text = simple
-    return normalise_text(html.unescape(text))
+    return normalise_whitespace(html.unescape(text))

@@ -1,9 +1,10 @@
 """One reading of an article's text, for the service and for ``newsmon inspect`` alike.
 
-:func:`normalise_text` is what every article body goes through before it is matched and
-read for figures: in the feed path (:func:`monitor.cycle.build_article`, on the entry's
+:func:`normalise_whitespace` is what every article body goes through before it is matched
+and read for figures: in the feed path (:func:`monitor.cycle.build_article`, on the entry's
 text or the fetched page's) and in ``newsmon inspect`` (:func:`monitor.inspect.
-article_from_bytes`, on a file, stdin or a URL). Whitespace runs become one space, lines
+article_from_bytes`, on a file, stdin or a URL). (Not to be confused with
+:func:`monitor.identity.normalise_text`, the words-only form a story's hash is taken of.) Whitespace runs become one space, lines
 are stripped, runs of blank lines become one blank line; line breaks themselves are kept.
 They matter: a headline, a bullet or a table row is a sentence of its own to the matcher's
 ``together`` rules and to the figure extractor, and flattening them joins a headline to the
@@ -17,10 +18,10 @@ The function is idempotent, so text that is already normalised (everything
 
 from __future__ import annotations
 
-__all__ = ["collapse_spaces", "normalise_text"]
+__all__ = ["collapse_spaces", "normalise_whitespace"]
 
 
-def normalise_text(text: str) -> str:
+def normalise_whitespace(text: str) -> str:
     """Whitespace runs as one space, lines stripped, blank-line runs as one blank line."""
     if "\n" not in text:
         return collapse_spaces(text)

@@ -1,5 +1,5 @@
 """One reading everywhere: ``newsmon inspect`` reads a text as the service reads the same
-text arriving in a feed (one normalisation, monitor.text.normalise_text), and
+text arriving in a feed (one normalisation, monitor.text.normalise_whitespace), and
 ``--published DATE`` gives the article the date an entry would carry."""
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from monitor.cli import main
 from monitor.inspect import article_from_bytes, inspect_article
 from monitor.model import Article
 from monitor.parse import parse_feed
-from monitor.text import normalise_text
+from monitor.text import normalise_whitespace
 from monitor.watchlist import load_watchlists
 from tests.conftest import REPO
 
@@ -45,7 +45,7 @@ def feed_with(text: str) -> bytes:
 def service_text(text: str) -> str:
     """The article text the service matches, for ``text`` arriving in a feed."""
     [entry] = parse_feed(feed_with(text), url="https://news.example/feed").entries
-    return normalise_text(entry.text)  # as monitor.cycle.build_article does
+    return normalise_whitespace(entry.text)  # as monitor.cycle.build_article does
 
 
 @pytest.mark.parametrize("text", TEXTS)
@@ -55,8 +55,8 @@ def test_inspect_reads_a_file_as_the_service_reads_the_same_text_in_a_feed(text:
 
 def test_line_breaks_are_kept_and_spaces_collapsed() -> None:
     text = "HEADLINE\r\n\r\n\r\nFirst  line.\n second line \n\n\nlast"
-    assert normalise_text(text) == "HEADLINE\n\nFirst line.\nsecond line\n\nlast"
-    assert normalise_text(normalise_text(text)) == normalise_text(text)
+    assert normalise_whitespace(text) == "HEADLINE\n\nFirst line.\nsecond line\n\nlast"
+    assert normalise_whitespace(normalise_whitespace(text)) == normalise_whitespace(text)
 
 
 def test_an_html_page_is_normalised_too() -> None:

@@ -224,7 +224,7 @@ def test_a_url_as_body_is_not_fetched(feed_server: FeedServer) -> None:
 @pytest.mark.parametrize(
     ("markup", "text"),
     [
-        # plain text keeps its line breaks (monitor.text.normalise_text), entities or not
+        # plain text keeps its line breaks (monitor.text.normalise_whitespace), entities or not
         ("plain   text\n here", "plain text\nhere"),
         ("Q&amp;A:\n\n\n 3 < 4 ]]>", "Q&A:\n\n3 < 4 ]]>"),
         ("<p>One</p><p>Two</p>", "One\n\nTwo"),
