@@ -4,8 +4,9 @@
 and read for figures: in the feed path (:func:`monitor.cycle.build_article`, on the entry's
 text or the fetched page's) and in ``newsmon inspect`` (:func:`monitor.inspect.
 article_from_bytes`, on a file, stdin or a URL). (Not to be confused with
-:func:`monitor.identity.normalise_text`, the words-only form a story's hash is taken of.) Whitespace runs become one space, lines
-are stripped, runs of blank lines become one blank line; line breaks themselves are kept.
+:func:`monitor.identity.normalise_text`, the words-only form a story's hash is taken of.)
+Whitespace runs become one space, lines are stripped, runs of blank lines become one blank
+line; line breaks themselves are kept.
 They matter: a headline, a bullet or a table row is a sentence of its own to the matcher's
 ``together`` rules and to the figure extractor, and flattening them joins a headline to the
 first sentence of the story ("NK LOSSES TOP 2,000 Seoul says ..."). Plain text in a feed
