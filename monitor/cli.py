@@ -113,13 +113,13 @@ def _problem(file: str, message: str) -> Any:
 
 
 def cmd_inspect(args: argparse.Namespace) -> int:
+    from monitor.app import load_compiled
     from monitor.inspect import inspect_article, read_source, render_inspect
 
+    published = published_date(args.published) if args.published else datetime.now(UTC)
     config = _config(args)
-    from monitor.app import load_compiled
-
     compiled = load_compiled(config.watchlists_dir)
-    article = asyncio.run(read_source(args.source, config.fetch))
+    article = asyncio.run(read_source(args.source, config.fetch, published))
     result = inspect_article(article, compiled)
     if args.json:
         _print_json(result)
@@ -280,6 +280,16 @@ def cmd_db(args: argparse.Namespace) -> int:
 # ----------------------------------------------------------------------------- parser
 
 
+def published_date(value: str) -> datetime:
+    """``--published``: a date (midnight UTC) or an ISO 8601 time (UTC if it names no zone)."""
+    try:
+        parsed = datetime.fromisoformat(value.strip())
+    except ValueError:
+        message = f"--published {value!r} is not a date: use YYYY-MM-DD, e.g. 2025-06-19"
+        raise NewsmonError(message) from None
+    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+
+
 def build_parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument(
@@ -311,6 +321,12 @@ def build_parser() -> argparse.ArgumentParser:
         "source", metavar="SOURCE", help="a file path, - for stdin, or an http(s) URL"
     )
     insp.add_argument("--json", action="store_true", help="print JSON")
+    insp.add_argument(
+        "--published",
+        metavar="DATE",
+        help="read the text as an entry published on DATE (YYYY-MM-DD or an ISO 8601 "
+        "time; default: today)",
+    )
     figs = add("figures", cmd_figures, "stored figure history, newest first")
     figs.add_argument("name", nargs="?", metavar="NAME", help="one figure, e.g. nk_killed")
     figs.add_argument("--json", action="store_true", help="print JSON")

@@ -30,6 +30,7 @@ from monitor.identity import KeyedEntry
 from monitor.ingest import Ingested, NewEntry, record_entries
 from monitor.model import Article, Entry
 from monitor.schedule import IDLE_DIVISOR, Bounds, failure_delay, is_flagged, success_delay
+from monitor.text import normalise_whitespace
 from monitor.urls import outlet_of
 from storage import queries
 from storage.models import Feed, Item
@@ -489,7 +490,11 @@ async def build_article(
                 extra={"feed": feed.url, "url": entry.url},
             )
     return Article(
-        title=entry.title, text=text, url=entry.url, outlet=outlet, published_at=entry.published_at
+        title=entry.title,
+        text=normalise_whitespace(text),  # as newsmon inspect reads a text
+        url=entry.url,
+        outlet=outlet,
+        published_at=entry.published_at,
     )
 
 
