@@ -23,6 +23,7 @@ from monitor import parsepool
 from monitor.analysis import Analysis
 from monitor.app import App
 from monitor.article import extract_article_text, needs_article
+from monitor.baseline import Baseline, OldNews
 from monitor.delivery import deliver_pending
 from monitor.errors import FetchError
 from monitor.fetch import ARTICLE_ACCEPT, Fetcher, FetchResult
@@ -52,6 +53,7 @@ class PollResult:
     new: int = 0
     alerts: int = 0
     error: str | None = None
+    baseline: int = 0  # new entries stored as old news: history, no alerts
 
 
 @dataclass
@@ -63,6 +65,10 @@ class CycleReport:
     @property
     def new_items(self) -> int:
         return sum(p.new for p in self.polls)
+
+    @property
+    def baseline(self) -> int:
+        return sum(p.baseline for p in self.polls)
 
 
 def _bounds(app: App) -> Bounds:
@@ -276,7 +282,7 @@ async def _process(
         feed_outlet=feed.name or outlet_of(feed.url),
     )
     parsed = keyed.parsed
-    new, alerts = await ingest_entries(app, fetcher, feed, batch, keyed.entries)
+    new, alerts, baseline = await ingest_entries(app, fetcher, feed, batch, keyed.entries)
     delay = success_delay(
         feed.interval_seconds,
         _bounds(app),
@@ -294,15 +300,17 @@ async def _process(
         result=result,
         body_hash=body_hash,
         warning=warning,
+        baseline=baseline,
     )
     log.info(
-        "polled feed: %d entries, %d new, %d alerts",
+        "polled feed: %d entries, %d new (%d old news, no alerts), %d alerts",
         len(parsed.entries),
         new,
+        baseline,
         alerts,
         extra={"feed": feed.url},
     )
-    return PollResult(feed.url, "ok", len(parsed.entries), new, alerts)
+    return PollResult(feed.url, "ok", len(parsed.entries), new, alerts, baseline=baseline)
 
 
 async def _finish(
@@ -315,6 +323,7 @@ async def _finish(
     result: FetchResult,
     body_hash: str | None,
     warning: str | None = None,
+    baseline: int = 0,
 ) -> None:
     record = queries.PollRecord(
         ok=True,
@@ -325,6 +334,7 @@ async def _finish(
         last_modified=result.last_modified or feed.last_modified,
         body_hash=body_hash,
         fetch_url=result.permanent_redirect,
+        baseline=baseline,
     )
     if result.permanent_redirect:
         log.warning(
@@ -397,8 +407,9 @@ def _fresh_entries(app: App, keyed: Sequence[KeyedEntry]) -> list[KeyedEntry]:
 
 async def ingest_entries(
     app: App, fetcher: Fetcher, feed: Feed, batch: PollBatch, keyed: Sequence[KeyedEntry]
-) -> tuple[int, int]:
-    """Store the new entries of a feed; returns (new items, alerts recorded).
+) -> tuple[int, int, int]:
+    """Store the new entries of a feed; returns (new items, alerts recorded, new items
+    taken as old news).
 
     Article pages are fetched on the event loop; the analysis (matching, extraction, story
     sketch) runs in a worker process and storing in a worker thread (``EntryWriter``), so
@@ -407,26 +418,43 @@ async def ingest_entries(
     """
     fresh = await asyncio.to_thread(_fresh_entries, app, keyed)
     if not fresh:
-        return 0, 0
+        return 0, 0, 0
     articles = [await build_article(app, fetcher, feed, k.entry, k.outlet) for k in fresh]
     analyses = await parsepool.analyse(app.compiled, articles, feed=feed.url)
+    rule, seen, first_poll = _baseline(app, feed), utcnow(), feed.last_success_at is None
     entries = [
-        _new_entry(feed, k, article, analysis)
+        _new_entry(
+            feed,
+            k,
+            article,
+            analysis,
+            rule.judge(k.entry.published_at, seen, first_poll=first_poll),
+        )
         for k, article, analysis in zip(fresh, articles, analyses, strict=True)
     ]
     stored = await batch.entries.store(entries)
-    new = alerts = 0
+    new = alerts = baseline = 0
     for item, result in zip(entries, stored, strict=True):
         if result.item_id is None:
             app.metrics.items("duplicate")
             continue
         new += 1
         alerts += result.alerts
+        baseline += result.baseline
         _count(app, item, result, feed)
-    return new, alerts
+    return new, alerts, baseline
 
 
-def _new_entry(feed: Feed, keyed: KeyedEntry, article: Article, analysis: Analysis) -> NewEntry:
+def _baseline(app: App, feed: Feed) -> Baseline:
+    """The feed's old-news rule: alerts.max_age, the feed's own, the watchlists' own."""
+    return Baseline.of(
+        app.config.alerts.max_age, app.feed_max_ages.get(feed.url), app.compiled.watchlists
+    )
+
+
+def _new_entry(
+    feed: Feed, keyed: KeyedEntry, article: Article, analysis: Analysis, old_news: OldNews
+) -> NewEntry:
     return NewEntry(
         feed.id,
         keyed.entry,
@@ -437,6 +465,7 @@ def _new_entry(feed: Feed, keyed: KeyedEntry, article: Article, analysis: Analys
         text_hash=analysis.text_hash,
         sketch=analysis.sketch,
         bands=analysis.bands,
+        old_news=old_news,
     )
 
 

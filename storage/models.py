@@ -95,6 +95,9 @@ class Feed(Base):
     lease_owner: Mapped[str | None] = mapped_column(String(200))
     lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
     polls: Mapped[int] = mapped_column(Integer, default=0)
+    # Entries stored as old news (published before alerts.max_age, or undated on the
+    # first poll): history, not alerts.
+    baseline_entries: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
 class Story(Base):

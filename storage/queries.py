@@ -293,6 +293,7 @@ class PollRecord:
     body_hash: str | None = None
     fetch_url: str | None = None
     gone: bool = False
+    baseline: int = 0  # entries stored as old news by this poll
 
 
 def finish_poll(session: Session, feed_id: int, owner: str, now: datetime, rec: PollRecord) -> None:
@@ -318,7 +319,12 @@ def finish_polls(
             "b_error": rec.error,
         }
         if rec.ok:  # an ok poll may still carry a warning (a feed that parsed with errors)
-            params.update(b_etag=rec.etag, b_modified=rec.last_modified, b_hash=rec.body_hash)
+            params.update(
+                b_etag=rec.etag,
+                b_modified=rec.last_modified,
+                b_hash=rec.body_hash,
+                b_baseline=rec.baseline,
+            )
         if rec.fetch_url:
             params["b_fetch_url"] = rec.fetch_url
         kinds.setdefault((rec.ok, bool(rec.fetch_url)), []).append(params)
@@ -346,6 +352,7 @@ def _finish_statement(ok: bool, moved: bool) -> Any:
             etag=bindparam("b_etag"),
             last_modified=bindparam("b_modified"),
             body_hash=bindparam("b_hash"),
+            baseline_entries=c.baseline_entries + bindparam("b_baseline"),
         )
     else:
         values["consecutive_failures"] = c.consecutive_failures + 1
