@@ -27,7 +27,7 @@ from monitor.baseline import Baseline, OldNews
 from monitor.delivery import deliver_pending
 from monitor.errors import FetchError
 from monitor.fetch import ARTICLE_ACCEPT, Fetcher, FetchResult
-from monitor.identity import KeyedEntry
+from monitor.identity import EntryKeys, KeyedEntry
 from monitor.ingest import Ingested, NewEntry, record_entries
 from monitor.model import Article, Entry
 from monitor.schedule import IDLE_DIVISOR, Bounds, failure_delay, is_flagged, success_delay
@@ -282,7 +282,8 @@ async def _process(
         feed_outlet=feed.name or outlet_of(feed.url),
     )
     parsed = keyed.parsed
-    new, alerts, baseline = await ingest_entries(app, fetcher, feed, batch, keyed.entries)
+    stored = await ingest_entries(app, fetcher, feed, batch, keyed.entries)
+    new, alerts, baseline = stored.new, stored.alerts, stored.baseline
     delay = success_delay(
         feed.interval_seconds,
         _bounds(app),
@@ -300,7 +301,7 @@ async def _process(
         result=result,
         body_hash=body_hash,
         warning=warning,
-        baseline=baseline,
+        stored=stored,
     )
     log.info(
         "polled feed: %d entries, %d new (%d old news, no alerts), %d alerts",
@@ -323,7 +324,7 @@ async def _finish(
     result: FetchResult,
     body_hash: str | None,
     warning: str | None = None,
-    baseline: int = 0,
+    stored: Stored | None = None,
 ) -> None:
     record = queries.PollRecord(
         ok=True,
@@ -334,7 +335,9 @@ async def _finish(
         last_modified=result.last_modified or feed.last_modified,
         body_hash=body_hash,
         fetch_url=result.permanent_redirect,
-        baseline=baseline,
+        baseline=stored.baseline if stored else 0,
+        parsed=stored is not None,
+        carried=stored.carried if stored else (),
     )
     if result.permanent_redirect:
         log.warning(
@@ -381,8 +384,11 @@ async def _failed(app: App, feed: Feed, batch: PollBatch, exc: FetchError) -> Po
     return PollResult(feed.url, "gone" if record.gone else "error", error=str(exc))
 
 
-def _fresh_entries(app: App, keyed: Sequence[KeyedEntry]) -> list[KeyedEntry]:
-    """The entries not stored yet, oldest first."""
+def _fresh_entries(
+    app: App, keyed: Sequence[KeyedEntry]
+) -> tuple[list[KeyedEntry], tuple[int, ...]]:
+    """The entries not stored yet, oldest first; and the tombstones (pruned items) among
+    the others, which the feed still carries."""
     with app.readers() as session:
         # GUIDs first: an entry whose GUID is stored is not new, and in a feed that only
         # changed a little that is every entry but the new ones, so the URL and content
@@ -398,27 +404,50 @@ def _fresh_entries(app: App, keyed: Sequence[KeyedEntry]) -> list[KeyedEntry]:
                 (k.url_key for k in rest if k.url_key),
                 (k.content_hash for k in rest),
             )
-    fresh = [k for k in keyed if not {k.keys.guid_key, k.keys.url_key, k.keys.content_hash} & known]
+        fresh: list[KeyedEntry] = []
+        old: list[EntryKeys] = []
+        for k in keyed:
+            keys = k.keys
+            if {keys.guid_key, keys.url_key, keys.content_hash} & known:
+                old.append(keys)
+            else:
+                fresh.append(k)
+        # Known by its GUID, a tombstone is found by it; the rest by URL or content.
+        carried = queries.carried_tombstones(
+            session,
+            (k.guid_key for k in old if k.guid_key in known),
+            (k.url_key for k in old if k.guid_key not in known and k.url_key),
+            (k.content_hash for k in old if k.guid_key not in known),
+        )
     app.metrics.items("duplicate", len(keyed) - len(fresh))
     epoch = datetime.min.replace(tzinfo=UTC)
     fresh.sort(key=lambda k: k.entry.published_at or epoch)
-    return fresh
+    return fresh, tuple(carried)
+
+
+@dataclass(frozen=True)
+class Stored:
+    """What storing a poll's entries did."""
+
+    new: int = 0  # new items
+    alerts: int = 0  # alerts recorded
+    baseline: int = 0  # new items taken as old news (no alerts)
+    carried: tuple[int, ...] = ()  # tombstones the feed still carries
 
 
 async def ingest_entries(
     app: App, fetcher: Fetcher, feed: Feed, batch: PollBatch, keyed: Sequence[KeyedEntry]
-) -> tuple[int, int, int]:
-    """Store the new entries of a feed; returns (new items, alerts recorded, new items
-    taken as old news).
+) -> Stored:
+    """Store the new entries of a feed.
 
     Article pages are fetched on the event loop; the analysis (matching, extraction, story
     sketch) runs in a worker process and storing in a worker thread (``EntryWriter``), so
     that a feed with many new entries never stalls the other feeds' downloads into their
     deadlines.
     """
-    fresh = await asyncio.to_thread(_fresh_entries, app, keyed)
+    fresh, carried = await asyncio.to_thread(_fresh_entries, app, keyed)
     if not fresh:
-        return 0, 0, 0
+        return Stored(carried=carried)
     articles = [await build_article(app, fetcher, feed, k.entry, k.outlet) for k in fresh]
     analyses = await parsepool.analyse(app.compiled, articles, feed=feed.url)
     rule, seen, first_poll = _baseline(app, feed), utcnow(), feed.last_success_at is None
@@ -442,7 +471,7 @@ async def ingest_entries(
         alerts += result.alerts
         baseline += result.baseline
         _count(app, item, result, feed)
-    return new, alerts, baseline
+    return Stored(new, alerts, baseline, carried)
 
 
 def _baseline(app: App, feed: Feed) -> Baseline:
