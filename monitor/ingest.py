@@ -26,7 +26,7 @@ from monitor.alerts import (
     plan_new_item,
 )
 from monitor.baseline import FRESH, OldNews
-from monitor.changes import compare
+from monitor.changes import as_current, compare
 from monitor.identity import EntryKeys, text_hash
 from monitor.model import (
     AlertKind,
@@ -115,7 +115,8 @@ def _record_figures(
 ) -> list[FigureChange]:
     """Store each observation; return those that change their series (news)."""
     by_series: dict[tuple[str, str], list[Observation]] = {}
-    for obs in _dedupe(observations):
+    day = (article.published_at or now).date()  # values dated before it are history
+    for obs in _dedupe([as_current(obs, day) for obs in observations]):
         by_series.setdefault((obs.figure, obs.unit), []).append(obs)
     changes = []
     for (figure, unit), group in sorted(by_series.items()):
@@ -212,9 +213,10 @@ def record_entry(
     observations: Sequence[Observation],
     routing: Routing,
     now: datetime,
+    old_news: OldNews = FRESH,
 ) -> Ingested:
     """Store a new entry with its story, figures and alerts, atomically."""
-    new = NewEntry(feed_id, entry, keys, article, matches, observations)
+    new = NewEntry(feed_id, entry, keys, article, matches, observations, old_news=old_news)
     return record_entries(session, [new], routing=routing, now=now)[0]
 
 
