@@ -72,7 +72,13 @@ def cmd_run(args: argparse.Namespace) -> int:
     errors = [p for p in report.polls if p.error]
     print(
         f"newsmon: polled {len(report.polls)} feeds ({len(errors)} failed), "
-        f"{report.new_items} new items, {report.delivered} alerts delivered"
+        f"{report.new_items} new items"
+        + (
+            f" ({report.baseline} taken as baseline: old news, no alerts)"
+            if report.baseline
+            else ""
+        )
+        + f", {report.delivered} alerts delivered"
         + (f", {report.failed} failed" if report.failed else "")
         + (f", {held} held (quiet hours, hourly cap or digest)" if held else ""),
         file=sys.stderr,
@@ -159,6 +165,7 @@ def cmd_feeds(args: argparse.Namespace) -> int:
             "gone": f.gone,
             "moved_to": f.fetch_url,
             "polls": f.polls,
+            "baseline_entries": f.baseline_entries,
             "flagged": is_flagged(f.consecutive_failures, f.last_success_at, now, flag_after),
         }
         for f in feeds
@@ -176,11 +183,12 @@ def cmd_feeds(args: argparse.Namespace) -> int:
                 if r["flagged"]
                 else r["consecutive_failures"],
                 "gone (HTTP 410)" if r["gone"] else _short(r["next_poll_at"]),
+                r["baseline_entries"],
                 (r["last_error"] or "")[:80],
             )
             for r in rows
         ],
-        ["feed", "last poll", "status", "failures", "next poll", "last error"],
+        ["feed", "last poll", "status", "failures", "next poll", "baseline", "last error"],
     )
     return 0
 

@@ -47,6 +47,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 from pydantic_core import PydanticCustomError
 
+from monitor.config import MaxAge
 from monitor.errors import ConfigError, Problem
 from monitor.matching import (
     Alias,
@@ -234,6 +235,7 @@ class WatchlistModel(_Strict):
     routes: list[RouteModel] = Field(default_factory=list)
     figures: dict[str, FigureModel] = Field(default_factory=dict)
     noise: NoiseModel = NoiseModel()
+    max_age: MaxAge | None = None  # overrides the feed's and alerts.max_age
     examples: ExamplesModel = ExamplesModel()
 
 
@@ -311,6 +313,9 @@ class Watchlist:
     figures: tuple[FigureSpec, ...]
     examples: Examples = Examples()
     noise: Noise = Noise()  # noqa: RUF009 (frozen)
+    # Entries older than this when first seen raise none of this watchlist's alerts
+    # (None: the feed's max_age, else alerts.max_age; math.inf: "off").
+    max_age: float | None = None
 
 
 # --- loading --------------------------------------------------------------------------------
@@ -527,6 +532,7 @@ def _build(doc: YamlDoc, model: WatchlistModel) -> Watchlist:
         routes=tuple(_route(r) for r in model.routes),
         figures=tuple(_figure_spec(model.name, name, f) for name, f in model.figures.items()),
         noise=_noise(model.noise),
+        max_age=model.max_age,
         examples=Examples(
             match=_texts(doc, "match", examples.match),
             no_match=_texts(doc, "no_match", examples.no_match),

@@ -98,6 +98,7 @@ def write_config(
             },
         },
         "http": {"listen": None},
+        "alerts": {"max_age": "off"},  # fixture stories are dated Nov 2026: about delivery, not age
         "log": {"level": "WARNING"},
     }
     path = tmp_path / "newsmon.yaml"
@@ -248,6 +249,7 @@ def test_run_once_as_a_subprocess_prints_alerts_on_the_console(
         "fetch": {"allow_private_networks": True},
         "notifiers": {"console": {}},
         "http": {"listen": None},
+        "alerts": {"max_age": "off"},
     }
     path = tmp_path / "console.yaml"
     path.write_text(yaml.safe_dump(config), encoding="utf-8")
