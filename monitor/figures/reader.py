@@ -62,6 +62,7 @@ if TYPE_CHECKING:
     from monitor.figures.extractor import FigureExtractor
 
 
+_PRONOUN_SUBJECT = re.compile(r"\b(?:it|they|its|their)\b")
 # "South Korean intelligence", "Ukrainian officials": a nationality that names a source
 _SOURCE_AFTER = re.compile(
     r"\s+(?:and\s+\w+\s+)?(?:intelligence|officials?|media|sources?|estimates?|data"
@@ -476,8 +477,15 @@ class Reader:
             and not (s.key in self.ex.competing and _SOURCE_AFTER.match(self.low, s.end))
         ]
         if candidates:
+            # the subject of a clause stands before its verb: a nationality after the
+            # counted noun belongs to another phrase ("sent thousands of soldiers to push
+            # Ukrainian forces out") unless none stands before
+            before = [s for s in candidates if s.end <= q.start]
+            if not before and _PRONOUN_SUBJECT.search(self.low, sent.start, q.start):
+                return self._subject_before(sent, own)  # "It has sent …": who "it" is
             nearest = min(
-                candidates, key=lambda s: min(abs(s.start - q.start), abs(s.end - q.start))
+                before or candidates,
+                key=lambda s: min(abs(s.start - q.start), abs(s.end - q.start)),
             )
             return nearest.key in own
         # "North Korea says another 1,000 troops …": a source speaking of its own

@@ -19,6 +19,9 @@ COMPETING = (
     "|south korea|iranian|iranians|iran's|iran|belarusian|belarusians|syrian|syrians|chechen"
     "|chechens|wagner|nato|israeli|israelis|israel's|palestinian|palestinians|cuban|cubans"
     "|nepalese|indian|indians|kremlin's|moscow's|kyiv's|seoul's|washington's|civilian|civilians"
+    "|belarus|belarus's|british|britain|britain's|french|france|france's|german|germans|germany"
+    "|germany's|polish|poland|poland's|japanese|japan|japan's|turkish|turkey|european|europeans"
+    "|georgian|georgians|gazan|gazans|lao|laotian|yemeni|houthi|houthis|hamas|hezbollah"
 )
 
 
