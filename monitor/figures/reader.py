@@ -140,10 +140,19 @@ class Reader:
         subjects = self._hits(self.ex.subjects, sent.start, sent.end)
         units = self._hits(self.ex.units, sent.start, sent.end)
         phrases = self._phrases(quantities, units, cues)
+        # a cue inside a number's own noun phrase ("600 killed", "2,000 soldiers sent") is
+        # that number's and no other's: "4,700, including 600 killed" counts casualties
+        owned = {
+            id(p): {c.start for c in cues if p.q.end <= c.start < p.np_end}
+            for p in phrases
+            if p.inner is None
+        }
         for phrase in phrases:
             if phrase.noun is None and not phrase.q.percent and not phrase.head_cue:
                 phrase.noun = self._noun_before(phrase.q, sent, units)
-            yield from self._observe(phrase, sent, cues, subjects)
+            others = set().union(*(v for k, v in owned.items() if k != id(phrase)))
+            free = [c for c in cues if c.start not in others] if others else cues
+            yield from self._observe(phrase, sent, free, subjects)
 
     def _with_nested(self, cues: list[Hit]) -> list[Hit]:
         """The cues and the cues inside longer ones: "been deployed" (a duration's cue)
