@@ -94,6 +94,7 @@ class Reader:
         self.low = lower_same_length(text)
         self.article = article
         self.sentences = Sentences(text, self.low)
+        self._numbers_at: list[int] = []  # where the sentence being read has numbers
         self.attributions = Attributions(text, self.low, self.sentences)
         self._as_of_cache: dict[int, date | None] = {}
 
@@ -140,6 +141,7 @@ class Reader:
         subjects = self._hits(self.ex.subjects, sent.start, sent.end)
         units = self._hits(self.ex.units, sent.start, sent.end)
         phrases = self._phrases(quantities, units, cues)
+        self._numbers_at = [q.core_start for q in quantities]
         # a cue inside a number's own noun phrase ("600 killed", "2,000 soldiers sent") is
         # that number's and no other's: "4,700, including 600 killed" counts casualties
         owned = {
@@ -405,6 +407,8 @@ class Reader:
                 and cue.end <= clause_end
                 and fitting & self.ex.cue_owner[cue.key]
                 and AUXILIARY_BEFORE.search(self.low, max(phrase.np_end, cue.start - 60), cue.start)
+                # not past another number: "100 soldiers died and 1,000 were injured"
+                and not any(phrase.np_end <= s < cue.start for s in self._numbers_at)
             ):
                 return cue
         return None
