@@ -239,8 +239,13 @@ class Reader:
                 cue = cue_at[start]
                 return _Phrase(q, cue.end, None, True, head_cue=True)
             in_name = word == "of" and pos > q.end and self._capitalised_after(m.end())
-            if start in cue_at or (word in NO_NOUN and not in_name):  # "Republic of Korea"
+            # "KN-23 and KN-24 missiles": modifiers joined by "and" before the noun
+            joined = word in ("and", "or") and pos > q.end and self._capitalised_after(m.end())
+            if start in cue_at or (word in NO_NOUN and not in_name and not joined):
                 break
+            if joined:
+                pos = m.end()
+                continue
             original = self.text[start]
             if not (original.isupper() or "-" in word or word in NOUN_MODIFIERS or q.percent):
                 return _Phrase(q, q.end, word, False)
@@ -476,11 +481,10 @@ class Reader:
         if q.percent and self._supplier_named(q, sent, subjects, own):
             return True
         in_np = [s for s in subjects if q.core_start <= s.start < phrase.np_end]
-        for hit in in_np:
-            if hit.key in self.ex.competing:
-                return False
-            if hit.key in own:
-                return True
+        if any(hit.key in self.ex.competing for hit in in_np):
+            return False  # "200 North Korean and Russian soldiers" are not North Korea's
+        if any(hit.key in own for hit in in_np):
+            return True
         candidates = [
             s
             for s in subjects

@@ -262,8 +262,8 @@ FUTURE = re.compile(
 
 
 PARTITIVE = re.compile(
-    r"\s+(?:out\s+)?of\s+(?:the\s+|these\s+|those\s+|its\s+|their\s+|all\s+|some\s+"
-    r"|[a-z.]+(?:'s|’s|s'|s’)\s+)?[\"“‘']?"
+    r"\s+(?:out\s+)?of\s+(?:all\s+(?:of\s+)?)?(?:the\s+|these\s+|those\s+|its\s+|their\s+"
+    r"|some\s+|[a-z.]+(?:'s|’s|s'|s’)\s+)?[\"“‘']?"
 )
 
 
