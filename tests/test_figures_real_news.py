@@ -77,6 +77,12 @@ def test_a_value_the_text_dates_in_the_past_is_history() -> None:
             "soldiers were wounded in March.",
             "Olena Koval",
         ),
+        # a lede's reference, named in full in the sentence after it
+        (
+            "The prosecutor said 31 North Korean missiles had hit Ukrainian cities.\n\n"
+            "Ukraine's Prosecutor General Maria Bondar announced the count on Friday.",
+            "Maria Bondar",
+        ),
         # a passive "are estimated" names nobody
         ("Some 1,700 North Korean soldiers are estimated to have died in Kursk.", None),
         # a source in lower case with a name after it; an abbreviation with dots

@@ -9,6 +9,7 @@ Generic sources ("reports", "some analysts") are no source.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 from monitor.figures.numbers import NUMBER_WORDS, Quantity
 from monitor.figures.phrases import GLUE_TAIL
@@ -243,6 +244,7 @@ _FULL_NAME = re.compile(r"[A-Z][\w'’-]*(?:[ \t]+(?:of[ \t]+(?:the[ \t]+)?)?[A-
 
 
 # a definite description that refers back to a named source, and the words its name holds
+_REFERENCE_AHEAD = 400  # characters after a reference where the name it refers to may follow
 _REFERENCE_HEADS = {
     "agency": ("Agency", "Service", "NIS"),
     "spy agency": ("Agency", "Service", "NIS"),
@@ -417,20 +419,29 @@ class Attributions:
     def resolved(self, name: str | None, pos: int) -> str | None:
         """The source as the text names it in full: the person, not their title ("Defence
         Secretary John Smith" → "John Smith"); a reference ("the agency", "Lee") as the
-        name it refers to, written earlier in the text."""
+        name it refers to — written earlier in the text, or else soon after (a lede names
+        "the prosecutor" before the next sentence gives the name)."""
         if name is None:
             return None
         name = _person_after_title(name)
         words = name.split()
         if len(words) == 1 and words[0][:1].isupper():
             surname = words[0]
-            for m in reversed(list(_FULL_NAME.finditer(self.text, 0, pos))):
-                parts = m.group().split()
-                if len(parts) >= 2 and surname in (parts[0], parts[-1]) and m.group() != name:
-                    return _person_after_title(m.group())
+            full = self._named(
+                pos, lambda p: len(p) >= 2 and surname in (p[0], p[-1]) and p != words
+            )
+            return full or name
         orgs = _REFERENCE_HEADS.get(name.lower())
         if orgs:
-            for m in reversed(list(_FULL_NAME.finditer(self.text, 0, pos))):
-                if any(org in m.group().split() for org in orgs):
-                    return m.group()
+            return self._named(pos, lambda p: any(org in p for org in orgs)) or name
         return name
+
+    def _named(self, pos: int, fits: Callable[[list[str]], bool]) -> str | None:
+        """The nearest full name before ``pos`` whose words ``fits``, else the first
+        within the next few hundred characters; the person of it, not the title."""
+        before = [m.group() for m in _FULL_NAME.finditer(self.text, 0, pos)]
+        after = [m.group() for m in _FULL_NAME.finditer(self.text, pos, pos + _REFERENCE_AHEAD)]
+        for found in [*reversed(before), *after]:
+            if fits(found.split()):
+                return _person_after_title(found)
+        return None
