@@ -21,7 +21,8 @@ class FigureExtractor:
         self.cue_owner = _owners(self.specs, lambda s: s.cues)
         self.subject_owner = _owners(self.specs, lambda s: s.subjects)
         self.unit_owner = _owners(self.specs, lambda s: s.units)
-        exclude = {norm(e) for spec in self.specs for e in spec.exclude}
+        self.excluded = [frozenset(norm(e) for e in spec.exclude) for spec in self.specs]
+        exclude = set().union(*self.excluded)
         self.cues = phrase_pattern(self.cue_owner)
         # each cue's first word: a sentence with none of them has no cue
         self.cue_words = frozenset(w for c in self.cue_owner for w in TOKEN.findall(c)[:1])

@@ -308,7 +308,14 @@ class Reader:
         if best is None:
             return []
         cue, spec_ids = best
-        spec_ids = self._one_figure(phrase, spec_ids)
+        spec_ids = {  # a clause naming what a figure excludes ("into the sea") is not its
+            i
+            for i in self._one_figure(phrase, spec_ids)
+            if not any(
+                clause_start <= s.start < clause_end and s.key in self.ex.excluded[i]
+                for s in subjects
+            )
+        }
         if not spec_ids or self._negated(q, cue, clause_start):
             return []
         attributions = self.attributions.in_sentence(sent)
