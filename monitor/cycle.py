@@ -23,7 +23,7 @@ from monitor import parsepool
 from monitor.analysis import Analysis
 from monitor.app import App
 from monitor.article import extract_article_text, needs_article
-from monitor.delivery import deliver_pending
+from monitor.delivery import Waiting, deliver_waiting
 from monitor.errors import FetchError
 from monitor.fetch import ARTICLE_ACCEPT, Fetcher, FetchResult
 from monitor.identity import KeyedEntry
@@ -59,6 +59,7 @@ class CycleReport:
     polls: list[PollResult] = field(default_factory=list)
     delivered: int = 0
     failed: int = 0
+    waiting: list[Waiting] = field(default_factory=list)  # alerts still to go, per channel
 
     @property
     def new_items(self) -> int:
@@ -522,7 +523,8 @@ def _claim(app: App, everything: bool, limit: int | None) -> list[Feed]:
 
 
 async def run_once(app: App, fetcher: Fetcher | None = None) -> CycleReport:
-    """One full cycle: poll every feed once, process every new item, deliver every pending alert."""
+    """One full cycle: poll every feed once, process every new item, deliver every pending
+    alert — waiting out rate limits and retries up to ``delivery.once_wait`` in all."""
     started = time.monotonic()
     sync_feeds(app)
     report = CycleReport()
@@ -531,6 +533,7 @@ async def run_once(app: App, fetcher: Fetcher | None = None) -> CycleReport:
             report.polls = await poll_due(app, own, everything=True)
     else:
         report.polls = await poll_due(app, fetcher, everything=True)
-    report.delivered, report.failed = await deliver_pending(app)
+    drained = await deliver_waiting(app, app.config.delivery.once_wait)
+    report.delivered, report.failed, report.waiting = drained.sent, drained.failed, drained.waiting
     app.metrics.cycle(time.monotonic() - started)
     return report

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from functools import cache
 from typing import Any, cast
 
@@ -20,6 +20,7 @@ from sqlalchemy import (
     TextClause,
     and_,
     bindparam,
+    case,
     delete,
     func,
     insert,
@@ -807,6 +808,12 @@ def add_alert(session: Session, **values: Any) -> int | None:
     return session.connection().execute(stmt, values).scalar_one_or_none()
 
 
+def database_now(session: Session) -> datetime:
+    """The database server's clock now (PostgreSQL; not the transaction's start time)."""
+    now: datetime = session.execute(select(func.clock_timestamp())).scalar_one()
+    return now
+
+
 def claim_alerts(
     session: Session, owner: str, now: datetime, lease: float, limit: int = 100
 ) -> list[tuple[AlertRow, bool]]:
@@ -887,9 +894,10 @@ def mark_retry(
     next_attempt_at: datetime,
     *,
     count: bool = True,
+    keep_order: bool = True,
 ) -> None:
-    """A temporary failure (``count``) or a deferral: back to pending; later alerts of the
-    same channel wait too, so a backlog drains in order."""
+    """A temporary failure (``count``) or a deferral: back to pending; with ``keep_order``
+    later alerts of the same channel wait too, so a backlog drains in order."""
     c = _table(AlertRow).c
     row = session.execute(select(c.notifier, c.channel).where(c.id == alert_id)).first()
     _mark(
@@ -901,7 +909,7 @@ def mark_retry(
         last_error=error,
         next_attempt_at=next_attempt_at,
     )
-    if row is not None:
+    if row is not None and keep_order:
         same = c.channel.is_(None) if row.channel is None else c.channel == row.channel
         session.execute(
             update(_table(AlertRow))
@@ -921,13 +929,57 @@ def mark_failed(session: Session, alert_id: int, owner: str, error: str) -> None
     _mark(session, alert_id, owner, state="failed", attempts=attempts, last_error=error)
 
 
+def release_alert(session: Session, alert_id: int, owner: str) -> None:
+    """A claimed alert that was not sent goes back to pending, due at once."""
+    c = _table(AlertRow).c
+    session.execute(
+        update(_table(AlertRow))
+        .where(c.id == alert_id, c.lease_owner == owner, c.state == "sending")
+        .values(state="pending", lease_owner=None, lease_until=None)
+    )
+
+
 def requeue_alerts(session: Session, now: datetime, alert_id: int | None = None) -> int:
-    """Put failed alerts (one, or all) back to pending."""
-    stmt = update(AlertRow).where(AlertRow.state == "failed")
+    """Put failed alerts (one, or all) back to pending. Re-queueing all also brings back
+    the follow-ups an earlier version skipped while their story's alert was unsent: they
+    wait for it again (and are skipped again if it was never posted on its own)."""
+    failed = AlertRow.state == "failed"
     if alert_id is not None:
-        stmt = stmt.where(AlertRow.id == alert_id)
-    result = session.execute(stmt.values(state="pending", next_attempt_at=now, last_error=None))
+        which = and_(failed, AlertRow.id == alert_id)
+    else:
+        unthreaded = and_(
+            AlertRow.state == "skipped",
+            AlertRow.kind == "follow_up",
+            AlertRow.last_error.like("the story's alert was not posted%"),
+        )
+        which = or_(failed, unthreaded)
+    result = session.execute(
+        update(AlertRow)
+        .where(which)
+        .values(state="pending", next_attempt_at=now, last_error=None)
+        .execution_options(synchronize_session=False)
+    )
     return int(getattr(result, "rowcount", 0))
+
+
+def waiting_alerts(session: Session) -> list[tuple[str, str | None, int, datetime]]:
+    """Per (notifier, channel): alerts pending or being sent, and the earliest time the
+    next may go (a pending alert's next attempt, a claimed one's lease end)."""
+    c = _table(AlertRow).c
+    due = case((c.state == "sending", c.lease_until), else_=c.next_attempt_at)
+    rows = session.execute(
+        select(c.notifier, c.channel, func.count(), func.min(due))
+        .where(c.state.in_(("pending", "sending")))
+        .group_by(c.notifier, c.channel)
+        .order_by(c.notifier, c.channel)
+    ).all()
+    return [(n, ch, int(count), _aware(at)) for n, ch, count, at in rows]
+
+
+def _aware(value: Any) -> datetime:
+    """A timestamp an aggregate returned (SQLite gives a naive string) as aware UTC."""
+    parsed: datetime = datetime.fromisoformat(value) if isinstance(value, str) else value
+    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
 
 
 def list_alerts(session: Session, limit: int = 100, state: str | None = None) -> list[AlertRow]:
@@ -959,6 +1011,37 @@ class ThreadRef:
     ts: str
     remote_channel: str | None
     parent_item_id: int | None
+
+
+@dataclass(frozen=True)
+class ThreadParent:
+    """The alert that starts a thread in a channel: its state and when it may next go."""
+
+    id: int
+    state: str
+    due: datetime | None
+
+
+def thread_parent(
+    session: Session, notifier: str, channel: str | None, key: str, before: int
+) -> ThreadParent | None:
+    """The first alert recorded under thread ``key`` in a channel (not a dashboard edit, and
+    older than alert ``before``): the one whose message starts the thread."""
+    row = session.execute(
+        select(AlertRow.id, AlertRow.state, AlertRow.next_attempt_at, AlertRow.lease_until)
+        .where(
+            *_in_channel(notifier, channel),
+            AlertRow.thread_key == key,
+            AlertRow.kind.not_in(("dashboard", "follow_up")),
+            AlertRow.id < before,
+        )
+        .order_by(AlertRow.id)
+        .limit(1)
+    ).first()
+    if row is None:
+        return None
+    due = row.lease_until if row.state == "sending" else row.next_attempt_at
+    return ThreadParent(row.id, row.state, due)
 
 
 def find_thread(session: Session, notifier: str, channel: str | None, key: str) -> ThreadRef | None:
