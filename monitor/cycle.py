@@ -257,18 +257,22 @@ async def _process(
     app: App, fetcher: Fetcher, feed: Feed, batch: PollBatch, result: FetchResult
 ) -> PollResult:
     now = utcnow()
+    asked = feed.server_interval  # learned from the last full response: a 304 has no <ttl>
     delay = success_delay(
         feed.interval_seconds,
         _bounds(app),
+        ttl=asked,
         max_age=result.cache_max_age,
         quiet_for=_quiet_for(app, feed, batch, now),
     )
     if result.not_modified or result.body is None:
-        await _finish(app, feed, batch, now, delay=delay, result=result, body_hash=feed.body_hash)
+        await _finish(app, feed, batch, now, delay=delay, result=result,
+                      body_hash=feed.body_hash, server_interval=asked)  # fmt: skip
         return PollResult(feed.url, "not_modified")
     body_hash = hashlib.sha256(result.body).hexdigest()
     if body_hash == feed.body_hash:  # many servers ignore conditional requests
-        await _finish(app, feed, batch, now, delay=delay, result=result, body_hash=body_hash)
+        await _finish(app, feed, batch, now, delay=delay, result=result,
+                      body_hash=body_hash, server_interval=asked)  # fmt: skip
         return PollResult(feed.url, "unchanged")
     keyed = await parsepool.parse_keyed(
         result.body,
@@ -295,6 +299,7 @@ async def _process(
         result=result,
         body_hash=body_hash,
         warning=warning,
+        server_interval=max(parsed.ttl_seconds or 0, result.cache_max_age or 0) or None,
     )
     log.info(
         "polled feed: %d entries, %d new, %d alerts",
@@ -316,6 +321,7 @@ async def _finish(
     result: FetchResult,
     body_hash: str | None,
     warning: str | None = None,
+    server_interval: float | None = None,
 ) -> None:
     record = queries.PollRecord(
         ok=True,
@@ -326,6 +332,7 @@ async def _finish(
         last_modified=result.last_modified or feed.last_modified,
         body_hash=body_hash,
         fetch_url=result.permanent_redirect,
+        server_interval=server_interval,
     )
     if result.permanent_redirect:
         log.warning(

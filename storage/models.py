@@ -95,6 +95,9 @@ class Feed(Base):
     lease_owner: Mapped[str | None] = mapped_column(String(200))
     lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
     polls: Mapped[int] = mapped_column(Integer, default=0)
+    # Seconds the server asked between polls at its last full response (<ttl>, max-age):
+    # a 304 carries no body, so without this it would forget the feed's <ttl>.
+    server_interval: Mapped[float | None] = mapped_column(Float)
 
 
 class Story(Base):

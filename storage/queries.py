@@ -294,6 +294,7 @@ class PollRecord:
     body_hash: str | None = None
     fetch_url: str | None = None
     gone: bool = False
+    server_interval: float | None = None  # what the server asked for (ok polls)
 
 
 def finish_poll(session: Session, feed_id: int, owner: str, now: datetime, rec: PollRecord) -> None:
@@ -320,6 +321,7 @@ def finish_polls(
         }
         if rec.ok:  # an ok poll may still carry a warning (a feed that parsed with errors)
             params.update(b_etag=rec.etag, b_modified=rec.last_modified, b_hash=rec.body_hash)
+            params["b_server_interval"] = rec.server_interval
         if rec.fetch_url:
             params["b_fetch_url"] = rec.fetch_url
         kinds.setdefault((rec.ok, bool(rec.fetch_url)), []).append(params)
@@ -347,6 +349,7 @@ def _finish_statement(ok: bool, moved: bool) -> Any:
             etag=bindparam("b_etag"),
             last_modified=bindparam("b_modified"),
             body_hash=bindparam("b_hash"),
+            server_interval=bindparam("b_server_interval"),
         )
     else:
         values["consecutive_failures"] = c.consecutive_failures + 1
