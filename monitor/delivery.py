@@ -24,6 +24,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import logging
 import time
 from collections.abc import Callable
@@ -43,6 +44,7 @@ from storage.models import AlertRow
 
 log = logging.getLogger("newsmon.delivery")
 
+GAUGE_EVERY = 50  # alerts between two updates of the pending gauge (a grouped count)
 WAITING = ("pending", "sending", "held")  # a thread's first alert may still go out
 
 
@@ -155,8 +157,8 @@ async def deliver_pending(
     await asyncio.to_thread(release_held, app)
     pacer = _Pacer()
     blocked: dict[tuple[str, str | None], datetime] = {}
-    while limit is None or sent + failed < limit:
-        if stop is not None and stop.is_set():
+    for handled in itertools.count(1):
+        if (limit is not None and sent + failed >= limit) or (stop and stop.is_set()):
             break
         now, lease = clock(app), app.config.leases.alert
         with app.sessions.begin() as session:
@@ -167,7 +169,9 @@ async def deliver_pending(
         outcome = await _deliver_one(app, row, resumed, pacer, blocked)
         sent += outcome == "sent"
         failed += outcome == "failed"
-        _update_pending_gauge(app)
+        if handled % GAUGE_EVERY == 0:
+            _update_pending_gauge(app)
+    _update_pending_gauge(app)
     return sent, failed
 
 
@@ -236,13 +240,8 @@ async def _deliver_one(
         return "deferred"
     alert = to_alert(row)
     thread = _thread_of(app, row)
-    if thread is None and (outcome := _without_thread(app, row, extra)):
+    if outcome := _check_thread(app, row, thread, extra):
         return outcome
-    if thread is not None and row.kind == "dashboard" and thread.parent_item_id == row.item_id:
-        reason = "the thread's first message is this change itself"
-        _finish_skipped(app, row, reason)
-        log.info("alert skipped: %s", reason, extra=extra)
-        return "skipped"
     if thread is not None:
         alert.thread_id, alert.thread_channel = thread.ts, thread.remote_channel
     try:
@@ -253,7 +252,7 @@ async def _deliver_one(
                 return "sent"
             await pacer.wait(notifier, row.channel)
         except asyncio.CancelledError:  # stopped before sending: another replica may take it
-            _release(app, row)
+            _release(app, row, resumed)
             raise
         delivery = await asyncio.to_thread(notifier.send, alert)
         pacer.sent(notifier, row.channel)
@@ -275,11 +274,26 @@ async def _deliver_one(
     return "sent"
 
 
-def _without_thread(app: App, row: AlertRow, extra: dict[str, Any]) -> str | None:
-    """For a reply whose thread is not there (yet): wait for the alert that starts it while
-    that may still go out, fail with it when it failed, else skip. None: send as it is."""
+def _check_thread(
+    app: App, row: AlertRow, thread: queries.ThreadRef | None, extra: dict[str, Any]
+) -> str | None:
+    """For a reply in a thread (a follow-up, a dashboard edit): what to do instead of
+    sending it, if anything — the outcome, or None to send it now."""
     if row.notifier not in THREADED or row.kind not in ("follow_up", "dashboard"):
         return None
+    if thread is None:
+        return _without_thread(app, row, extra)
+    if row.kind == "dashboard" and thread.parent_item_id == row.item_id:
+        reason = "the thread's first message is this change itself"
+        _finish_skipped(app, row, reason)
+        log.info("alert skipped: %s", reason, extra=extra)
+        return "skipped"
+    return None
+
+
+def _without_thread(app: App, row: AlertRow, extra: dict[str, Any]) -> str:
+    """A reply whose thread is not there (yet): wait for the alert that starts it while
+    that may still go out, fail with it when it failed, else skip."""
     parent = None
     if row.thread_key:
         with app.readers() as session:
@@ -296,21 +310,13 @@ def _without_thread(app: App, row: AlertRow, extra: dict[str, Any]) -> str | Non
         _finish_failed(app, row, reason)
         log.warning("alert failed: %s", reason, extra=extra)
         return "failed"
-    skip = _nothing_to_send(row)
-    if skip is None:
-        return None
+    if row.kind == "dashboard":
+        skip = "no thread to update: the figure's first alert in this channel was not sent"
+    else:
+        skip = "the story's alert was not posted on its own (rolled into a digest, or failed)"
     _finish_skipped(app, row, skip)
     log.info("alert skipped: %s", skip, extra=extra)
     return "skipped"
-
-
-def _nothing_to_send(row: AlertRow) -> str | None:
-    """Why a reply whose thread was never started has nothing to do, if it has not."""
-    if row.kind == "dashboard":
-        return "no thread to update: the figure's first alert in this channel was not sent"
-    if row.kind == "follow_up":
-        return "the story's alert was not posted on its own (rolled into a digest, or failed)"
-    return None
 
 
 async def _already_sent(notifier: Notifier, alert: Alert) -> str | None:
@@ -381,10 +387,12 @@ def _finish_retry(
         app.metrics.alert(row.kind, "retried")  # type: ignore[arg-type]
 
 
-def _release(app: App, row: AlertRow) -> None:
-    """Give a claimed alert that was not sent back to pending, at once."""
+def _release(app: App, row: AlertRow, resumed: bool) -> None:
+    """Give up a claimed alert this replica did not send, for another to take at once. A
+    resumed one stays resumed: an earlier attempt may have sent it, so whoever takes it
+    next must look in the channel first."""
     with app.sessions.begin() as session:
-        queries.release_alert(session, row.id, app.owner)
+        queries.release_alert(session, row.id, app.owner, clock(app), resumed=resumed)
     log.info("alert released on stop", extra={"alert_id": row.id})
 
 

@@ -932,13 +932,22 @@ def mark_failed(session: Session, alert_id: int, owner: str, error: str) -> None
     _mark(session, alert_id, owner, state="failed", attempts=attempts, last_error=error)
 
 
-def release_alert(session: Session, alert_id: int, owner: str) -> None:
-    """A claimed alert that was not sent goes back to pending, due at once."""
+def release_alert(
+    session: Session, alert_id: int, owner: str, now: datetime, *, resumed: bool = False
+) -> None:
+    """Give up the claim on an alert this replica did not send: back to pending, due at
+    once — or, when ``resumed`` (an earlier attempt may have sent it), left in 'sending'
+    with its lease run out, so the next claim checks the channel before sending."""
     c = _table(AlertRow).c
+    values: dict[str, Any] = (
+        {"lease_owner": None, "lease_until": now}
+        if resumed
+        else {"state": "pending", "lease_owner": None, "lease_until": None}
+    )
     session.execute(
         update(_table(AlertRow))
         .where(c.id == alert_id, c.lease_owner == owner, c.state == "sending")
-        .values(state="pending", lease_owner=None, lease_until=None)
+        .values(**values)
     )
 
 

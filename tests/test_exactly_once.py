@@ -23,6 +23,7 @@ from monitor.app import App, build_app
 from monitor.config import load_config
 from monitor.model import Alert, AlertContent, Delivery, content_to_json
 from storage import queries
+from storage.models import AlertRow
 from tests.slack_server import SlackServer
 from tests.smtp_server import SmtpServer
 from tests.test_delivery import T0, Clock, enqueue, rows, write_config
@@ -135,11 +136,20 @@ def test_a_stop_finishes_the_alert_in_flight_and_claims_no_more(
     assert message_ids(smtp) == Counter(f"<newsmon-alert-{i}@test.example>" for i in ids)
 
 
+@pytest.mark.parametrize("resumed", [False, True], ids=["pending", "resumed"])
 def test_a_cancelled_delivery_releases_the_alert_it_had_not_started_to_send(
-    replicas: tuple[App, App], slack: SlackServer, monkeypatch: pytest.MonkeyPatch
+    replicas: tuple[App, App], slack: SlackServer, monkeypatch: pytest.MonkeyPatch, resumed: bool
 ) -> None:
+    """Released to be taken at once; one whose earlier attempt may have been sent (left in
+    'sending' by a dead replica) stays one the next sender looks up in the channel first."""
     a, _ = replicas
     ids = enqueue(a, 2)
+    if resumed:
+        with a.sessions.begin() as session:
+            gone = datetime.now(UTC) - timedelta(minutes=5)
+            session.query(AlertRow).filter_by(id=ids[1]).update(
+                {"state": "sending", "lease_owner": "dead", "lease_until": gone}
+            )
     pacing = asyncio.Event()
 
     async def wait_forever(self: Any, notifier: Any, channel: str | None) -> None:
@@ -159,8 +169,14 @@ def test_a_cancelled_delivery_releases_the_alert_it_had_not_started_to_send(
     asyncio.run(cancelled_while_pacing())
     state = rows(a)
     assert state[ids[0]].state == "sent"
-    assert (state[ids[1]].state, state[ids[1]].lease_owner) == ("pending", None)
+    expected = "sending" if resumed else "pending"
+    assert (state[ids[1]].state, state[ids[1]].lease_owner) == (expected, None)
     assert state[ids[1]].attempts == 0
+    monkeypatch.undo()
+    lookups = sum(c.method == "conversations.history" for c in slack.calls)
+    assert asyncio.run(delivery.deliver_pending(a)) == (1, 0)
+    assert sum(c.method == "conversations.history" for c in slack.calls) == lookups + resumed
+    assert [m["metadata"]["event_payload"]["alert_id"] for m in slack.messages] == ids
 
 
 # --- clock skew -------------------------------------------------------------------------
