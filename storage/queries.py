@@ -817,44 +817,52 @@ def database_now(session: Session) -> datetime:
     return now
 
 
-def claim_alerts(
-    session: Session, owner: str, now: datetime, lease: float, limit: int = 100
-) -> list[tuple[AlertRow, bool]]:
-    """Claim deliverable alerts in creation order: pending and due, or 'sending' whose lease
+def claim_alert(
+    session: Session, owner: str, now: datetime, lease: float
+) -> tuple[AlertRow, bool] | None:
+    """Claim the oldest deliverable alert: pending and due, or 'sending' whose lease
     expired. The flag is True for the latter: its replica died between send and mark, so
     the caller must check the channel before sending again.
 
-    Core statements on the table: an ORM UPDATE would first evaluate its condition against
-    every object in the session (there are none to update), which cost more than the
-    UPDATE. One conditional UPDATE … RETURNING per state claims the candidates still in
-    the state they were read in."""
+    One alert, taken right before it is sent, so each has a lease of its own (a lease for a
+    batch ran out under the alerts still waiting their turn behind a slow relay). Core
+    statements built once per dialect: one claim per alert sent, and building them cost
+    more than running them. The conditional UPDATE takes the alert only if it is still in
+    the state it was read in: of two replicas reading the same one, one wins."""
+    find, take = _claim_statements(session.get_bind().dialect.name)
+    conn = session.connection()
+    until = now + timedelta(seconds=lease)
+    for alert_id, state in conn.execute(find, {"b_now": now}).all():
+        params = {"b_id": alert_id, "b_state": state, "b_now": now, "b_owner": owner,
+                  "b_until": until}  # fmt: skip
+        if conn.execute(take, params).scalar_one_or_none() is not None:
+            row = session.get(AlertRow, alert_id)
+            return (row, state == "sending") if row is not None else None
+    return None
+
+
+@cache
+def _claim_statements(dialect: str) -> tuple[Any, Any]:
     c = _table(AlertRow).c
+    now: Any = bindparam("b_now")
     deliverable = or_(
         and_(c.state == "pending", c.next_attempt_at <= now),
         and_(c.state == "sending", c.lease_until < now),
     )
-    stmt: Any = select(c.id, c.state).where(deliverable).order_by(c.id)
-    found = session.execute(_skip_locked(session, stmt.limit(limit))).all()
-    by_state: dict[str, list[int]] = {}
-    for alert_id, state in found:
-        by_state.setdefault(state, []).append(alert_id)
-    resumed: dict[int, bool] = {}
-    for state, ids in by_state.items():
-        claimed = session.execute(
-            update(_table(AlertRow))
-            .where(c.id.in_(ids), c.state == state, deliverable)
-            .values(state="sending", lease_owner=owner, lease_until=now + timedelta(seconds=lease))
-            .returning(c.id)
-        )
-        resumed.update((alert_id, state == "sending") for alert_id in claimed.scalars())
-    if not resumed:
-        return []
-    rows = session.scalars(select(AlertRow).where(AlertRow.id.in_(resumed)).order_by(AlertRow.id))
-    return [(row, resumed[row.id]) for row in rows]
+    find: Any = select(c.id, c.state).where(deliverable).order_by(c.id).limit(1)
+    if dialect == "postgresql":
+        find = find.with_for_update(skip_locked=True)
+    take = (
+        update(_table(AlertRow))
+        .where(c.id == bindparam("b_id"), c.state == bindparam("b_state"), deliverable)
+        .values(state="sending", lease_owner=bindparam("b_owner"), lease_until=bindparam("b_until"))
+        .returning(c.id)
+    )
+    return find, take
 
 
 def _mark(session: Session, alert_id: int, owner: str, **values: Any) -> None:
-    """Finish an alert this replica holds the lease on (a Core UPDATE: see claim_alerts)."""
+    """Finish an alert this replica holds the lease on (a Core UPDATE: no ORM evaluation)."""
     c = _table(AlertRow).c
     session.execute(
         update(_table(AlertRow))

@@ -189,12 +189,8 @@ def test_a_replica_whose_clock_is_three_minutes_ahead_takes_no_leased_alert(
     path = write_config(tmp_path, pg_url, slack, smtp)
     a, b = replica(path, slack), replica(path, slack)
     real_now = delivery.local_now
-    skewed = threading.local()  # B's thread runs three minutes ahead (leases last two)
-    monkeypatch.setattr(
-        delivery,
-        "local_now",
-        lambda: real_now() + timedelta(minutes=3 if getattr(skewed, "on", False) else 0),
-    )
+    skew = [timedelta(0)]  # from when B starts, this host's clock is three minutes ahead
+    monkeypatch.setattr(delivery, "local_now", lambda: real_now() + skew[0])
     ids = enqueue(a, 3, *EMAIL)
     in_flight, go_on = threading.Event(), threading.Event()
 
@@ -210,11 +206,8 @@ def test_a_replica_whose_clock_is_three_minutes_ahead_takes_no_leased_alert(
     first.start()
     assert in_flight.wait(30)
 
-    def run_b() -> tuple[int, int]:
-        skewed.on = True
-        return asyncio.run(delivery.deliver_pending(b))
-
-    assert run_b() == (2, 0)  # the two A had not claimed; not A's, in flight
+    skew[0] = timedelta(minutes=3)  # beyond A's two-minute lease, by B's clock
+    assert asyncio.run(delivery.deliver_pending(b)) == (2, 0)  # not A's, in flight
     go_on.set()
     first.join(30)
     assert message_ids(smtp) == Counter(f"<newsmon-alert-{i}@test.example>" for i in ids)
