@@ -835,9 +835,9 @@ def claim_alert(
     for alert_id, state in conn.execute(find, {"b_now": now}).all():
         params = {"b_id": alert_id, "b_state": state, "b_now": now, "b_owner": owner,
                   "b_until": until}  # fmt: skip
-        if conn.execute(take, params).scalar_one_or_none() is not None:
-            row = session.get(AlertRow, alert_id)
-            return (row, state == "sending") if row is not None else None
+        taken = conn.execute(take, params).mappings().first()
+        if taken is not None:  # the row as claimed, detached: the caller only reads it
+            return AlertRow(**taken), state == "sending"
     return None
 
 
@@ -856,7 +856,7 @@ def _claim_statements(dialect: str) -> tuple[Any, Any]:
         update(_table(AlertRow))
         .where(c.id == bindparam("b_id"), c.state == bindparam("b_state"), deliverable)
         .values(state="sending", lease_owner=bindparam("b_owner"), lease_until=bindparam("b_until"))
-        .returning(c.id)
+        .returning(*_table(AlertRow).c)
     )
     return find, take
 
