@@ -35,9 +35,11 @@ import hashlib
 import ipaddress
 import re
 from functools import cache
+from typing import TYPE_CHECKING
 from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 
-import tldextract
+if TYPE_CHECKING:
+    import tldextract
 
 __all__ = ["canonical_url", "outlet_of", "url_key"]
 
@@ -129,7 +131,11 @@ def outlet_of(url: str) -> str:
 
 @cache
 def _public_suffixes() -> tldextract.TLDExtract:
-    """The bundled Public Suffix List with its private domains; no fetch, no cache files."""
+    """The bundled Public Suffix List with its private domains; no fetch, no cache files.
+    Imported when first needed: tldextract brings requests, a third of a second to import
+    for every command and worker process that never reads an outlet."""
+    import tldextract
+
     return tldextract.TLDExtract(
         suffix_list_urls=(), include_psl_private_domains=True, cache_dir=None
     )
