@@ -829,9 +829,18 @@ def claim_alert(
     statements built once per dialect: one claim per alert sent, and building them cost
     more than running them. The conditional UPDATE takes the alert only if it is still in
     the state it was read in: of two replicas reading the same one, one wins."""
-    find, take = _claim_statements(session.get_bind().dialect.name)
+    dialect = session.get_bind().dialect.name
     conn = session.connection()
     until = now + timedelta(seconds=lease)
+    if dialect == "postgresql":  # one statement: the pick is locked, others skip it
+        params = {"b_now": now, "b_owner": owner, "b_until": until}
+        found = conn.execute(_claim_pg_statement(), params).mappings().first()
+        if found is None:
+            return None
+        values = dict(found)
+        was = values.pop("was")
+        return AlertRow(**values), was == "sending"
+    find, take = _claim_statements(dialect)
     for alert_id, state in conn.execute(find, {"b_now": now}).all():
         params = {"b_id": alert_id, "b_state": state, "b_now": now, "b_owner": owner,
                   "b_until": until}  # fmt: skip
@@ -841,17 +850,44 @@ def claim_alert(
     return None
 
 
-@cache
-def _claim_statements(dialect: str) -> tuple[Any, Any]:
+def _deliverable() -> Any:
     c = _table(AlertRow).c
     now: Any = bindparam("b_now")
-    deliverable = or_(
+    return or_(
         and_(c.state == "pending", c.next_attempt_at <= now),
         and_(c.state == "sending", c.lease_until < now),
     )
+
+
+@cache
+def _claim_pg_statement() -> Any:
+    """UPDATE alerts … FROM (the oldest deliverable, FOR UPDATE SKIP LOCKED) RETURNING the
+    row and the state it was claimed in."""
+    table = _table(AlertRow)
+    c = table.c
+    pick = (
+        select(c.id, c.state)
+        .where(_deliverable())
+        .order_by(c.id)
+        .limit(1)
+        .with_for_update(skip_locked=True)
+        .subquery("pick")
+    )
+    return (
+        update(table)
+        .where(c.id == pick.c.id)
+        .values(state="sending", lease_owner=bindparam("b_owner"), lease_until=bindparam("b_until"))
+        .returning(*c, pick.c.state.label("was"))
+    )
+
+
+@cache
+def _claim_statements(dialect: str) -> tuple[Any, Any]:
+    """Find the oldest deliverable, then take it if it is still in the state it was read
+    in (SQLite: one writer at a time, and no RETURNING of another table's columns)."""
+    c = _table(AlertRow).c
+    deliverable = _deliverable()
     find: Any = select(c.id, c.state).where(deliverable).order_by(c.id).limit(1)
-    if dialect == "postgresql":
-        find = find.with_for_update(skip_locked=True)
     take = (
         update(_table(AlertRow))
         .where(c.id == bindparam("b_id"), c.state == bindparam("b_state"), deliverable)
