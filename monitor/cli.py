@@ -70,6 +70,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     with app.readers() as session:
         held = queries.count_alerts(session).get("held", 0)
     errors = [p for p in report.polls if p.error]
+    pending = sum(w.count for w in report.waiting)
     print(
         f"newsmon: polled {len(report.polls)} feeds ({len(errors)} failed), "
         f"{report.new_items} new items"
@@ -80,11 +81,22 @@ def cmd_run(args: argparse.Namespace) -> int:
         )
         + f", {report.delivered} alerts delivered"
         + (f", {report.failed} failed" if report.failed else "")
+        + (f", {pending} still pending" if pending else "")
         + (f", {held} held (quiet hours, hourly cap or digest)" if held else ""),
         file=sys.stderr,
     )
     for poll in errors:
         print(redact(f"  {poll.feed}: {poll.error}"), file=sys.stderr)
+    now = datetime.now(UTC)
+    for waiting in report.waiting:
+        where = f"{waiting.notifier} {waiting.channel}" if waiting.channel else waiting.notifier
+        wait = max(0, round((waiting.next_at - now).total_seconds()))
+        print(
+            f"  {waiting.count} alert(s) still pending for {where}: next attempt at "
+            f"{waiting.next_at.isoformat(timespec='seconds')} (in {wait}s; `newsmon run` "
+            "or the next `run --once` sends them)",
+            file=sys.stderr,
+        )
     return 0
 
 
