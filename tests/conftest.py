@@ -17,6 +17,9 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.exc import OperationalError
 
+from tests.slack_server import SlackServer
+from tests.smtp_server import SmtpServer
+
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"
 PG_URL = os.environ.get("NEWSMON_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
@@ -81,3 +84,17 @@ def seeds_dir() -> Path:
     if not path.is_dir():
         pytest.skip("seed documents (../shared/seeds) not present")
     return path
+
+
+@pytest.fixture
+def slack() -> Iterator[SlackServer]:
+    """A Slack-compatible API on 127.0.0.1 (modules with their own server override it)."""
+    with SlackServer() as server:
+        yield server
+
+
+@pytest.fixture
+def smtp() -> Iterator[SmtpServer]:
+    """An SMTP server (aiosmtpd) on 127.0.0.1 that keeps every message."""
+    with SmtpServer() as server:
+        yield server

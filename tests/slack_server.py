@@ -500,3 +500,23 @@ def slack_server() -> Iterator[SlackServer]:
     """A started :class:`SlackServer`, stopped after the test."""
     with SlackServer() as server:
         yield server
+
+
+class HoldingSlack(SlackServer):
+    """Posts the first message, then holds the reply until ``release`` is set: a delivery
+    caught in flight, for stop and crash tests."""
+
+    posted: threading.Event
+    release: threading.Event
+
+    def start(self) -> HoldingSlack:
+        self.posted, self.release = threading.Event(), threading.Event()
+        super().start()
+        return self
+
+    def _api_chat_postMessage(self, params: dict[str, Any]) -> dict[str, Any]:
+        result = super()._api_chat_postMessage(params)
+        if not self.posted.is_set():
+            self.posted.set()
+            self.release.wait(timeout=60)
+        return result

@@ -52,18 +52,6 @@ def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
     return fake
 
 
-@pytest.fixture
-def slack() -> Iterator[SlackServer]:
-    with SlackServer() as server:
-        yield server
-
-
-@pytest.fixture
-def smtp() -> Iterator[SmtpServer]:
-    with SmtpServer() as server:
-        yield server
-
-
 def write_config(tmp_path: Path, db_url: str, slack: SlackServer, smtp: SmtpServer) -> Path:
     config = {
         "database": {"url": db_url},

@@ -11,11 +11,9 @@ import os
 import signal
 import subprocess
 import sys
-import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 import pytest
 import yaml
@@ -24,7 +22,7 @@ from sqlalchemy import create_engine, update
 from monitor.cli import main
 from storage.models import AlertRow
 from tests.conftest import REPO
-from tests.slack_server import SlackServer
+from tests.slack_server import HoldingSlack, SlackServer
 
 DATA = REPO / "tests" / "data" / "e2e"
 CHANNELS = {
@@ -33,25 +31,6 @@ CHANNELS = {
     "C0MISSIL01": "nk-missiles",
     "C0NEWS0001": "news-alerts",
 }
-
-
-class HoldingSlack(SlackServer):
-    """Posts the first message, then holds the reply until ``release`` is set."""
-
-    posted: threading.Event
-    release: threading.Event
-
-    def start(self) -> HoldingSlack:
-        self.posted, self.release = threading.Event(), threading.Event()
-        super().start()
-        return self
-
-    def _api_chat_postMessage(self, params: dict[str, Any]) -> dict[str, Any]:
-        result = super()._api_chat_postMessage(params)
-        if not self.posted.is_set():
-            self.posted.set()
-            self.release.wait(timeout=60)
-        return result
 
 
 @pytest.fixture

@@ -41,12 +41,6 @@ def slack() -> Iterator[SlackServer]:
 
 
 @pytest.fixture
-def smtp() -> Iterator[SmtpServer]:
-    with SmtpServer() as server:
-        yield server
-
-
-@pytest.fixture
 def feeds() -> Iterator[FeedServer]:
     with FeedServer() as server:
         server.add(
@@ -224,7 +218,7 @@ def test_run_once_delivers_each_alert_once_and_alerts_a_changed_figure(
     # 4,000 of them have been killed"): the 4,000 are the killed, not troops deployed, so
     # no figure changes and no figure_change alert is recorded.
     round3 = round2.replace(
-        "<item>", (DATA / "kyiv-round3-partitive.xml").read_text() + "\n<item>", 1
+        "<item>", (DATA / "kyiv-round3-item.xml").read_text() + "\n<item>", 1
     )
     feeds.add("/kyiv.xml", round3.encode(), content_type="application/rss+xml")
     assert main(["run", "--once", "--config", config]) == 0

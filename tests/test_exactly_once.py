@@ -32,18 +32,6 @@ EMAIL = ("email", "desk@test.example")
 
 
 @pytest.fixture
-def slack() -> Iterator[SlackServer]:
-    with SlackServer() as server:
-        yield server
-
-
-@pytest.fixture
-def smtp() -> Iterator[SmtpServer]:
-    with SmtpServer() as server:
-        yield server
-
-
-@pytest.fixture
 def config_path(tmp_path: Path, db_url: str, slack: SlackServer, smtp: SmtpServer) -> Path:
     return write_config(tmp_path, db_url, slack, smtp)
 

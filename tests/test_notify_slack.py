@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import socket
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -15,12 +14,6 @@ from notifiers import build_notifiers
 from notifiers.slack import SlackConfig, SlackError, SlackNotifier
 from tests.slack_server import SlackServer, find_mentions
 from tests.test_notify_render import HOSTILE, _dashboard, _digest, _huge, load_alert
-
-
-@pytest.fixture
-def slack() -> Iterator[SlackServer]:
-    with SlackServer() as server:
-        yield server
 
 
 def bot(server: SlackServer, **config: object) -> SlackNotifier:

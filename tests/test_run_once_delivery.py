@@ -46,12 +46,6 @@ def slack() -> Iterator[RateLimitingSlack]:
 
 
 @pytest.fixture
-def smtp() -> Iterator[SmtpServer]:
-    with SmtpServer() as server:
-        yield server
-
-
-@pytest.fixture
 def unpaced(monkeypatch: pytest.MonkeyPatch) -> None:
     """Slack's one-post-a-second pacing has its own test; here it would only cost time."""
     monkeypatch.setattr(SlackNotifier, "min_interval", 0.0)

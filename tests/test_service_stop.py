@@ -9,10 +9,8 @@ stop falls exactly while an alert is being sent.
 from __future__ import annotations
 
 import signal
-import threading
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 import yaml
@@ -22,27 +20,8 @@ from monitor.config import load_config
 from tests.conftest import REPO
 from tests.feedserver import FeedServer, Response
 from tests.service_process import ServiceProcess, rss
-from tests.slack_server import SlackServer
+from tests.slack_server import HoldingSlack
 from tests.test_delivery import enqueue, rows
-
-
-class HoldingSlack(SlackServer):
-    """Posts the first message, then holds the reply until ``release`` is set."""
-
-    posted: threading.Event
-    release: threading.Event
-
-    def start(self) -> HoldingSlack:
-        self.posted, self.release = threading.Event(), threading.Event()
-        super().start()
-        return self
-
-    def _api_chat_postMessage(self, params: dict[str, Any]) -> dict[str, Any]:
-        result = super()._api_chat_postMessage(params)
-        if not self.posted.is_set():
-            self.posted.set()
-            self.release.wait(timeout=60)
-        return result
 
 
 @pytest.fixture
