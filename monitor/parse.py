@@ -70,8 +70,65 @@ def parse_feed(
     if not head:
         raise FetchError(f"empty response instead of a feed: {url}")
     if head.startswith((b"{", b"[")) or "json" in (content_type or "").lower():
-        return _parse_json_feed(body, url, now)
-    return _parse_xml_feed(body, url, content_type, now)
+        return _bounded(_parse_json_feed(body, url, now))
+    return _bounded(_parse_xml_feed(body, url, content_type, now))
+
+
+# --- limits and storable text -----------------------------------------------------------
+
+MAX_ENTRIES = 1000  # per feed per poll: the newest are kept, and the feed's status says so
+TITLE_LIMIT = 1000  # characters of a title (one feed's 5 MB title was in every alert row)
+TEXT_LIMIT = 200_000  # characters of a summary or a content
+_FIELD_LIMIT = 4000  # characters of a GUID, a link or an author
+# What neither database stores, nor any reader wants: C0 controls but tab and newline
+# (PostgreSQL refuses NUL in text), DEL, C1 controls, lone surrogates (not encodable as
+# UTF-8) and the noncharacters U+FFFE/U+FFFF.
+_UNSTORABLE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]+")
+_EPOCH = datetime.min.replace(tzinfo=UTC)
+
+
+def storable(text: str, limit: int) -> str:
+    """``text`` without the characters a database or a reader chokes on, cut to ``limit``."""
+    if not text.isprintable():
+        text = _UNSTORABLE.sub(" ", text)
+    return text[:limit]
+
+
+def _storable_or_none(text: str | None) -> str | None:
+    return (storable(text, _FIELD_LIMIT).strip() or None) if text else None
+
+
+def _bounded(parsed: ParsedFeed) -> ParsedFeed:
+    """At most ``MAX_ENTRIES`` entries (the newest; undated ones count as oldest, and the
+    feed's own order decides ties), every field storable and within its limit."""
+    entries = parsed.entries
+    error = parsed.error
+    if len(entries) > MAX_ENTRIES:
+        order = sorted(range(len(entries)), key=lambda i: (entries[i].published_at or _EPOCH, -i))
+        kept = sorted(order[-MAX_ENTRIES:])
+        note = f"too many entries: kept the newest {MAX_ENTRIES} of {len(entries)}"
+        error = f"{error}; {note}" if error else note
+        entries = [entries[i] for i in kept]
+    return ParsedFeed(
+        title=_storable_or_none(parsed.title),
+        link=_storable_or_none(parsed.link),
+        entries=[_bounded_entry(entry) for entry in entries],
+        error=error,
+        ttl_seconds=parsed.ttl_seconds,
+    )
+
+
+def _bounded_entry(entry: Entry) -> Entry:
+    return Entry(
+        feed_url=entry.feed_url,
+        guid=_storable_or_none(entry.guid),
+        url=_storable_or_none(entry.url),
+        title=storable(entry.title, TITLE_LIMIT),
+        summary=storable(entry.summary, TEXT_LIMIT),
+        content=storable(entry.content, TEXT_LIMIT),
+        published_at=entry.published_at,
+        author=_storable_or_none(entry.author),
+    )
 
 
 # --- XML (feedparser) -------------------------------------------------------------------

@@ -5,6 +5,7 @@ from it reaches a mail header, and the healthy feed is stored every time.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
@@ -13,10 +14,15 @@ from typing import Any
 
 import pytest
 import yaml
+from sqlalchemy import select
 
+from monitor.app import build_app
+from monitor.config import load_config
+from monitor.parse import MAX_ENTRIES, TITLE_LIMIT
+from storage.models import Item
 from tests.feedserver import FeedServer
 from tests.smtp_server import SmtpServer
-from tests.test_faults import GOOD, Setup, cli, items_of, server
+from tests.test_faults import GOOD, Setup, cli, feeds_json, items_of, server
 
 __all__ = ["server"]
 
@@ -47,12 +53,17 @@ def smtp() -> Iterator[SmtpServer]:
         yield mail
 
 
-def run_once(setup: Setup, **config: Any) -> tuple[int, str, str]:
+def write_with(setup: Setup, **config: Any) -> str:
+    """The setup's config file with top-level keys replaced."""
     path = Path(setup.write())
     data = yaml.safe_load(path.read_text(encoding="utf-8"))
     data.update(config)
     path.write_text(yaml.safe_dump(data), encoding="utf-8")
-    return cli("run", "--once", "--config", str(path))
+    return str(path)
+
+
+def run_once(setup: Setup, **config: Any) -> tuple[int, str, str]:
+    return cli("run", "--once", "--config", write_with(setup, **config))
 
 
 def hostile_beside_good(server: FeedServer, tmp_path: Path, body: bytes) -> Setup:
@@ -96,3 +107,58 @@ def test_encoded_word_crlf_in_a_title_adds_no_header_or_part(
             "text/html",
         ]
         assert received.rcpt_tos == ["t@test.example"]
+
+
+# --- data that must not be lost ------------------------------------------------------------
+
+
+def json_feed(*items: dict[str, Any]) -> bytes:
+    return json.dumps(
+        {"version": "https://jsonfeed.org/version/1.1", "title": "j", "items": list(items)}
+    ).encode()
+
+
+def test_nul_and_control_characters_are_stripped_before_storing(
+    server: FeedServer, tmp_path: Path, db_url: str
+) -> None:
+    body = json_feed(
+        {"id": "nul-1", "url": "https://hostile.example/n/1", "title": "NUL \u0000 here",
+         "content_text": "Body with \u0000 and \ud800 and \x1b[31m escapes.",
+         "author": {"name": "a\u0000"}},
+        {"id": "nul-2", "url": "https://hostile.example/n/2", "title": "Plain neighbour",
+         "content_text": "Nothing odd."},
+    )  # fmt: skip
+    setup = hostile_beside_good(server, tmp_path, body)
+    server.add("/rss-nul", feed_of(item("Raw &#0; NUL", guid="r-1", link="https://h.example/r")))
+    setup.feed("rss-nul", "/rss-nul")
+    code, _out, err = run_once(setup, database={"url": db_url})
+    assert code == 0, err
+    stored = items_of(write_with(setup, database={"url": db_url}))
+    assert stored == {"good": 2, "hostile": 2, "rss-nul": 1}
+    rows = feeds_json(write_with(setup, database={"url": db_url}))
+    assert rows["hostile"]["consecutive_failures"] == 0
+
+
+def test_entries_per_poll_and_titles_are_capped(server: FeedServer, tmp_path: Path) -> None:
+    many = MAX_ENTRIES + 500
+    start = datetime(2024, 1, 1, tzinfo=UTC)
+    items = [
+        f"<item><title>tiny {i}</title><guid>t-{i}</guid><pubDate>"
+        f"{format_datetime(start + timedelta(minutes=i), usegmt=True)}</pubDate></item>"
+        for i in range(many)
+    ]
+    big_title = "Headline " + "x" * (5 * TITLE_LIMIT)
+    items.append(item(big_title, guid="big-1", link="https://hostile.example/big"))
+    setup = hostile_beside_good(server, tmp_path, feed_of(*reversed(items)))
+    code, _out, err = run_once(setup)
+    assert code == 0, err
+    config = setup.write()
+    assert items_of(config) == {"good": 2, "hostile": MAX_ENTRIES}
+    row = feeds_json(config)["hostile"]
+    assert f"kept the newest {MAX_ENTRIES} of {many + 1}" in row["last_error"]
+    app = build_app(load_config(config))
+    with app.sessions() as session:
+        titles = session.scalars(select(Item.title)).all()
+    app.engine.dispose()
+    assert max(len(t) for t in titles) == TITLE_LIMIT
+    assert "tiny 500" not in titles and "tiny 501" in titles, "the oldest were dropped"
