@@ -6,7 +6,8 @@ from it reaches a mail header, and the healthy feed is stored every time.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from pathlib import Path
@@ -18,7 +19,7 @@ from sqlalchemy import select
 
 from monitor.app import build_app
 from monitor.config import load_config
-from monitor.parse import MAX_ENTRIES, TITLE_LIMIT
+from monitor.parse import MAX_ENTRIES, TITLE_LIMIT, html_to_text
 from storage.models import Item
 from tests.feedserver import FeedServer
 from tests.smtp_server import SmtpServer
@@ -162,3 +163,37 @@ def test_entries_per_poll_and_titles_are_capped(server: FeedServer, tmp_path: Pa
     app.engine.dispose()
     assert max(len(t) for t in titles) == TITLE_LIMIT
     assert "tiny 500" not in titles and "tiny 501" in titles, "the oldest were dropped"
+
+
+# --- crashes and hangs -------------------------------------------------------------------
+
+
+def _best_of(runs: int, work: Callable[[], object]) -> float:
+    best = float("inf")
+    for _ in range(runs):
+        started = time.perf_counter()
+        work()
+        best = min(best, time.perf_counter() - started)
+    return best
+
+
+@pytest.mark.parametrize("unit", ["<p a", '<a "', "<a \"<a '", "<!x", '<div class="a<b" '])
+def test_html_to_text_is_linear_on_unclosed_tags(unit: str) -> None:
+    """Four times the input costs about four times the time (quadratic: sixteen). A ratio,
+    not a time limit: it holds on a slow or busy machine alike."""
+    small, large = unit * 4096, unit * 16384
+    ratio = _best_of(3, lambda: html_to_text(large)) / _best_of(3, lambda: html_to_text(small))
+    assert ratio < 9, f"{unit!r}: 4× the input took {ratio:.1f}× the time"
+
+
+def test_unclosed_tags_in_a_feed_do_not_stall_the_others(
+    server: FeedServer, tmp_path: Path
+) -> None:
+    payload = "&lt;p a" * 16384  # 64 KB of "<p a" once unescaped
+    body = feed_of(
+        item(payload, guid="tags-1", link="https://hostile.example/t/1", description=payload)
+    )
+    setup = hostile_beside_good(server, tmp_path, body)
+    code, _out, err = run_once(setup)
+    assert code == 0, err
+    assert items_of(setup.write()) == {"good": 2, "hostile": 1}
