@@ -197,3 +197,24 @@ def test_unclosed_tags_in_a_feed_do_not_stall_the_others(
     code, _out, err = run_once(setup)
     assert code == 0, err
     assert items_of(setup.write()) == {"good": 2, "hostile": 1}
+
+
+def test_a_guid_reused_for_different_stories_is_no_identity(
+    server: FeedServer, tmp_path: Path, db_url: str
+) -> None:
+    same = [
+        item(f"Story number {i}", guid="same-guid", link=f"https://hostile.example/s/{i}")
+        for i in range(3)
+    ]
+    copy = item("Story number 0", guid="same-guid", link="https://hostile.example/s/0")
+    setup = hostile_beside_good(server, tmp_path, feed_of(*same, copy))
+    config = write_with(setup, database={"url": db_url})
+    code, _out, err = cli("run", "--once", "--config", config)
+    assert code == 0, err
+    assert items_of(config) == {"good": 2, "hostile": 3}, "every story, the copy once"
+    more = item("Story number 3", guid="same-guid", link="https://hostile.example/s/3")
+    server.add("/hostile", feed_of(more, *same))
+    server.add("/good", GOOD + b" ")  # changed bytes: parsed again, nothing new
+    code, _out, err = cli("run", "--once", "--config", config)
+    assert code == 0, err
+    assert items_of(config) == {"good": 2, "hostile": 4}
