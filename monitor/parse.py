@@ -740,9 +740,16 @@ def _feedparser_date(value: str, now: datetime) -> datetime | Literal[False] | N
 # --- JSON Feed ----------------------------------------------------------------------------
 
 
+MAX_JSON_DEPTH = 64  # deeper arrays and objects are read as null (json.loads recurses)
+_JSON_TOKEN = re.compile(rb'"(?:[^"\\]|\\.)*"|[\[\]{}]', re.S)
+
+
 def _parse_json_feed(body: bytes, url: str, now: datetime) -> ParsedFeed:
     try:
-        data = json.loads(body)
+        try:
+            data = json.loads(body, parse_int=_json_int)
+        except RecursionError:  # nesting past the interpreter's limit: those parts are null
+            data = json.loads(_flattened(body), parse_int=_json_int)
     except (ValueError, UnicodeDecodeError) as exc:
         raise FetchError(f"not a feed: invalid JSON ({exc}): {url}") from None
     if not isinstance(data, dict) or not isinstance(data.get("items"), list):
@@ -751,13 +758,48 @@ def _parse_json_feed(body: bytes, url: str, now: datetime) -> ParsedFeed:
     error = None
     if not (isinstance(version, str) and version.startswith(_JSON_FEED_VERSION)):
         error = f"JSON Feed without a jsonfeed.org version: {version!r}"
-    items = [item for item in data["items"] if isinstance(item, dict)]
+    entries = []
+    for item in data["items"]:
+        if not isinstance(item, dict):
+            continue
+        try:
+            entries.append(_entry_from_json(item, url, now))
+        except Exception as exc:
+            error = f"an item could not be read ({type(exc).__name__}: {exc})"
     return ParsedFeed(
         title=_clean(_str(data.get("title"))),
         link=_link(_str(data.get("home_page_url")), url),
-        entries=[_entry_from_json(item, url, now) for item in items],
+        entries=entries,
         error=error,
     )
+
+
+def _json_int(text: str) -> int | None:
+    """An integer literal; None past Python's 4,300-digit conversion limit (json.loads
+    would refuse the whole document)."""
+    return int(text) if len(text) <= 4000 else None
+
+
+def _flattened(body: bytes) -> bytes:
+    """``body`` with every array or object nested deeper than ``MAX_JSON_DEPTH`` replaced by
+    ``null``, in one pass (strings are skipped whole, so brackets in them do not count)."""
+    parts: list[bytes] = []
+    depth = 0
+    cut_from = -1  # where the too-deep container being dropped starts
+    kept_to = 0
+    for token in _JSON_TOKEN.finditer(body):
+        char = token.group()[:1]
+        if char in b"[{":
+            depth += 1
+            if depth == MAX_JSON_DEPTH + 1:
+                cut_from = token.start()
+        elif char in b"]}":
+            if depth == MAX_JSON_DEPTH + 1 and cut_from >= 0:
+                parts += [body[kept_to:cut_from], b"null"]
+                kept_to, cut_from = token.end(), -1
+            depth -= 1
+    parts.append(body[kept_to:])
+    return b"".join(parts)
 
 
 def _entry_from_json(item: dict[str, Any], feed_url: str, now: datetime) -> Entry:
@@ -791,7 +833,10 @@ def _iso_date(value: Any, now: datetime) -> datetime | None:
         when = datetime.fromisoformat(value.strip())
     except ValueError:
         return None
-    when = when.replace(tzinfo=UTC) if when.tzinfo is None else when.astimezone(UTC)
+    try:  # 0001-01-01T00:00:00+14:00 is before datetime's first UTC instant
+        when = when.replace(tzinfo=UTC) if when.tzinfo is None else when.astimezone(UTC)
+    except OverflowError:
+        return None
     return min(when, now)
 
 

@@ -218,3 +218,19 @@ def test_a_guid_reused_for_different_stories_is_no_identity(
     code, _out, err = cli("run", "--once", "--config", config)
     assert code == 0, err
     assert items_of(config) == {"good": 2, "hostile": 4}
+
+
+def test_bad_json_feed_fields_cost_only_that_field(server: FeedServer, tmp_path: Path) -> None:
+    deep = "[" * 100_000 + "]" * 100_000
+    body = (
+        '{"version": "https://jsonfeed.org/version/1.1", "items": ['
+        '{"id": "d-1", "url": "https://hostile.example/d/1", "title": "Deep",'
+        f' "content_html": {deep}, "date_published": "0001-01-01T00:00:00+14:00"}},'
+        '{"id": "d-2", "url": "https://hostile.example/d/2", "title": "Late",'
+        ' "date_modified": "9999-12-31T23:59:59-14:00", "_n": ' + "9" * 5000 + "},"
+        '{"id": "d-3", "url": "https://hostile.example/d/3", "title": "Fine [{\\""}]}'
+    ).encode()
+    setup = hostile_beside_good(server, tmp_path, body)
+    code, _out, err = run_once(setup)
+    assert code == 0, err
+    assert items_of(setup.write()) == {"good": 2, "hostile": 3}
