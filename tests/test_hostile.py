@@ -21,6 +21,7 @@ from monitor.app import build_app
 from monitor.config import load_config
 from monitor.parse import MAX_ENTRIES, TITLE_LIMIT, html_to_text
 from storage.models import Item
+from tests.conftest import REPO
 from tests.feedserver import FeedServer
 from tests.smtp_server import SmtpServer
 from tests.test_faults import GOOD, Setup, cli, feeds_json, items_of, server
@@ -234,3 +235,44 @@ def test_bad_json_feed_fields_cost_only_that_field(server: FeedServer, tmp_path:
     code, _out, err = run_once(setup)
     assert code == 0, err
     assert items_of(setup.write()) == {"good": 2, "hostile": 3}
+
+
+# --- watchlist folder ----------------------------------------------------------------------
+
+BOMB = "a: &a [x, x, x, x, x, x, x, x, x, x]\n" + "".join(
+    f"{chr(98 + i)}: &{chr(98 + i)} [{', '.join(['*' + chr(97 + i)] * 10)}]\n" for i in range(8)
+)
+
+
+@pytest.mark.parametrize(
+    ("text", "line"),
+    [(BOMB, 2), ("name: selfref\nterms: &t {x: [*t]}\n", 2), ("name: m\n<<: &b {}\nx: *b\n", 3)],
+)
+def test_yaml_aliases_are_refused_at_their_line(tmp_path: Path, text: str, line: int) -> None:
+    folder = tmp_path / "watchlists"
+    folder.mkdir()
+    for shipped in (REPO / "watchlists").glob("*.yaml"):
+        (folder / shipped.name).write_text(shipped.read_text(encoding="utf-8"), encoding="utf-8")
+    (folder / "hostile.yaml").write_text(text, encoding="utf-8")
+    config = tmp_path / "newsmon.yaml"
+    config.write_text(yaml.safe_dump({"watchlists": str(folder), "http": {"listen": None}}))
+    code, _out, err = cli("validate", "--config", str(config))
+    assert code == 1
+    assert f"hostile.yaml:{line}: YAML aliases are not supported" in err, err
+    assert "Traceback" not in err
+
+
+def test_a_symlinked_watchlist_pointing_out_of_the_folder_is_not_read(tmp_path: Path) -> None:
+    folder = tmp_path / "watchlists"
+    folder.mkdir()
+    secret = tmp_path / "secret.yaml"
+    secret.write_text("password: TOP-SECRET-MARKER\n: [\n", encoding="utf-8")
+    for shipped in (REPO / "watchlists").glob("*.yaml"):
+        (folder / shipped.name).write_text(shipped.read_text(encoding="utf-8"), encoding="utf-8")
+    (folder / "leak.yaml").symlink_to(secret)
+    config = tmp_path / "newsmon.yaml"
+    config.write_text(yaml.safe_dump({"watchlists": str(folder), "http": {"listen": None}}))
+    code, out, err = cli("validate", "--config", str(config))
+    assert code == 1
+    assert "leak.yaml: a symlink out of the folder: not read" in err
+    assert "TOP-SECRET-MARKER" not in out + err
