@@ -148,16 +148,16 @@ def cmd_feeds(args: argparse.Namespace) -> int:
     now = datetime.now(UTC)
     rows: list[dict[str, Any]] = [
         {
-            "url": f.url,
+            "url": redact(f.url),  # tokens in a feed's URL are secrets too
             "name": f.name,
             "last_polled_at": _iso(f.last_polled_at),
             "last_success_at": _iso(f.last_success_at),
             "last_status": f.last_status,
             "consecutive_failures": f.consecutive_failures,
-            "last_error": f.last_error,
+            "last_error": redact(f.last_error) if f.last_error else None,
             "next_poll_at": None if f.gone else _iso(f.next_poll_at),
             "gone": f.gone,
-            "moved_to": f.fetch_url,
+            "moved_to": redact(f.fetch_url) if f.fetch_url else None,
             "polls": f.polls,
             "flagged": is_flagged(f.consecutive_failures, f.last_success_at, now, flag_after),
         }

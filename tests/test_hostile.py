@@ -276,3 +276,39 @@ def test_a_symlinked_watchlist_pointing_out_of_the_folder_is_not_read(tmp_path: 
     assert code == 1
     assert "leak.yaml: a symlink out of the folder: not read" in err
     assert "TOP-SECRET-MARKER" not in out + err
+
+
+# --- secrets in feed URLs ------------------------------------------------------------------
+
+
+def test_credentials_in_feed_urls_are_redacted_in_logs_and_listings(
+    server: FeedServer, tmp_path: Path
+) -> None:
+    server.add("/good", GOOD)
+    server.add("/private", b"", status=500)
+    port = server.url("/").split(":")[2].split("/")[0]
+    setup = Setup(tmp_path, server)
+    setup.feed("good", "/good")
+    secret_feeds = [
+        {"name": "query", "url": server.url("/private?token=QUERY-SECRET-1&page=2")},
+        {"name": "userinfo", "url": f"http://reader:USERINFO-SECRET-2@127.0.0.1:{port}/private"},
+        {"name": "key", "url": server.url("/private?api_key=KEY-SECRET-3")},
+    ]
+    path = write_with(setup, log={"level": "DEBUG", "format": "json"})
+    data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+    data["feeds"] += [{**f, "fetch_article": "never"} for f in secret_feeds]
+    Path(path).write_text(yaml.safe_dump(data), encoding="utf-8")
+    outputs = []
+    for args in (["run", "--once"], ["feeds"], ["feeds", "--json"]):
+        code, out, err = cli(*args, "--config", path)
+        outputs.append(out + err)
+        assert code in (0, 1), err
+    rows = feeds_json(path)
+    assert rows["query"]["url"].endswith("/private?token=[redacted]&page=2")
+    assert rows["userinfo"]["url"].startswith("http://reader:[redacted]@127.0.0.1")
+    assert "HTTP 500" in rows["key"]["last_error"]
+    everything = "\n".join(outputs) + json.dumps(rows)
+    assert "private?token=[redacted]" in outputs[0], "the failing poll was logged, redacted"
+    for secret in ("QUERY-SECRET-1", "USERINFO-SECRET-2", "KEY-SECRET-3"):
+        assert secret not in everything
+    assert items_of(path)["good"] == 2
