@@ -19,6 +19,7 @@ from sqlalchemy import select
 
 from monitor.app import build_app
 from monitor.config import load_config
+from monitor.matching import regex_problem
 from monitor.parse import MAX_ENTRIES, TITLE_LIMIT, html_to_text
 from storage.models import Item
 from tests.conftest import REPO
@@ -312,3 +313,30 @@ def test_credentials_in_feed_urls_are_redacted_in_logs_and_listings(
     for secret in ("QUERY-SECRET-1", "USERINFO-SECRET-2", "KEY-SECRET-3"):
         assert secret not in everything
     assert items_of(path)["good"] == 2
+
+
+@pytest.mark.parametrize(
+    "pattern",
+    [r"(?:a{1,20}){1,20}b", r"\d+x?\d+y", r"(?:\d{1,3}){2}x", r"[a-z]+ ?\w+!"],
+)
+def test_pathological_watchlist_regexes_are_refused(tmp_path: Path, pattern: str) -> None:
+    folder = tmp_path / "watchlists"
+    folder.mkdir()
+    shipped = (REPO / "watchlists" / "kn-23.yaml").read_text(encoding="utf-8")
+    line = next(i for i, t in enumerate(shipped.splitlines(), 1) if "regex:" in t)
+    hostile = shipped.replace(
+        '{regex: "hwas(?:e?o)ng[- ]?11(?:[a-d]|ga|na|da|ra)?"}', json.dumps({"regex": pattern})
+    )
+    (folder / "kn-23.yaml").write_text(hostile, encoding="utf-8")
+    config = tmp_path / "newsmon.yaml"
+    config.write_text(yaml.safe_dump({"watchlists": str(folder), "http": {"listen": None}}))
+    code, _out, err = cli("validate", "--config", str(config))
+    assert code == 1
+    assert f"kn-23.yaml:{line}:" in err and "could backtrack catastrophically" in err, err
+
+
+@pytest.mark.parametrize(
+    "pattern", [r"(?:ab{2}){3}", r"(?:ab?){2}", r"\d+x\d+y", r"\w+\s+missiles"]
+)
+def test_harmless_repeats_stay_accepted(pattern: str) -> None:
+    assert regex_problem(pattern) is None
