@@ -79,7 +79,9 @@ def parse_feed(
 MAX_ENTRIES = 1000  # per feed per poll: the newest are kept, and the feed's status says so
 TITLE_LIMIT = 1000  # characters of a title (one feed's 5 MB title was in every alert row)
 TEXT_LIMIT = 200_000  # characters of a summary or a content
-_FIELD_LIMIT = 4000  # characters of a GUID, a link or an author
+_FIELD_LIMIT = 4000  # characters of a GUID (stored only hashed)
+URL_LIMIT = 2048  # a longer link is dropped, not cut (storage's column; a cut link is wrong)
+_AUTHOR_LIMIT = 300  # storage's column
 # What neither database stores, nor any reader wants: C0 controls but tab and newline
 # (PostgreSQL refuses NUL in text), DEL, C1 controls, lone surrogates (not encodable as
 # UTF-8) and the noncharacters U+FFFE/U+FFFF.
@@ -94,8 +96,12 @@ def storable(text: str, limit: int) -> str:
     return text[:limit]
 
 
-def _storable_or_none(text: str | None) -> str | None:
-    return (storable(text, _FIELD_LIMIT).strip() or None) if text else None
+def _storable_or_none(text: str | None, limit: int = _FIELD_LIMIT) -> str | None:
+    return (storable(text, limit).strip() or None) if text else None
+
+
+def _storable_url(url: str | None) -> str | None:
+    return url if url is None or (len(url) <= URL_LIMIT and url.isprintable()) else None
 
 
 def _bounded(parsed: ParsedFeed) -> ParsedFeed:
@@ -111,7 +117,7 @@ def _bounded(parsed: ParsedFeed) -> ParsedFeed:
         entries = [entries[i] for i in kept]
     return ParsedFeed(
         title=_storable_or_none(parsed.title),
-        link=_storable_or_none(parsed.link),
+        link=_storable_url(parsed.link),
         entries=[_bounded_entry(entry) for entry in entries],
         error=error,
         ttl_seconds=parsed.ttl_seconds,
@@ -122,12 +128,12 @@ def _bounded_entry(entry: Entry) -> Entry:
     return Entry(
         feed_url=entry.feed_url,
         guid=_storable_or_none(entry.guid),
-        url=_storable_or_none(entry.url),
+        url=_storable_url(entry.url),
         title=storable(entry.title, TITLE_LIMIT),
         summary=storable(entry.summary, TEXT_LIMIT),
         content=storable(entry.content, TEXT_LIMIT),
         published_at=entry.published_at,
-        author=_storable_or_none(entry.author),
+        author=_storable_or_none(entry.author, _AUTHOR_LIMIT),
     )
 
 
@@ -148,7 +154,7 @@ def _feedparser_xml_feed(
     # Relative links are resolved here instead (_link). The content type is passed only to
     # help charset detection; a non-XML type is not an error when the body is a feed.
     parsed = feedparser.parse(
-        io.BytesIO(body),
+        io.BytesIO(_without_entity_declarations(body, url)),
         response_headers={"content-type": content_type or "application/xml"},
         sanitize_html=False,
         resolve_relative_uris=False,
@@ -165,6 +171,33 @@ def _feedparser_xml_feed(
         error=error,
         ttl_seconds=_ttl(feed),
     )
+
+
+_PROLOG = 65536  # bytes in which a DOCTYPE is looked for (it comes before the root)
+_INTERNAL_SUBSET = re.compile(rb"(<!DOCTYPE[^\[>]*)\[.*?\]\s*>", re.S)
+_WIDE_ENCODINGS = ("utf-32", "utf-16")
+
+
+def _without_entity_declarations(body: bytes, url: str) -> bytes:
+    """``body`` without its DOCTYPE's internal subset, where entities are declared.
+
+    feedparser keeps simple literal entity declarations, and expat expands a reference up
+    to 100 times over: a 2 MB feed became 90 M characters (3.2 GB) and killed the parse.
+    Without the declarations, references to them stay unexpanded text. A document in a
+    16- or 32-bit encoding that declares entities is refused (FetchError)."""
+    head = body[:_PROLOG]
+    start = head.find(b"<!DOCTYPE")
+    if start >= 0:
+        match = _INTERNAL_SUBSET.match(body, start)
+        if match:
+            return body[:start] + match.group(1) + b">" + body[match.end() :]
+        return body
+    if b"\x00" in head[:4] or head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        for encoding in _WIDE_ENCODINGS:
+            with contextlib.suppress(UnicodeDecodeError):
+                if "<!ENTITY" in head.decode(encoding, errors="ignore"):
+                    raise FetchError(f"refused: a feed declaring XML entities in {encoding}: {url}")
+    return body
 
 
 def _why_not_a_feed(body: bytes, error: str | None) -> str:

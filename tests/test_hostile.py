@@ -340,3 +340,28 @@ def test_pathological_watchlist_regexes_are_refused(tmp_path: Path, pattern: str
 )
 def test_harmless_repeats_stay_accepted(pattern: str) -> None:
     assert regex_problem(pattern) is None
+
+
+def test_entity_declarations_are_not_expanded(server: FeedServer, tmp_path: Path) -> None:
+    value = "x" * 20_000
+    uses = "&a;" * 100
+    body = (
+        f'<?xml version="1.0"?>\n<!DOCTYPE rss [\n<!ENTITY a "{value}">\n]>\n'
+        '<rss version="2.0"><channel><title>amplified</title>'
+        + "".join(
+            f"<item><title>Entity {i} &a;</title><description>{uses}</description>"
+            f"<guid>e-{i}</guid><link>https://hostile.example/e/{i}</link></item>"
+            for i in range(5)
+        )
+        + "</channel></rss>"
+    ).encode()
+    setup = hostile_beside_good(server, tmp_path, body)
+    code, _out, err = run_once(setup)
+    assert code == 0, err
+    config = setup.write()
+    assert items_of(config) == {"good": 2, "hostile": 5}
+    app = build_app(load_config(config))
+    with app.sessions() as session:
+        longest = max(len(i.title) + len(i.summary or "") for i in session.scalars(select(Item)))
+    app.engine.dispose()
+    assert longest < 1000, "no reference was expanded"
