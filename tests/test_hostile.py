@@ -23,9 +23,9 @@ from monitor.matching import regex_problem
 from monitor.parse import MAX_ENTRIES, TITLE_LIMIT, html_to_text
 from storage.models import Item
 from tests.conftest import REPO
-from tests.feedserver import FeedServer
+from tests.feedserver import FeedServer, Response, gzipped
 from tests.smtp_server import SmtpServer
-from tests.test_faults import GOOD, Setup, cli, feeds_json, items_of, server
+from tests.test_faults import GOOD, Setup, cli, feeds_json, items_of, rss, server
 
 __all__ = ["server"]
 
@@ -365,3 +365,52 @@ def test_entity_declarations_are_not_expanded(server: FeedServer, tmp_path: Path
         longest = max(len(i.title) + len(i.summary or "") for i in session.scalars(select(Item)))
     app.engine.dispose()
     assert longest < 1000, "no reference was expanded"
+
+
+def test_junk_after_a_gzip_body_is_not_read(server: FeedServer, tmp_path: Path) -> None:
+    sent: list[int] = []
+
+    def junk() -> Iterator[bytes]:
+        yield gzipped(rss("zipped", 2))
+        for _ in range(4096):  # 256 MB of junk if it were all read
+            sent.append(1)
+            yield b"J" * 65536
+
+    setup = hostile_beside_good(server, tmp_path, b"")
+    server.add(
+        "/hostile", lambda _request: Response(body=junk(), headers={"Content-Encoding": "gzip"})
+    )
+    code, _out, err = run_once(
+        setup,
+        fetch={
+            **setup.fetch,
+            "allow_private_networks": True,
+            "timeout": "5s",
+            "max_bytes": 1_000_000,
+        },
+    )
+    assert code == 0, err
+    assert items_of(setup.write()) == {"good": 2, "hostile": 2}
+    assert len(sent) < 100, "the junk was not read to its end"
+
+
+def test_a_stream_of_empty_gzip_members_counts_against_max_bytes(
+    server: FeedServer, tmp_path: Path
+) -> None:
+    empty = gzipped(b"")
+
+    def members() -> Iterator[bytes]:
+        yield gzipped(rss("zipped", 1))
+        for _ in range(200_000):  # 4 MB of members that decode to nothing
+            yield empty
+
+    setup = hostile_beside_good(server, tmp_path, b"")
+    server.add(
+        "/hostile", lambda _request: Response(body=members(), headers={"Content-Encoding": "gzip"})
+    )
+    code, _out, err = run_once(
+        setup, fetch={"allow_private_networks": True, "timeout": "5s", "max_bytes": 1_000_000}
+    )
+    assert code == 0, err
+    assert items_of(setup.write())["good"] == 2
+    assert "over 1,000,000 bytes received" in feeds_json(setup.write())["hostile"]["last_error"]
