@@ -69,6 +69,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     report = asyncio.run(run_once(app))
     with app.readers() as session:
         held = queries.count_alerts(session).get("held", 0)
+        feeds = queries.list_feeds(session)
+    polled = {p.feed for p in report.polls}
+    missed = [f for f in feeds if f.active and not f.gone and f.url not in polled]
     errors = [p for p in report.polls if p.error]
     print(
         f"newsmon: polled {len(report.polls)} feeds ({len(errors)} failed), "
@@ -79,6 +82,15 @@ def cmd_run(args: argparse.Namespace) -> int:
     )
     for poll in errors:
         print(redact(f"  {poll.feed}: {poll.error}"), file=sys.stderr)
+    for feed in missed:
+        held_by = f"leased by {feed.lease_owner}" if feed.lease_owner else "not claimed"
+        until = f" until {_iso(feed.lease_until)}" if feed.lease_until else ""
+        print(redact(f"  {feed.url}: not polled ({held_by}{until})"), file=sys.stderr)
+    unrecorded = [p for p in errors if (p.error or "").startswith("not recorded")]
+    if (missed or unrecorded) and len(unrecorded) == len(report.polls):
+        # nothing this cycle was polled and recorded, though there were feeds to poll
+        print("newsmon: polled none of the feeds it should have", file=sys.stderr)
+        return 1
     return 0
 
 

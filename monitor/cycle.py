@@ -243,11 +243,11 @@ async def poll_feed(
         )
         outcome = await _process(app, fetcher, feed, batch, result)
     except FetchError as exc:
-        outcome = await _failed(app, feed, batch, exc)
+        outcome = await _failed_or_released(app, feed, batch, exc)
     except Exception as exc:  # one broken feed never stops the others
         log.exception("unexpected error polling feed", extra={"feed": feed.url})
         error = FetchError(f"internal error: {type(exc).__name__}: {exc}")
-        outcome = await _failed(app, feed, batch, error)
+        outcome = await _failed_or_released(app, feed, batch, error)
     app.metrics.poll(outcome.outcome, time.monotonic() - started)  # type: ignore[arg-type]
     return outcome
 
@@ -331,6 +331,34 @@ async def _finish(
             "feed moved permanently to %s", result.permanent_redirect, extra={"feed": feed.url}
         )
     await batch.writer.finish(feed.id, now, record)
+
+
+RELEASE_RETRIES = (0.5, 1.0, 2.0, 4.0, 8.0)  # seconds between attempts to give a lease up
+
+
+async def _failed_or_released(
+    app: App, feed: Feed, batch: PollBatch, exc: FetchError
+) -> PollResult:
+    """_failed; when even that cannot be recorded (the database is down), the lease is
+    given up as soon as the database answers again, so the feed is not locked out of the
+    next cycles for the lease's length, and the poll reports why."""
+    try:
+        return await _failed(app, feed, batch, exc)
+    except Exception as db_error:  # reported as this feed's outcome
+        error = f"not recorded (database error: {type(db_error).__name__}): {exc}"
+        log.error("poll could not be recorded: %s", error, extra={"feed": feed.url})
+        for pause in RELEASE_RETRIES:
+            try:
+                await asyncio.to_thread(_release, app, feed.id)
+                break
+            except Exception:  # still down: wait and try again
+                await asyncio.sleep(pause)
+        return PollResult(feed.url, "error", error=error)
+
+
+def _release(app: App, feed_id: int) -> None:
+    with app.sessions.begin() as session:
+        queries.release_feed(session, feed_id, app.owner)
 
 
 async def _failed(app: App, feed: Feed, batch: PollBatch, exc: FetchError) -> PollResult:

@@ -76,7 +76,7 @@ def parse_feed(
 
 # --- limits and storable text -----------------------------------------------------------
 
-MAX_ENTRIES = 1000  # per feed per poll: the newest are kept, and the feed's status says so
+MAX_ENTRIES = 10_000  # per feed per poll: the newest are kept, and the feed's status says so
 TITLE_LIMIT = 1000  # characters of a title (one feed's 5 MB title was in every alert row)
 TEXT_LIMIT = 200_000  # characters of a summary or a content
 _FIELD_LIMIT = 4000  # characters of a GUID (stored only hashed)

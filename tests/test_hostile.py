@@ -15,13 +15,13 @@ from typing import Any
 
 import pytest
 import yaml
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from monitor.app import build_app
 from monitor.config import load_config
 from monitor.matching import regex_problem
 from monitor.parse import MAX_ENTRIES, TITLE_LIMIT, html_to_text
-from storage.models import Item
+from storage.models import Feed, Item
 from tests.conftest import REPO
 from tests.feedserver import FeedServer, Response, gzipped
 from tests.smtp_server import SmtpServer
@@ -142,6 +142,7 @@ def test_nul_and_control_characters_are_stripped_before_storing(
     assert rows["hostile"]["consecutive_failures"] == 0
 
 
+@pytest.mark.slow
 def test_entries_per_poll_and_titles_are_capped(server: FeedServer, tmp_path: Path) -> None:
     many = MAX_ENTRIES + 500
     start = datetime(2024, 1, 1, tzinfo=UTC)
@@ -414,3 +415,62 @@ def test_a_stream_of_empty_gzip_members_counts_against_max_bytes(
     assert code == 0, err
     assert items_of(setup.write())["good"] == 2
     assert "over 1,000,000 bytes received" in feeds_json(setup.write())["hostile"]["last_error"]
+
+
+# --- database errors -------------------------------------------------------------------------
+
+
+def test_a_database_outage_releases_leases_and_run_once_says_so(
+    server: FeedServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from sqlalchemy.exc import OperationalError
+
+    from storage import queries
+
+    setup = hostile_beside_good(server, tmp_path, rss("other", 2))
+    config = setup.write()
+    outage = {"calls": 0}
+    real_known, real_finish = queries.known_entry_keys, queries.finish_polls
+
+    def down(*args: Any, **kwargs: Any) -> Any:
+        raise OperationalError("SELECT", {}, Exception("database is down"))
+
+    def finish_while_down(*args: Any, **kwargs: Any) -> None:
+        outage["calls"] += 1
+        down()
+
+    monkeypatch.setattr(queries, "known_entry_keys", down)
+    monkeypatch.setattr(queries, "finish_polls", finish_while_down)
+    monkeypatch.setattr("monitor.cycle.RELEASE_RETRIES", (0.0,))
+    code, _out, err = cli("run", "--once", "--config", config)
+    assert code == 1, err
+    assert "not recorded (database error: OperationalError)" in err
+    assert "polled none of the feeds it should have" in err
+    assert outage["calls"] >= 1
+
+    # The database is back: the leases were given up, so the next cycle polls both feeds.
+    monkeypatch.setattr(queries, "known_entry_keys", real_known)
+    monkeypatch.setattr(queries, "finish_polls", real_finish)
+    code, _out, err = cli("run", "--once", "--config", config)
+    assert code == 0, err
+    assert items_of(config) == {"good": 2, "hostile": 2}
+
+
+def test_run_once_names_feeds_it_could_not_poll_and_fails(
+    server: FeedServer, tmp_path: Path
+) -> None:
+    setup = hostile_beside_good(server, tmp_path, rss("other", 1))
+    config = setup.write()
+    assert cli("run", "--once", "--config", config)[0] == 0
+    app = build_app(load_config(config))
+    with app.sessions.begin() as session:
+        session.execute(
+            update(Feed).values(
+                lease_owner="replica-b", lease_until=datetime.now(UTC) + timedelta(minutes=5)
+            )
+        )
+    app.engine.dispose()
+    code, _out, err = cli("run", "--once", "--config", config)
+    assert code == 1
+    assert "not polled (leased by replica-b until" in err
+    assert "polled none of the feeds it should have" in err
