@@ -22,7 +22,7 @@ from sqlalchemy import func, select
 from monitor import parsepool
 from monitor.analysis import Analysis
 from monitor.app import App
-from monitor.article import extract_article_text, needs_article
+from monitor.article import needs_article
 from monitor.delivery import deliver_pending
 from monitor.errors import FetchError
 from monitor.fetch import ARTICLE_ACCEPT, Fetcher, FetchResult
@@ -507,7 +507,7 @@ async def build_article(
     if entry.url and needs_article(entry, mode, app.config.fetch.article_min_chars):
         try:
             page = await fetcher.fetch(entry.url, accept=ARTICLE_ACCEPT)
-            extracted = extract_article_text(page.body or b"", page.final_url)
+            extracted = await parsepool.extract_article(page.body or b"", page.final_url)
             if extracted and len(extracted) > len(text):
                 text = extracted
         except FetchError as exc:  # keep the summary; the entry is not lost
