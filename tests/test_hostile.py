@@ -21,6 +21,7 @@ from monitor.app import build_app
 from monitor.config import load_config
 from monitor.matching import regex_problem
 from monitor.parse import MAX_ENTRIES, TITLE_LIMIT, html_to_text
+from monitor.parsepool import ARTICLE_MAX_BYTES
 from storage.models import Feed, Item
 from tests.conftest import REPO
 from tests.feedserver import FeedServer, Response, gzipped
@@ -474,3 +475,31 @@ def test_run_once_names_feeds_it_could_not_poll_and_fails(
     assert code == 1
     assert "not polled (leased by replica-b until" in err
     assert "polled none of the feeds it should have" in err
+
+
+def test_a_huge_article_page_is_extracted_bounded_beside_a_healthy_feed(
+    server: FeedServer, tmp_path: Path
+) -> None:
+    paragraph = "<p>" + " ".join(f"Kursk{i} report" for i in range(40)) + ".</p>"
+    early = "<p>The EARLYMARKER paragraph says North Korean troops moved near Kursk today.</p>"
+    late = "<p>The LATEMARKER paragraph comes after two megabytes of the page.</p>"
+    filler = paragraph * (ARTICLE_MAX_BYTES // len(paragraph) + 10)
+    page = f"<html><body><article>{early}{filler}{late}</article></body></html>"
+    server.add("/article", page.encode(), content_type="text/html")
+    body = feed_of(item("Short", guid="a-1", link=server.url("/article"), description="Short."))
+    setup = hostile_beside_good(server, tmp_path, body)
+    path = write_with(setup)
+    data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+    for feed in data["feeds"]:
+        feed["fetch_article"] = "always" if feed["name"] == "hostile" else "never"
+    data["fetch"]["timeout"] = "20s"
+    Path(path).write_text(yaml.safe_dump(data), encoding="utf-8")
+    code, _out, err = cli("run", "--once", "--config", path)
+    assert code == 0, err
+    assert items_of(path) == {"good": 2, "hostile": 1}
+    app = build_app(load_config(path))
+    with app.sessions() as session:
+        [text] = session.scalars(select(Item.text).where(Item.title == "Short")).all()
+    app.engine.dispose()
+    assert "EARLYMARKER" in text, "the page was extracted"
+    assert "LATEMARKER" not in text, "only the first ARTICLE_MAX_BYTES were extracted"
