@@ -436,7 +436,8 @@ async def ingest_entries(
     fresh = await asyncio.to_thread(_fresh_entries, app, keyed)
     if not fresh:
         return 0, 0
-    articles = [await build_article(app, fetcher, feed, k.entry, k.outlet) for k in fresh]
+    budget = _ArticleBudget(MAX_ARTICLES_PER_POLL)
+    articles = [await build_article(app, fetcher, feed, k.entry, k.outlet, budget) for k in fresh]
     analyses = await parsepool.analyse(app.compiled, articles, feed=feed.url)
     entries = [
         _new_entry(feed, k, article, analysis)
@@ -498,13 +499,38 @@ def _count(app: App, item: NewEntry, result: Ingested, feed: Feed) -> None:
         )
 
 
+MAX_ARTICLES_PER_POLL = 30  # article pages fetched for one feed's new entries in one poll
+
+
+@dataclass
+class _ArticleBudget:
+    """Article fetches one poll may still make: a feed of 10,000 new short entries would
+    otherwise fetch 10,000 pages (and outlive its lease doing it)."""
+
+    left: int
+
+    def take(self) -> bool:
+        self.left -= 1
+        return self.left >= 0
+
+
 async def build_article(
-    app: App, fetcher: Fetcher, feed: Feed, entry: Entry, outlet: str | None
+    app: App,
+    fetcher: Fetcher,
+    feed: Feed,
+    entry: Entry,
+    outlet: str | None,
+    budget: _ArticleBudget | None = None,
 ) -> Article:
-    """The entry's text, or the linked page's main text when the feed carries only a summary."""
+    """The entry's text, or the linked page's main text when the feed carries only a summary
+    (while ``budget`` lasts: past it, the entry's own text)."""
     text = entry.text
     mode = _fetch_mode(app, feed)
-    if entry.url and needs_article(entry, mode, app.config.fetch.article_min_chars):
+    if (
+        entry.url
+        and needs_article(entry, mode, app.config.fetch.article_min_chars)
+        and (budget is None or budget.take())
+    ):
         try:
             page = await fetcher.fetch(entry.url, accept=ARTICLE_ACCEPT)
             extracted = await parsepool.extract_article(page.body or b"", page.final_url)

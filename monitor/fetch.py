@@ -346,6 +346,14 @@ def _checked_url(url: str) -> str:
     return str(parsed)
 
 
+def _validator(value: str | None, limit: int) -> str | None:
+    """A cache validator worth storing: one a server sends longer than its column (or with
+    control characters) is not used, rather than failing every poll on PostgreSQL."""
+    if value is None or len(value) > limit or not value.isprintable():
+        return None
+    return value
+
+
 def _result(
     url: str,
     final_url: str,
@@ -362,8 +370,8 @@ def _result(
         status=response.status_code,
         body=None if not_modified else body,
         not_modified=not_modified,
-        etag=headers.get("ETag"),
-        last_modified=headers.get("Last-Modified"),
+        etag=_validator(headers.get("ETag"), 1024),
+        last_modified=_validator(headers.get("Last-Modified"), 200),
         content_type=headers.get("Content-Type"),
         permanent_redirect=permanent,
         retry_after=parse_retry_after(headers.get("Retry-After")),

@@ -19,6 +19,7 @@ from sqlalchemy import select, update
 
 from monitor.app import build_app
 from monitor.config import load_config
+from monitor.cycle import MAX_ARTICLES_PER_POLL
 from monitor.matching import regex_problem
 from monitor.parse import MAX_ENTRIES, TITLE_LIMIT, html_to_text
 from monitor.parsepool import ARTICLE_MAX_BYTES
@@ -503,3 +504,40 @@ def test_a_huge_article_page_is_extracted_bounded_beside_a_healthy_feed(
     app.engine.dispose()
     assert "EARLYMARKER" in text, "the page was extracted"
     assert "LATEMARKER" not in text, "only the first ARTICLE_MAX_BYTES were extracted"
+
+
+def test_article_fetches_per_poll_are_capped(server: FeedServer, tmp_path: Path) -> None:
+    count = MAX_ARTICLES_PER_POLL + 10
+    for i in range(count):
+        server.add(
+            f"/a/{i}", f"<html><body><p>Page {i}.</p></body></html>", content_type="text/html"
+        )
+    body = feed_of(
+        *(item(f"Short {i}", guid=f"s-{i}", link=server.url(f"/a/{i}")) for i in range(count))
+    )
+    setup = hostile_beside_good(server, tmp_path, body)
+    path = write_with(setup)
+    data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+    data["feeds"][1]["fetch_article"] = "always"
+    Path(path).write_text(yaml.safe_dump(data), encoding="utf-8")
+    code, _out, err = cli("run", "--once", "--config", path)
+    assert code == 0, err
+    assert items_of(path) == {"good": 2, "hostile": count}, "every entry stored"
+    fetched = sum(server.hits.get(f"/a/{i}", 0) for i in range(count))
+    assert fetched == MAX_ARTICLES_PER_POLL
+
+
+def test_oversized_cache_validators_are_not_stored(
+    server: FeedServer, tmp_path: Path, db_url: str
+) -> None:
+    setup = hostile_beside_good(server, tmp_path, b"")
+    server.add(
+        "/hostile",
+        rss("validators", 2),
+        headers={"ETag": '"' + "e" * 5000 + '"', "Last-Modified": "L" * 500},
+    )
+    config = write_with(setup, database={"url": db_url})
+    code, _out, err = cli("run", "--once", "--config", config)
+    assert code == 0, err
+    assert items_of(config) == {"good": 2, "hostile": 2}
+    assert feeds_json(config)["hostile"]["consecutive_failures"] == 0
