@@ -237,6 +237,7 @@ async def poll_feed(
     started = time.monotonic()
     batch = batch or await PollBatch.start(app)
     url = feed.fetch_url or feed.url
+    renewal = asyncio.create_task(_keep_lease(app, feed))
     try:
         result = await fetcher.fetch(
             url, etag=feed.etag, last_modified=feed.last_modified, allow_file=True
@@ -248,6 +249,8 @@ async def poll_feed(
         log.exception("unexpected error polling feed", extra={"feed": feed.url})
         error = FetchError(f"internal error: {type(exc).__name__}: {exc}")
         outcome = await _failed_or_released(app, feed, batch, error)
+    finally:
+        renewal.cancel()
     app.metrics.poll(outcome.outcome, time.monotonic() - started)  # type: ignore[arg-type]
     return outcome
 
@@ -331,6 +334,28 @@ async def _finish(
             "feed moved permanently to %s", result.permanent_redirect, extra={"feed": feed.url}
         )
     await batch.writer.finish(feed.id, now, record)
+
+
+async def _keep_lease(app: App, feed: Feed) -> None:
+    """Renew the lease on ``feed`` every third of its length while it is being polled: a
+    poll that outlived its lease (many new entries, slow article pages) had a concurrent
+    twin in another replica, fetching and storing the same feed again."""
+    lease = feed_lease(app)
+    while True:
+        await asyncio.sleep(lease / 3)
+        try:
+            kept = await asyncio.to_thread(_renew, app, feed.id, lease)
+        except Exception as exc:  # the database is away: the next renewal may get through
+            log.warning("could not renew the feed's lease: %s", exc, extra={"feed": feed.url})
+            continue
+        if not kept:
+            log.warning("lost the lease on a feed being polled", extra={"feed": feed.url})
+            return
+
+
+def _renew(app: App, feed_id: int, lease: float) -> bool:
+    with app.sessions.begin() as session:
+        return queries.renew_feed(session, feed_id, app.owner, utcnow() + timedelta(seconds=lease))
 
 
 RELEASE_RETRIES = (0.5, 1.0, 2.0, 4.0, 8.0)  # seconds between attempts to give a lease up

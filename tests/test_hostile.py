@@ -5,7 +5,9 @@ from it reaches a mail header, and the healthy feed is stored every time.
 
 from __future__ import annotations
 
+import asyncio
 import json
+import threading
 import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
@@ -20,12 +22,15 @@ from sqlalchemy import select, update
 from monitor.app import build_app
 from monitor.config import load_config
 from monitor.cycle import MAX_ARTICLES_PER_POLL
+from monitor.cycle import run_once as run_cycle
 from monitor.matching import regex_problem
 from monitor.parse import MAX_ENTRIES, TITLE_LIMIT, html_to_text
 from monitor.parsepool import ARTICLE_MAX_BYTES
+from storage import queries
 from storage.models import Feed, Item
 from tests.conftest import REPO
 from tests.feedserver import FeedServer, Response, gzipped
+from tests.service_process import wait_until
 from tests.smtp_server import SmtpServer
 from tests.test_faults import GOOD, Setup, cli, feeds_json, items_of, rss, server
 
@@ -541,3 +546,41 @@ def test_oversized_cache_validators_are_not_stored(
     assert code == 0, err
     assert items_of(config) == {"good": 2, "hostile": 2}
     assert feeds_json(config)["hostile"]["consecutive_failures"] == 0
+
+
+def test_a_poll_that_outlives_its_lease_keeps_it(server: FeedServer, tmp_path: Path) -> None:
+    """A slow poll renews its lease, so no other replica takes the feed meanwhile."""
+    release = threading.Event()
+
+    def slow(_request: Any) -> Response:
+        release.wait(30)
+        return Response(body=rss("slow", 2))
+
+    setup = hostile_beside_good(server, tmp_path, b"")
+    server.add("/hostile", slow)
+    fetch = {"allow_private_networks": True, "timeout": "30s"}
+    config = write_with(setup, leases={"feed": "1s"}, fetch=fetch)
+    app = build_app(load_config(config))
+    worker = threading.Thread(target=lambda: asyncio.run(run_cycle(app)))
+    worker.start()
+    seen: set[datetime] = set()
+
+    def renewed_twice() -> bool:
+        with app.sessions() as session:
+            until = session.scalar(select(Feed.lease_until).where(Feed.name == "hostile"))
+        if until is not None:
+            seen.add(until)
+        return len(seen) >= 3
+
+    try:
+        assert wait_until(renewed_twice, timeout=20), "the lease was renewed while polling"
+        with app.sessions.begin() as session:
+            feed_id = session.scalar(select(Feed.id).where(Feed.name == "hostile"))
+            assert feed_id is not None
+            taken = queries.claim_feed(session, feed_id, "replica-b", datetime.now(UTC), 60)
+        assert not taken, "another replica cannot take a feed still being polled"
+    finally:
+        release.set()
+        worker.join(30)
+    app.engine.dispose()
+    assert items_of(config) == {"good": 2, "hostile": 2}
