@@ -38,7 +38,9 @@ process — which it would kill in turn, and on restart again. The next task sta
 pool, up to ``MAX_BREAKS`` times.
 
 Article pages are extracted here too (``extract_article``), cut to ``ARTICLE_MAX_BYTES``:
-trafilatura took 27 s on one 8 MB page, and on the event loop that stalled every feed.
+trafilatura took 27 s on one 8 MB page, and on the event loop that stalled every feed. A
+parse or an extraction that runs past ``PARSE_TIMEOUT`` has its worker stopped, and its
+input is refused as a killer's is.
 
 Spawned workers import the main module as Python's multiprocessing does: the ``newsmon``
 command and ``python -m monitor`` are fine; a script that runs a cycle must guard its
@@ -86,6 +88,7 @@ MAX_WORKERS = 4
 PARSES_PER_WORKER = 4
 MAX_BREAKS = 3  # pools lost before parsing stays in threads for good (workers cannot start)
 ARTICLE_MAX_BYTES = 2_000_000  # of an article page's HTML handed to trafilatura
+PARSE_TIMEOUT = 120.0  # seconds a worker may spend on one feed body or article page
 
 _pool: ProcessPoolExecutor | None = None
 _breaks = 0
@@ -206,7 +209,7 @@ async def _run(
     if pool is None:
         return await asyncio.to_thread(in_thread)
     try:
-        return await asyncio.get_running_loop().run_in_executor(pool, in_worker)
+        return await _in(pool, in_worker, input_key, feed)
     except BrokenProcessPool:
         _discard(pool)
         if input_key is None:
@@ -221,11 +224,40 @@ async def _run(
         except BrokenProcessPool:  # no worker can start at all: nothing to blame the input for
             return await asyncio.to_thread(in_thread)
         try:
-            return await loop.run_in_executor(single, in_worker)
+            return await _in(single, in_worker, input_key, feed, alone=True)
         except BrokenProcessPool:
             _killers.add(input_key)
     log.error("this feed's input kills the process parsing it; refused", extra={"feed": feed})
     raise FetchError(f"refused: parsing this input killed a worker process: {feed}")
+
+
+async def _in(
+    pool: ProcessPoolExecutor,
+    work: Callable[[], T],
+    input_key: str | None,
+    feed: str,
+    *,
+    alone: bool = False,
+) -> T:
+    """``work`` in ``pool``; a feed's own input for at most ``PARSE_TIMEOUT`` seconds. Past
+    that the pool's workers are stopped: in the shared pool every task waiting is then
+    tried again alone (BrokenProcessPool, as when a worker dies: time spent queued behind
+    a stuck parse is not its own); alone, the input is refused from then on."""
+    future = asyncio.get_running_loop().run_in_executor(pool, work)
+    if input_key is None:
+        return await future
+    try:
+        return await asyncio.wait_for(future, PARSE_TIMEOUT)
+    except TimeoutError:
+        for process in list((getattr(pool, "_processes", None) or {}).values()):
+            process.terminate()
+        if not alone:
+            raise BrokenProcessPool("a worker ran past PARSE_TIMEOUT") from None
+        _killers.add(input_key)
+        log.error("parsing this feed's input took too long; refused", extra={"feed": feed})
+        raise FetchError(
+            f"refused: parsing this input took longer than {PARSE_TIMEOUT:.0f} s: {feed}"
+        ) from None
 
 
 def shutdown() -> None:

@@ -123,3 +123,31 @@ def test_an_input_that_kills_its_worker_is_refused_never_parsed_here(one_worker:
     assert getattr(parsed, "title", None) == "T"
     with pytest.raises(FetchError, match="killed a worker process before"):
         asyncio.run(parsepool._run(partial(_die, b"KILLER"), in_thread, "killer", input_key="k1"))
+
+
+def _stall(seconds: float) -> None:
+    """What a parse that never ends does (here, for ``seconds``)."""
+    import time
+
+    time.sleep(seconds)
+
+
+def test_a_parse_past_the_time_limit_is_stopped_and_its_input_refused(
+    one_worker: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(parsepool, "PARSE_TIMEOUT", 1.0)
+
+    def in_thread() -> None:
+        raise AssertionError("tried in the main process")
+
+    async def both() -> list[object]:
+        stuck = parsepool._run(partial(_stall, 600), in_thread, "stuck", input_key="s1")
+        victim = parsepool._run(partial(parse_feed, RSS, url="https://v.example/"), in_thread,
+                                "victim", input_key="v2")  # fmt: skip
+        return list(await asyncio.gather(stuck, victim, return_exceptions=True))
+
+    stuck, parsed = asyncio.run(both())
+    assert isinstance(stuck, FetchError) and "took longer than 1 s" in str(stuck)
+    assert getattr(parsed, "title", None) == "T", "the feed queued behind it is parsed"
+    with pytest.raises(FetchError, match="before"):
+        asyncio.run(parsepool._run(partial(_stall, 600), in_thread, "stuck", input_key="s1"))
