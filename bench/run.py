@@ -211,6 +211,7 @@ def processing(items: int, generated: int) -> dict[str, float]:
     """Matching and figure extraction over ``items`` articles, on one core."""
     from bench.bench_matching import generated as make_watchlists
     from bench.farm import item_text
+    from monitor.analysis import extract_figures
     from monitor.app import compile_watchlists
     from monitor.model import Article
     from monitor.watchlist import load_watchlists
@@ -225,9 +226,8 @@ def processing(items: int, generated: int) -> dict[str, float]:
         articles.append(Article(title=title, text="\n\n".join(sentences)))
 
     def work() -> int:
-        for article in articles:
-            compiled.matcher.match(article)
-            compiled.extractor.extract(article)
+        for article in articles:  # as monitor.analysis.analyse: figures of matches only
+            extract_figures(compiled.extractor, article, compiled.matcher.match(article))
         return len(articles)
 
     result = _measure(work)

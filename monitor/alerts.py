@@ -8,7 +8,7 @@ the rule hold across retries, restarts and replicas.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Collection, Container, Iterable, Mapping, Sequence
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from typing import Protocol
@@ -144,18 +144,22 @@ def plan_new_item(
     *,
     outlets: tuple[int, int] = (0, 1),
     also_reported_by: Sequence[str] = (),
+    old_news: Container[str] = (),
 ) -> list[PlannedAlert]:
     """One new_item alert per channel for a story, naming every watchlist it matched.
 
     ``outlets`` is (before, now): how many different outlets carried the story before this
     entry and with it. A watchlist alerts when the story reaches its ``min_outlets`` now —
-    for the default of 1, when the story is new.
+    for the default of 1, when the story is new. Watchlists in ``old_news`` (for which the
+    entry is history: ``monitor.baseline``) raise nothing.
     """
     before, now = outlets
     groups: dict[tuple[str, str | None], _Group] = {}
     for match in matches:
         watchlist = watchlists.get(match.watchlist)
         if watchlist is None or "new_item" not in watchlist.alerts:
+            continue
+        if match.watchlist in old_news:
             continue
         if not before < watchlist.noise.min_outlets <= now:
             continue
@@ -184,10 +188,13 @@ def plan_follow_up(
     story_id: int,
     article: Article,
     parents: Sequence[tuple[str, str | None, list[str]]],
+    old_news: Container[str] = (),
 ) -> list[PlannedAlert]:
     """A syndicated copy of an alerted story: one follow_up per channel that got the
     story's new_item alert (``parents``: notifier, channel, watchlists), replying in its
-    thread. Only notifiers that thread get them."""
+    thread, naming the watchlists for which the copy is not old news. Only notifiers that
+    thread get them."""
+    parents = [(n, c, [w for w in names if w not in old_news]) for n, c, names in parents]
     return [
         PlannedAlert(
             dedup_key=f"follow_up:item:{item_id}:{notifier}:{channel or ''}",
@@ -207,7 +214,7 @@ def plan_follow_up(
             thread_key=story_thread(story_id),
         )
         for notifier, channel, names in dict.fromkeys(
-            (n, c, tuple(w)) for n, c, w in parents if n in THREADED
+            (n, c, tuple(w)) for n, c, w in parents if n in THREADED and w
         )
     ]
 
@@ -223,6 +230,7 @@ def plan_figure_change(
     watchlists: Mapping[str, Routed],
     notifiers: Collection[str],
     default_channels: Mapping[str, str | None],
+    old_news: Container[str] = (),
 ) -> list[PlannedAlert]:
     """The figure_change alerts of an item, listing every figure that changed.
 
@@ -231,13 +239,14 @@ def plan_figure_change(
     except on notifiers that thread (Slack): there each figure has a thread of its own in
     the channel, so the item gets one alert per figure, replying in that figure's thread,
     and a ``dashboard`` edit that keeps the thread's first message showing the current
-    range of estimates.
+    range of estimates. Watchlists in ``old_news`` raise nothing: the item's values are
+    stored as history all the same.
     """
     groups: dict[tuple[str, str | None, str | None], _Group] = {}
     for change in changes:
         figure = change.observation.figure
         for watchlist in _tracking(watchlists, figure):
-            if "figure_change" not in watchlist.alerts:
+            if "figure_change" not in watchlist.alerts or watchlist.name in old_news:
                 continue
             for notifier, channel, route in resolve_routes(watchlist, notifiers, default_channels):
                 key = (notifier, channel, figure if notifier in THREADED else None)

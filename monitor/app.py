@@ -119,6 +119,11 @@ class App:
         """fetch_article of each configured feed, by URL."""
         return {feed.url: feed.fetch_article for feed in self.config.feeds}
 
+    @cached_property
+    def feed_max_ages(self) -> dict[str, float]:
+        """max_age of each configured feed that sets its own, by URL."""
+        return {f.url: f.max_age for f in self.config.feeds if f.max_age is not None}
+
     def routing(self) -> Routing:
         compiled = self.compiled
         return Routing(

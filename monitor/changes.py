@@ -4,11 +4,18 @@ A figure's history is a series per (figure, unit). A new observation is a *chang
 range differs from every stored range beyond the figure's relative tolerance; otherwise it
 corroborates the value it repeats. Increments ("another 3,000") are not totals and values
 the article dates in the past are history: both are stored, neither is a change.
+
+A value without ``as_of`` is current: a running total ("has sent about 13,000 troops since
+November 2024") counts today, whatever its "since"; so is a value dated on or after the
+article's own day ("as of Friday", in Friday's paper). Only a value dated before the
+article ("in January, Seoul estimated 300 dead") is history.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
+from datetime import date
 
 from monitor.model import FigureChange, KnownValue, Observation
 
@@ -25,6 +32,15 @@ def same_value(
         return abs(a - b) <= tolerance * max(abs(a), abs(b))
 
     return close(low, other_low) and close(high, other_high)
+
+
+def as_current(obs: Observation, day: date) -> Observation:
+    """``obs`` as stored and compared: a value the text dates on or after ``day`` (the
+    article's date) is a current value, so its ``as_of`` is dropped; one dated before it
+    keeps it and is history."""
+    if obs.as_of is not None and obs.as_of >= day:
+        return replace(obs, as_of=None)
+    return obs
 
 
 def is_news(obs: Observation) -> bool:

@@ -75,7 +75,13 @@ def cmd_run(args: argparse.Namespace) -> int:
     errors = [p for p in report.polls if p.error]
     print(
         f"newsmon: polled {len(report.polls)} feeds ({len(errors)} failed), "
-        f"{report.new_items} new items, {report.delivered} alerts delivered"
+        f"{report.new_items} new items"
+        + (
+            f" ({report.baseline} taken as baseline: old news, no alerts)"
+            if report.baseline
+            else ""
+        )
+        + f", {report.delivered} alerts delivered"
         + (f", {report.failed} failed" if report.failed else "")
         + (f", {held} held (quiet hours, hourly cap or digest)" if held else ""),
         file=sys.stderr,
@@ -125,13 +131,13 @@ def _problem(file: str, message: str) -> Any:
 
 
 def cmd_inspect(args: argparse.Namespace) -> int:
+    from monitor.app import load_compiled
     from monitor.inspect import inspect_article, read_source, render_inspect
 
+    published = published_date(args.published) if args.published else datetime.now(UTC)
     config = _config(args)
-    from monitor.app import load_compiled
-
     compiled = load_compiled(config.watchlists_dir)
-    article = asyncio.run(read_source(args.source, config.fetch))
+    article = asyncio.run(read_source(args.source, config.fetch, published))
     result = inspect_article(article, compiled)
     if args.json:
         _print_json(result)
@@ -171,6 +177,7 @@ def cmd_feeds(args: argparse.Namespace) -> int:
             "gone": f.gone,
             "moved_to": redact(f.fetch_url) if f.fetch_url else None,
             "polls": f.polls,
+            "baseline_entries": f.baseline_entries,
             "flagged": is_flagged(f.consecutive_failures, f.last_success_at, now, flag_after),
         }
         for f in feeds
@@ -188,11 +195,12 @@ def cmd_feeds(args: argparse.Namespace) -> int:
                 if r["flagged"]
                 else r["consecutive_failures"],
                 "gone (HTTP 410)" if r["gone"] else _short(r["next_poll_at"]),
+                r["baseline_entries"],
                 (r["last_error"] or "")[:80],
             )
             for r in rows
         ],
-        ["feed", "last poll", "status", "failures", "next poll", "last error"],
+        ["feed", "last poll", "status", "failures", "next poll", "baseline", "last error"],
     )
     return 0
 
@@ -292,6 +300,16 @@ def cmd_db(args: argparse.Namespace) -> int:
 # ----------------------------------------------------------------------------- parser
 
 
+def published_date(value: str) -> datetime:
+    """``--published``: a date (midnight UTC) or an ISO 8601 time (UTC if it names no zone)."""
+    try:
+        parsed = datetime.fromisoformat(value.strip())
+    except ValueError:
+        message = f"--published {value!r} is not a date: use YYYY-MM-DD, e.g. 2025-06-19"
+        raise NewsmonError(message) from None
+    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+
+
 def build_parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument(
@@ -323,6 +341,12 @@ def build_parser() -> argparse.ArgumentParser:
         "source", metavar="SOURCE", help="a file path, - for stdin, or an http(s) URL"
     )
     insp.add_argument("--json", action="store_true", help="print JSON")
+    insp.add_argument(
+        "--published",
+        metavar="DATE",
+        help="read the text as an entry published on DATE (YYYY-MM-DD or an ISO 8601 "
+        "time; default: today)",
+    )
     figs = add("figures", cmd_figures, "stored figure history, newest first")
     figs.add_argument("name", nargs="?", metavar="NAME", help="one figure, e.g. nk_killed")
     figs.add_argument("--json", action="store_true", help="print JSON")

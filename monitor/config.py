@@ -7,6 +7,7 @@ read from the file: the file names the environment variables that hold them.
 
 from __future__ import annotations
 
+import math
 import os
 import re
 from pathlib import Path
@@ -49,6 +50,23 @@ def parse_duration(value: object) -> float:
 Duration = Annotated[float, BeforeValidator(parse_duration)]
 
 
+def parse_max_age(value: object) -> float:
+    """A duration, or ``off`` (also null): no entry is too old to alert (``math.inf``)."""
+    if value is None or (isinstance(value, str) and value.strip().lower() == "off"):
+        return math.inf
+    try:
+        return parse_duration(value)
+    except ValueError:
+        raise ValueError(
+            f"expected a duration such as 12h, 2d or 1w, or off; got {value!r}"
+        ) from None
+
+
+# How old an entry may be, when newsmon first sees it, and still raise alerts.
+MaxAge = Annotated[float, BeforeValidator(parse_max_age)]
+DEFAULT_MAX_AGE = 2 * 86400.0
+
+
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
@@ -62,6 +80,7 @@ class FeedConfig(_Strict):
     name: str | None = None
     interval: Duration = 900.0
     fetch_article: Literal["auto", "always", "never"] = "auto"
+    max_age: MaxAge | None = Field(None, description="overrides alerts.max_age for this feed")
 
     @field_validator("url")
     @classmethod
@@ -137,6 +156,14 @@ class LeaseConfig(_Strict):
     alert: Duration = 120.0
 
 
+class AlertsConfig(_Strict):
+    """Old news is history, not an alert: an entry published longer than ``max_age``
+    before newsmon first sees it (or undated, on a feed's first poll) is stored with its
+    figures but raises no alert."""
+
+    max_age: MaxAge = DEFAULT_MAX_AGE
+
+
 class RetentionConfig(_Strict):
     items: Duration = 90 * 86400.0
     alerts: Duration = 30 * 86400.0
@@ -151,6 +178,7 @@ class Config(_Strict):
     http: HttpConfig = HttpConfig()
     log: LogConfig = LogConfig()
     delivery: DeliveryConfig = DeliveryConfig()
+    alerts: AlertsConfig = AlertsConfig()
     retention: RetentionConfig = RetentionConfig()
     leases: LeaseConfig = LeaseConfig()
     tick: Duration = 5.0

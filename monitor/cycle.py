@@ -23,13 +23,15 @@ from monitor import parsepool
 from monitor.analysis import Analysis
 from monitor.app import App
 from monitor.article import needs_article
+from monitor.baseline import Baseline, OldNews
 from monitor.delivery import deliver_pending
 from monitor.errors import FetchError
 from monitor.fetch import ARTICLE_ACCEPT, Fetcher, FetchResult
-from monitor.identity import KeyedEntry
+from monitor.identity import EntryKeys, KeyedEntry
 from monitor.ingest import Ingested, NewEntry, record_entries
 from monitor.model import Article, Entry
 from monitor.schedule import IDLE_DIVISOR, Bounds, failure_delay, is_flagged, success_delay
+from monitor.text import normalise_whitespace
 from monitor.urls import outlet_of
 from storage import queries
 from storage.models import Feed, Item
@@ -52,6 +54,7 @@ class PollResult:
     new: int = 0
     alerts: int = 0
     error: str | None = None
+    baseline: int = 0  # new entries stored as old news: history, no alerts
 
 
 @dataclass
@@ -63,6 +66,10 @@ class CycleReport:
     @property
     def new_items(self) -> int:
         return sum(p.new for p in self.polls)
+
+    @property
+    def baseline(self) -> int:
+        return sum(p.baseline for p in self.polls)
 
 
 def _bounds(app: App) -> Bounds:
@@ -279,7 +286,8 @@ async def _process(
         feed_outlet=feed.name or outlet_of(feed.url),
     )
     parsed = keyed.parsed
-    new, alerts = await ingest_entries(app, fetcher, feed, batch, keyed.entries)
+    stored = await ingest_entries(app, fetcher, feed, batch, keyed.entries)
+    new, alerts, baseline = stored.new, stored.alerts, stored.baseline
     delay = success_delay(
         feed.interval_seconds,
         _bounds(app),
@@ -297,15 +305,17 @@ async def _process(
         result=result,
         body_hash=body_hash,
         warning=warning,
+        stored=stored,
     )
     log.info(
-        "polled feed: %d entries, %d new, %d alerts",
+        "polled feed: %d entries, %d new (%d old news, no alerts), %d alerts",
         len(parsed.entries),
         new,
+        baseline,
         alerts,
         extra={"feed": feed.url},
     )
-    return PollResult(feed.url, "ok", len(parsed.entries), new, alerts)
+    return PollResult(feed.url, "ok", len(parsed.entries), new, alerts, baseline=baseline)
 
 
 async def _finish(
@@ -318,6 +328,7 @@ async def _finish(
     result: FetchResult,
     body_hash: str | None,
     warning: str | None = None,
+    stored: Stored | None = None,
 ) -> None:
     record = queries.PollRecord(
         ok=True,
@@ -328,6 +339,9 @@ async def _finish(
         last_modified=result.last_modified or feed.last_modified,
         body_hash=body_hash,
         fetch_url=result.permanent_redirect,
+        baseline=stored.baseline if stored else 0,
+        parsed=stored is not None,
+        carried=stored.carried if stored else (),
     )
     if result.permanent_redirect:
         log.warning(
@@ -424,8 +438,11 @@ async def _failed(app: App, feed: Feed, batch: PollBatch, exc: FetchError) -> Po
     return PollResult(feed.url, "gone" if record.gone else "error", error=str(exc))
 
 
-def _fresh_entries(app: App, keyed: Sequence[KeyedEntry]) -> list[KeyedEntry]:
-    """The entries not stored yet, oldest first."""
+def _fresh_entries(
+    app: App, keyed: Sequence[KeyedEntry]
+) -> tuple[list[KeyedEntry], tuple[int, ...]]:
+    """The entries not stored yet, oldest first; and the tombstones (pruned items) among
+    the others, which the feed still carries."""
     with app.readers() as session:
         # GUIDs first: an entry whose GUID is stored is not new, and in a feed that only
         # changed a little that is every entry but the new ones, so the URL and content
@@ -441,46 +458,87 @@ def _fresh_entries(app: App, keyed: Sequence[KeyedEntry]) -> list[KeyedEntry]:
                 (k.url_key for k in rest if k.url_key),
                 (k.content_hash for k in rest),
             )
-    fresh = [k for k in keyed if not {k.keys.guid_key, k.keys.url_key, k.keys.content_hash} & known]
+        fresh: list[KeyedEntry] = []
+        old: list[EntryKeys] = []
+        for k in keyed:
+            keys = k.keys
+            if {keys.guid_key, keys.url_key, keys.content_hash} & known:
+                old.append(keys)
+            else:
+                fresh.append(k)
+        # Known by its GUID, a tombstone is found by it; the rest by URL or content.
+        carried = queries.carried_tombstones(
+            session,
+            (k.guid_key for k in old if k.guid_key in known),
+            (k.url_key for k in old if k.guid_key not in known and k.url_key),
+            (k.content_hash for k in old if k.guid_key not in known),
+        )
     app.metrics.items("duplicate", len(keyed) - len(fresh))
     epoch = datetime.min.replace(tzinfo=UTC)
     fresh.sort(key=lambda k: k.entry.published_at or epoch)
-    return fresh
+    return fresh, tuple(carried)
+
+
+@dataclass(frozen=True)
+class Stored:
+    """What storing a poll's entries did."""
+
+    new: int = 0  # new items
+    alerts: int = 0  # alerts recorded
+    baseline: int = 0  # new items taken as old news (no alerts)
+    carried: tuple[int, ...] = ()  # tombstones the feed still carries
 
 
 async def ingest_entries(
     app: App, fetcher: Fetcher, feed: Feed, batch: PollBatch, keyed: Sequence[KeyedEntry]
-) -> tuple[int, int]:
-    """Store the new entries of a feed; returns (new items, alerts recorded).
+) -> Stored:
+    """Store the new entries of a feed.
 
     Article pages are fetched on the event loop; the analysis (matching, extraction, story
     sketch) runs in a worker process and storing in a worker thread (``EntryWriter``), so
     that a feed with many new entries never stalls the other feeds' downloads into their
     deadlines.
     """
-    fresh = await asyncio.to_thread(_fresh_entries, app, keyed)
+    fresh, carried = await asyncio.to_thread(_fresh_entries, app, keyed)
     if not fresh:
-        return 0, 0
+        return Stored(carried=carried)
     budget = _ArticleBudget(MAX_ARTICLES_PER_POLL)
     articles = [await build_article(app, fetcher, feed, k.entry, k.outlet, budget) for k in fresh]
     analyses = await parsepool.analyse(app.compiled, articles, feed=feed.url)
+    rule, seen, first_poll = _baseline(app, feed), utcnow(), feed.last_success_at is None
     entries = [
-        _new_entry(feed, k, article, analysis)
+        _new_entry(
+            feed,
+            k,
+            article,
+            analysis,
+            rule.judge(k.entry.published_at, seen, first_poll=first_poll),
+        )
         for k, article, analysis in zip(fresh, articles, analyses, strict=True)
     ]
     stored = await batch.entries.store(entries)
-    new = alerts = 0
+    new = alerts = baseline = 0
     for item, result in zip(entries, stored, strict=True):
         if result.item_id is None:
             app.metrics.items("duplicate")
             continue
         new += 1
         alerts += result.alerts
+        baseline += result.baseline
         _count(app, item, result, feed)
-    return new, alerts
+    return Stored(new, alerts, baseline, carried)
 
 
-def _new_entry(feed: Feed, keyed: KeyedEntry, article: Article, analysis: Analysis) -> NewEntry:
+def _baseline(app: App, feed: Feed) -> Baseline:
+    """The feed's old-news rule: alerts.max_age, the feed's own, the watchlists' own."""
+    return Baseline.of(
+        app.config.alerts.max_age, app.feed_max_ages.get(feed.url), app.compiled.watchlists
+    )
+
+
+def _new_entry(
+    feed: Feed, keyed: KeyedEntry, article: Article, analysis: Analysis, old_news: OldNews
+) -> NewEntry:
     return NewEntry(
         feed.id,
         keyed.entry,
@@ -491,6 +549,7 @@ def _new_entry(feed: Feed, keyed: KeyedEntry, article: Article, analysis: Analys
         text_hash=analysis.text_hash,
         sketch=analysis.sketch,
         bands=analysis.bands,
+        old_news=old_news,
     )
 
 
@@ -568,7 +627,11 @@ async def build_article(
                 extra={"feed": feed.url, "url": entry.url},
             )
     return Article(
-        title=entry.title, text=text, url=entry.url, outlet=outlet, published_at=entry.published_at
+        title=entry.title,
+        text=normalise_whitespace(text),  # as newsmon inspect reads a text
+        url=entry.url,
+        outlet=outlet,
+        published_at=entry.published_at,
     )
 
 

@@ -25,7 +25,8 @@ from monitor.alerts import (
     plan_follow_up,
     plan_new_item,
 )
-from monitor.changes import compare
+from monitor.baseline import FRESH, OldNews
+from monitor.changes import as_current, compare
 from monitor.identity import EntryKeys, text_hash
 from monitor.model import (
     AlertKind,
@@ -64,6 +65,7 @@ class Ingested:
     alert_kinds: tuple[AlertKind, ...] = ()
     changes: tuple[FigureChange, ...] = ()
     also_reported_by: tuple[str, ...] = ()
+    baseline: bool = False  # old news, taken as the feed's baseline (``monitor.baseline``)
 
 
 class _Duplicate(Exception):
@@ -113,7 +115,8 @@ def _record_figures(
 ) -> list[FigureChange]:
     """Store each observation; return those that change their series (news)."""
     by_series: dict[tuple[str, str], list[Observation]] = {}
-    for obs in _dedupe(observations):
+    day = (article.published_at or now).date()  # values dated before it are history
+    for obs in _dedupe([as_current(obs, day) for obs in observations]):
         by_series.setdefault((obs.figure, obs.unit), []).append(obs)
     changes = []
     for (figure, unit), group in sorted(by_series.items()):
@@ -210,9 +213,10 @@ def record_entry(
     observations: Sequence[Observation],
     routing: Routing,
     now: datetime,
+    old_news: OldNews = FRESH,
 ) -> Ingested:
     """Store a new entry with its story, figures and alerts, atomically."""
-    new = NewEntry(feed_id, entry, keys, article, matches, observations)
+    new = NewEntry(feed_id, entry, keys, article, matches, observations, old_news=old_news)
     return record_entries(session, [new], routing=routing, now=now)[0]
 
 
@@ -230,6 +234,8 @@ class NewEntry:
     text_hash: str | None = None
     sketch: tuple[int, ...] | None = None
     bands: tuple[int, ...] | None = None
+    # For which watchlists the entry is old news: stored, figures too, but no alerts.
+    old_news: OldNews = FRESH
 
 
 def record_entries(
@@ -444,6 +450,7 @@ def _plan_on_more_outlets(
     others: Sequence[str],
     routing: Routing,
     later: Collection[int] = (),
+    old_news: OldNews = FRESH,
 ) -> list[PlannedAlert]:
     """A copy from one more outlet: the story's new_item alerts for watchlists that wait
     for that many outlets (``noise.min_outlets``) are due now."""
@@ -466,6 +473,7 @@ def _plan_on_more_outlets(
         routing.default_channels,
         outlets=(before, after),
         also_reported_by=others,
+        old_news=old_news,
     )
 
 
@@ -489,10 +497,10 @@ def _follow(
     session: Session, new: NewEntry, spot: _Spot, routing: Routing, now: datetime
 ) -> Ingested:
     """An entry's alerts and figures, once its item is stored."""
-    article, matches = new.article, new.matches
+    article, matches, old = new.article, new.matches, new.old_news
     item_id, story_id, new_story = spot.item_id, spot.story_id, spot.new_story
-    if new_story and not matches and not new.observations:
-        return Ingested(item_id, story_id, new_story)  # nothing to plan, nothing to store
+    if new_story and not matches and not new.observations:  # nothing to plan, nothing to store
+        return Ingested(item_id, story_id, new_story, baseline=old.baseline)
     planned: list[PlannedAlert] = []
     also: tuple[str, ...] = ()
     if new_story:
@@ -503,6 +511,7 @@ def _follow(
             routing.watchlists,
             routing.notifiers,
             routing.default_channels,
+            old_news=old,
         )
     else:
         others = queries.story_outlets(
@@ -510,15 +519,28 @@ def _follow(
         )
         also = tuple(others)
         parents = queries.story_alert_routes(session, story_id)
-        planned += plan_follow_up(item_id, story_id, article, parents)
+        planned += plan_follow_up(item_id, story_id, article, parents, old)
         planned += _plan_on_more_outlets(
-            session, story_id, article, matches, others, routing, spot.later
+            session, story_id, article, matches, others, routing, spot.later, old
         )
     changes = _record_figures(session, item_id, article, new.observations, routing.tolerances, now)
     planned += plan_figure_change(
-        item_id, article, changes, routing.watchlists, routing.notifiers, routing.default_channels
+        item_id,
+        article,
+        changes,
+        routing.watchlists,
+        routing.notifiers,
+        routing.default_channels,
+        old_news=old,
     )
     created = _store_alerts(session, planned, story_id, item_id, routing, now)
     return Ingested(
-        item_id, story_id, new_story, len(created), tuple(created), tuple(changes), also
+        item_id,
+        story_id,
+        new_story,
+        len(created),
+        tuple(created),
+        tuple(changes),
+        also,
+        baseline=old.baseline,
     )

@@ -24,9 +24,12 @@ def _looks_like_html(data: bytes) -> bool:
     return bool(_HTML.match(data[:2048]))
 
 
-def article_from_bytes(data: bytes, source: str) -> Article:
-    """Plain text as is; HTML reduced to its main text (and title) by the article extractor."""
+def article_from_bytes(data: bytes, source: str, published_at: datetime | None = None) -> Article:
+    """Plain text as is; HTML reduced to its main text (and title) by the article extractor.
+    Either way the text is normalised as the service normalises an entry's
+    (:func:`monitor.text.normalise_whitespace`), and ``published_at`` is the entry's date."""
     from monitor.model import Article
+    from monitor.text import normalise_whitespace
 
     if _looks_like_html(data):
         from monitor.article import extract_article_text
@@ -35,14 +38,19 @@ def article_from_bytes(data: bytes, source: str) -> Article:
         text = extract_article_text(data, source) or html_to_text(data.decode("utf-8", "replace"))
         title_match = re.search(rb"<title[^>]*>(.*?)</title>", data, re.I | re.S)
         title = html_to_text(title_match.group(1).decode("utf-8", "replace")) if title_match else ""
-        return Article(title=title, text=text, url=source if "://" in source else None)
-    return Article(title="", text=data.decode("utf-8", "replace"), url=None)
+        url = source if "://" in source else None
+        return Article(title, normalise_whitespace(text), url=url, published_at=published_at)
+    text = normalise_whitespace(data.decode("utf-8", "replace"))
+    return Article(title="", text=text, url=None, published_at=published_at)
 
 
-async def read_source(source: str, fetch_config: FetchConfig) -> Article:
-    """Read an article from a file path, ``-`` (stdin) or an http(s) URL."""
+async def read_source(
+    source: str, fetch_config: FetchConfig, published_at: datetime | None = None
+) -> Article:
+    """Read an article from a file path, ``-`` (stdin) or an http(s) URL, as an entry
+    published at ``published_at``."""
     if source == "-":
-        return article_from_bytes(sys.stdin.buffer.read(), "<stdin>")
+        return article_from_bytes(sys.stdin.buffer.read(), "<stdin>", published_at)
     if re.match(r"^https?://", source, re.I):
         from monitor.fetch import ARTICLE_ACCEPT, Fetcher
 
@@ -50,10 +58,10 @@ async def read_source(source: str, fetch_config: FetchConfig) -> Article:
             result = await fetcher.fetch(source, accept=ARTICLE_ACCEPT)
         if not result.body:
             raise FetchError(f"{source}: empty response")
-        return article_from_bytes(result.body, result.final_url)
+        return article_from_bytes(result.body, result.final_url, published_at)
     path = Path(source)
     try:
-        return article_from_bytes(path.read_bytes(), str(path))
+        return article_from_bytes(path.read_bytes(), str(path), published_at)
     except OSError as exc:
         raise NewsmonError(f"cannot read {source}: {exc.strerror or exc}") from None
 
@@ -71,9 +79,12 @@ def unique_observations(observations: Sequence[Observation]) -> list[Observation
 
 
 def inspect_article(article: Article, compiled: Compiled) -> dict[str, Any]:
-    """CONTRACT.md's inspect JSON, plus why each non-matching watchlist did not match."""
+    """CONTRACT.md's inspect JSON, plus why each non-matching watchlist did not match. The
+    figures are those the service records: of the matched watchlists only."""
+    from monitor.analysis import extract_figures
+
     matches = compiled.matcher.match(article)
-    observations = unique_observations(compiled.extractor.extract(article))
+    observations = unique_observations(extract_figures(compiled.extractor, article, matches))
     matched = {m.watchlist for m in matches}
     explain = getattr(compiled.matcher, "explain", None)
     not_matched = []

@@ -12,23 +12,35 @@ Semantics of a *phrase* alias (what a maintainer writes in ``terms:``):
 A *regex* alias (``{regex: "Hwasong-?1[1-9]"}``) is for what a phrase cannot say. It is
 matched case-insensitively, also never inside a word, and reported as the text it matched.
 
+A watchlist's ``together`` rule asks for groups to hit *in one sentence* (or in a run of
+``sentences`` consecutive ones): a story that names North Korea in one paragraph and a
+missile strike's dead in another is not about North Korean casualties. Word-distance
+windows were the alternative; a sentence is what a maintainer can check by eye, and the
+figure extractor reads claims sentence by sentence too. Sentences end at ``.``, ``!`` or
+``?`` before a capital or digit (not after an initial or a short title: "N. Korean",
+"Gen. Syrskyi") and at every line break, so a headline is a sentence of its own. The
+sentences are only found for a watchlist whose other rules already hold.
+
 Speed: all phrases of all watchlists form one trie-shaped regex, so one pass over the text
 finds every phrase however many watchlists there are; each watchlist's group rules are then
 evaluated on the set of hits, and only for watchlists with at least one hit. Regex aliases
-are searched one by one: they are the rare exception.
+are searched one by one, and only for a watchlist whose required phrase groups all hit:
+they are the rare exception, and most stories match nothing.
 """
 
 from __future__ import annotations
 
+import bisect
 import importlib
 import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from monitor.model import Article, Match
 
 if TYPE_CHECKING:
+    from monitor.watchlist import Together as TogetherRule
     from monitor.watchlist import Watchlist
 
 # What a space or hyphen in an alias matches in a text: any run of whitespace, hyphens
@@ -335,6 +347,7 @@ class Explanation:
     missing: tuple[str, ...] = ()  # all_of groups without a hit
     missing_any_of: tuple[str, ...] = ()  # the any_of groups, when none of them hit
     excluded_by: tuple[str, ...] = ()  # none_of groups that hit
+    apart: tuple[tuple[str, ...], ...] = ()  # together rules no one sentence holds
 
     @property
     def reason(self) -> str:
@@ -348,9 +361,39 @@ class Explanation:
         for group in self.excluded_by:
             terms = dict(self.groups)[group]
             parts.append(f"excluded by none_of group {group} ({', '.join(terms)})")
+        for groups in self.apart:
+            parts.append(f"no sentence has {' and '.join(groups)} together")
         if parts:
             return "; ".join(parts)
         return "matched: " + ", ".join(self.matched_terms)
+
+
+Hits = dict[int, list[tuple[int, str]]]  # group → [(position, alias label)]
+
+
+_NO_HITS: list[tuple[int, str]] = []
+
+
+class Together(NamedTuple):
+    """Groups that hit within ``within`` consecutive sentences, none of which has a hit of
+    an ``unless`` group (a sentence on someone else's losses does not count)."""
+
+    groups: frozenset[int]
+    within: int = 1
+    unless: frozenset[int] = frozenset()
+
+    def holds(self, hit: Hits, sentences: Sentences) -> bool:
+        barred = set().union(*(sentences.of(hit.get(g, _NO_HITS)) for g in self.unless))
+        found = [
+            sentences.of(hit.get(g, _NO_HITS)) - barred
+            for g in sorted(self.groups, key=lambda g: len(hit.get(g, ())))
+        ]
+        starts = {i - k for i in found[0] for k in range(self.within)}
+        return any(
+            all(any(start <= i < start + self.within for i in ids) for ids in found[1:])
+            and not any(start <= i < start + self.within for i in barred)
+            for start in starts
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -358,17 +401,83 @@ class _Rule:
     all_of: frozenset[int]
     any_of: frozenset[int]
     none_of: frozenset[int]
+    together: tuple[Together, ...] = ()
+    any_together: tuple[Together, ...] = ()  # together sets listed in any_of
     positive: frozenset[int] = field(init=False)
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "positive", self.all_of | self.any_of)
+        joined = frozenset().union(*(t.groups for t in self.together + self.any_together))
+        object.__setattr__(self, "positive", self.all_of | self.any_of | joined)
 
-    def accepts(self, hit: set[int] | dict[int, Any]) -> bool:
+    def accepts_groups(self, hit: set[int] | dict[int, Any]) -> bool:
+        """The document-wide rules, sentences aside: all_of and none_of, every ``together``
+        group hit, and an any_of group hit (or every group of an any_of together set)."""
         return (
             all(g in hit for g in self.all_of)
-            and (not self.any_of or any(g in hit for g in self.any_of))
             and not any(g in hit for g in self.none_of)
+            and all(g in hit for t in self.together for g in t.groups)
+            and self.any_of_holds(hit, lambda t: all(g in hit for g in t.groups))
         )
+
+    def apart(self, hit: Hits, sentences: Sentences) -> list[frozenset[int]]:
+        """The ``together`` sets that no sentence (or run of sentences) holds all of."""
+        return [t.groups for t in self.together if not t.holds(hit, sentences)]
+
+    def accepts(self, hit: Hits, sentences: Sentences) -> bool:
+        return (
+            self.accepts_groups(hit)
+            and not self.apart(hit, sentences)
+            and self.any_of_holds(hit, lambda t: t.holds(hit, sentences))
+        )
+
+    def any_of_holds(
+        self, hit: set[int] | dict[int, Any], holds: Callable[[Together], bool]
+    ) -> bool:
+        if not self.any_of and not self.any_together:
+            return True
+        return any(g in hit for g in self.any_of) or any(holds(t) for t in self.any_together)
+
+
+class Sentences:
+    """Where the sentences of a text start, found on first use (see the module docstring)."""
+
+    def __init__(self, text: str) -> None:
+        self._text = text
+        self._starts: list[int] | None = None
+        self._of: dict[int, frozenset[int]] = {}
+
+    def of(self, hits: list[tuple[int, str]]) -> frozenset[int]:
+        """The numbers of the sentences ``hits`` are in (remembered per list of hits: every
+        together set of a watchlist asks about the same groups)."""
+        found = self._of.get(id(hits))
+        if found is None:
+            found = self._of[id(hits)] = frozenset(self.index(p) for p, _ in hits)
+        return found
+
+    def index(self, position: int) -> int:
+        """The number of the sentence ``position`` is in."""
+        if self._starts is None:
+            self._starts = sentence_starts(self._text)
+        return bisect.bisect_right(self._starts, position) - 1
+
+
+_SENTENCE_END = re.compile(r"[.!?]+[\"”’')\]]*[ \t\xa0]+(?=[\"“‘'(\[]?[A-Z0-9])|[ \t]*\n\s*")
+# A full stop after an initial ("N. Korean", "U.S.") or one of these ends no sentence.
+_NOT_AN_END = re.compile(
+    r"(?:\b[A-Z]|\b(?:Mr|Mrs|Ms|Dr|Gen|Lt|Col|Maj|Sgt|Capt|Adm|Gov|Sen|Rep|St|Jr|Sr|No|Vol"
+    r"|Fig|vs|approx|ca|Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec))\.$"
+)
+
+
+def sentence_starts(text: str) -> list[int]:
+    """The position where each sentence of ``text`` starts; the first is 0."""
+    starts = [0]
+    for end in _SENTENCE_END.finditer(text):
+        stop = end.start() + 1
+        if text[end.start()] == "." and _NOT_AN_END.search(text, max(0, stop - 8), stop):
+            continue
+        starts.append(end.end())
+    return starts
 
 
 class Matcher:
@@ -393,6 +502,12 @@ class Matcher:
                     else:
                         self._patterns.append((_compile_pattern(alias.regex), w, g))
         self._by_key = _refs_by_key(by_form)
+        with_regex = {(w, g) for _, w, g in self._patterns}
+        self._phrase_only_required = [
+            frozenset(g for g in rule.all_of.union(*(t.groups for t in rule.together)))
+            - {g for v, g in with_regex if v == w}
+            for w, rule in enumerate(self._rules)
+        ]
         self._cache: dict[str, list[_Ref]] = {}
         self._scanner = (
             re.compile(r"(?<!\w)(?=(" + _trie_regex(by_form) + "))") if by_form else None
@@ -400,53 +515,65 @@ class Matcher:
 
     def match(self, article: Article) -> list[Match]:
         """The watchlists that fit the article, each with its matched terms in text order."""
-        hits = self._hits(article.full_text)
+        text = article.full_text
+        hits = self._hits(text)
+        sentences = Sentences(text)
         matches = []
         for w, found in hits.items():
             rule = self._rules[w]
-            if rule.accepts(found):
+            if rule.accepts(found, sentences):
                 terms = _terms(found, rule.positive)
                 matches.append(Match(self._watchlists[w].name, terms))
         return matches
 
     def explain(self, article: Article) -> list[Explanation]:
         """For every watchlist: matched or not, the terms found, and what was missing."""
-        hits = self._hits(article.full_text)
-        return [self._explain(w, hits.get(w, {})) for w in range(len(self._watchlists))]
+        text = article.full_text
+        hits = self._hits(text, everything=True)
+        sentences = Sentences(text)
+        return [self._explain(w, hits.get(w, {}), sentences) for w in range(len(self._watchlists))]
 
-    def _explain(self, w: int, found: dict[int, list[tuple[int, str]]]) -> Explanation:
+    def _explain(self, w: int, found: Hits, sentences: Sentences) -> Explanation:
         rule, names = self._rules[w], self._groups[w]
-        any_of_hit = not rule.any_of or any(g in found for g in rule.any_of)
+        any_of_hit = rule.any_of_holds(found, lambda t: t.holds(found, sentences))
+        any_of_names = [names[g] for g in sorted(rule.any_of)] + [
+            "(" + " and ".join(names[g] for g in sorted(t.groups)) + _within(t.within) + ")"
+            for t in rule.any_together
+        ]
+        required = sorted(rule.all_of.union(*(t.groups for t in rule.together)))
+        apart = rule.apart(found, sentences) if rule.accepts_groups(found) else []
         return Explanation(
             watchlist=self._watchlists[w].name,
-            matched=rule.accepts(found),
+            matched=rule.accepts(found, sentences),
             matched_terms=_terms(found, rule.positive),
             groups=tuple((names[g], _terms(found, {g})) for g in sorted(found)),
-            missing=tuple(names[g] for g in sorted(rule.all_of) if g not in found),
-            missing_any_of=() if any_of_hit else tuple(names[g] for g in sorted(rule.any_of)),
+            missing=tuple(names[g] for g in required if g not in found),
+            missing_any_of=() if any_of_hit else tuple(any_of_names),
             excluded_by=tuple(names[g] for g in sorted(rule.none_of) if g in found),
+            apart=tuple(tuple(names[g] for g in sorted(groups)) for groups in apart),
         )
 
-    def _hits(self, text: str) -> dict[int, dict[int, list[tuple[int, str]]]]:
-        """watchlist → group → [(position, alias label)] for every alias found."""
-        hits: dict[int, dict[int, list[tuple[int, str]]]] = {}
-        for position, refs in self._scan(text):
-            for w, g, label in refs:
-                hits.setdefault(w, {}).setdefault(g, []).append((position, label))
+    def _hits(self, text: str, *, everything: bool = False) -> dict[int, Hits]:
+        """watchlist → group → [(position, alias label)] for every alias found, at every
+        position it is found (``together`` rules need them all). Regex aliases are searched
+        only for watchlists that can still match on their phrase hits (or ``everything``)."""
+        positions: dict[str, list[int]] = {}
+        if self._scanner is not None:
+            for found in self._scanner.finditer(_lower(text)):
+                positions.setdefault(found.group(1), []).append(found.start())
+        hits: dict[int, Hits] = {}
+        for spelling, at in positions.items():
+            for w, g, label in self._refs(spelling):
+                hits.setdefault(w, {}).setdefault(g, []).extend((p, label) for p in at)
+        for pattern, w, g in self._patterns:
+            if everything or self._can_match(w, hits.get(w, {})):
+                for hit in _words(pattern, text):
+                    hits.setdefault(w, {}).setdefault(g, []).append((hit.start(), hit.group()))
         return hits
 
-    def _scan(self, text: str) -> list[tuple[int, list[_Ref]]]:
-        """(first position, aliases) of every distinct spelling found, then of regex hits."""
-        first: dict[str, int] = {}
-        if self._scanner is not None:
-            for found in self._scanner.finditer(text.lower()):
-                if found.group(1) not in first:
-                    first[found.group(1)] = found.start()
-        found_refs = [(position, self._refs(spelling)) for spelling, position in first.items()]
-        for pattern, w, g in self._patterns:
-            if hit := _search_words(pattern, text):
-                found_refs.append((hit.start(), [_Ref(w, g, hit.group())]))
-        return found_refs
+    def _can_match(self, w: int, found: Hits) -> bool:
+        """Whether every group ``w`` requires that has no regex alias has a hit."""
+        return all(g in found for g in self._phrase_only_required[w])
 
     def _refs(self, spelling: str) -> list[_Ref]:
         """The aliases a spelling found in a text is (cached: spellings repeat)."""
@@ -458,29 +585,54 @@ class Matcher:
         return refs
 
 
+def _lower(text: str) -> str:
+    """``text.lower()`` at the same positions (sentences are found in ``text`` itself):
+    the rare character whose lower case is longer ("İ") is left as it is."""
+    lowered = text.lower()
+    if len(lowered) == len(text):
+        return lowered
+    return "".join(c if len(low := c.lower()) != 1 else low for c in text)
+
+
+def _within(sentences: int) -> str:
+    return " in one sentence" if sentences == 1 else f" within {sentences} sentences"
+
+
 def _compile_rule(watchlist: Watchlist, names: list[str]) -> _Rule:
     index = {name: g for g, name in enumerate(names)}
     rule = watchlist.rule
+
+    def compiled(together: Sequence[TogetherRule]) -> tuple[Together, ...]:
+        return tuple(
+            Together(
+                frozenset(index[n] for n in t.groups),
+                t.sentences,
+                frozenset(index[n] for n in t.unless),
+            )
+            for t in together
+        )
+
     return _Rule(
         frozenset(index[n] for n in rule.all_of),
         frozenset(index[n] for n in rule.any_of),
         frozenset(index[n] for n in rule.none_of),
+        compiled(rule.together),
+        compiled(rule.any_together),
     )
 
 
 def _compile_pattern(regex: str) -> re.Pattern[str]:
-    # The start is checked by _search_words: a leading assertion would make every search
+    # The start is checked by _words: a leading assertion would make every search
     # try every position instead of skipping to the regex's literal prefix (10x slower).
     return re.compile(f"(?:{regex}){_NOT_IN_WORD}", re.IGNORECASE)
 
 
-def _search_words(pattern: re.Pattern[str], text: str) -> re.Match[str] | None:
-    """The first match of ``pattern`` that does not start inside a word."""
+def _words(pattern: re.Pattern[str], text: str) -> Iterator[re.Match[str]]:
+    """The matches of ``pattern`` that do not start inside a word."""
     for found in pattern.finditer(text):
         start = found.start()
         if start == 0 or not (_is_word(text[start - 1]) and _is_word(text[start])):
-            return found
-    return None
+            yield found
 
 
 def _refs_by_key(by_form: dict[Form, list[_Ref]]) -> dict[str, list[_Ref]]:

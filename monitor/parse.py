@@ -48,6 +48,8 @@ from lxml import etree
 
 from monitor.errors import FetchError
 from monitor.model import Entry, ParsedFeed
+from monitor.text import collapse_spaces as _collapse
+from monitor.text import normalise_whitespace
 
 __all__ = ["html_to_text", "parse_feed"]
 
@@ -864,7 +866,7 @@ def _flattened(body: bytes) -> bytes:
 
 
 def _entry_from_json(item: dict[str, Any], feed_url: str, now: datetime) -> Entry:
-    content = html_to_text(_str(item.get("content_html"))) or _collapse_paragraphs(
+    content = html_to_text(_str(item.get("content_html"))) or normalise_whitespace(
         _str(item.get("content_text"))
     )
     guid = item.get("id")
@@ -952,13 +954,20 @@ _BLOCK = re.compile(
     re.I,
 )
 _TAG = re.compile(r"</?[a-zA-Z]" + _ATTRS + r">|</?[a-zA-Z][^<>]*>|<![^<>]*>|<\?[^<>]*>")
+# Where markup could start (the tags, comments, CDATA and processing instructions the
+# passes below remove); re.I as in _DROP, so "<ſcript>" is markup too.
+_MARKUP = re.compile(r"<[a-z/!?]", re.I)
 
 
 def html_to_text(markup: str) -> str:
     """Plain text of an HTML fragment: no tags, scripts or styles; entities unescaped;
-    whitespace collapsed; paragraph breaks kept as blank lines, ``<br>`` as newlines."""
-    if "<" not in markup and "&" not in markup:
-        return _collapse(markup)
+    whitespace collapsed; paragraph breaks kept as blank lines, ``<br>`` as newlines.
+
+    Text with no markup in it is plain text: its own line breaks are kept (as
+    :func:`monitor.text.normalise_whitespace` keeps them), so an entry carrying a plain-text
+    article reads as that article does in ``newsmon inspect``."""
+    if "<" not in markup or not _MARKUP.search(markup):
+        return normalise_whitespace(html.unescape(markup) if "&" in markup else markup)
     # Each pass is a regex starting with "<" (see _DROP) or a str method: a pass that
     # visits every character costs several times more.
     text = _DROP.sub(" ", markup)
@@ -975,32 +984,4 @@ def html_to_text(markup: str) -> str:
             simple = _BLOCK.sub("\n\n", simple)
             simple = _TAG.sub("", simple)
         text = simple
-    return _collapse_paragraphs(html.unescape(text))
-
-
-def _collapse_paragraphs(text: str) -> str:
-    """Whitespace runs as one space, lines stripped, blank-line runs as one blank line."""
-    if "\n" not in text:
-        return _collapse(text)
-    parts: list[str] = []
-    blank = False
-    for line in text.split("\n"):
-        if line:
-            line = _collapse(line)
-        if not line:
-            blank = True
-            continue
-        if parts:
-            parts.append("\n\n" if blank else "\n")
-        parts.append(line)
-        blank = False
-    return "".join(parts)
-
-
-def _collapse(text: str) -> str:
-    """Whitespace runs as one space, stripped: " ".join(text.split()), which is costly
-    per word, unless the only whitespace is single spaces (every other whitespace
-    character is unprintable)."""
-    if "  " not in text and text.isprintable():
-        return text.strip(" ")
-    return " ".join(text.split())
+    return normalise_whitespace(html.unescape(text))

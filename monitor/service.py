@@ -17,7 +17,7 @@ from datetime import UTC, datetime, timedelta
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from monitor.app import App
-from monitor.cycle import poll_due, sync_feeds
+from monitor.cycle import poll_due, sync_feeds, utcnow
 from monitor.delivery import deliver_pending
 from monitor.fetch import Fetcher
 from monitor.health import HealthServer, start_health_server
@@ -66,16 +66,24 @@ class Service:
         self.app.reload_watchlists()
 
     async def _retention(self) -> None:
-        now = datetime.now(UTC)
+        now = utcnow()
         retention = self.app.config.retention
         with self.app.sessions.begin() as session:
             alerts, items = queries.prune(
                 session,
                 now - timedelta(seconds=retention.items),
                 now - timedelta(seconds=retention.alerts),
+                now,
             )
-        if alerts or items:
-            log.info("retention: pruned %d delivered alerts and %d old items", alerts, items)
+            dropped = queries.drop_tombstones(session, now)
+        if alerts or items or dropped:
+            log.info(
+                "retention: pruned %d delivered alerts and %d old items (kept as tombstones "
+                "while a feed carries them); dropped %d tombstones no feed carries",
+                alerts,
+                items,
+                dropped,
+            )
 
     def _install_signals(self) -> None:
         loop = asyncio.get_running_loop()

@@ -10,8 +10,12 @@ A watchlist is one YAML file ``watchlists/<name>.yaml``::
       games: [video game]
     match:                           # rules on groups; a story matches when
       all_of: [north_korea, munitions]   # every one of these groups has a hit,
-      any_of: []                         # at least one of these has (when listed),
-      none_of: [games]                   # and none of these has.
+      any_of: []                         # at least one of these has (when listed; an
+                                         # item may be a together set, see below),
+      none_of: [games]                   # none of these has,
+      together: [[munitions, russia]]    # and each of these sets hits in one sentence
+                                         # ({groups: [...], sentences: 2, unless: [g]}:
+                                         # in two in a row, neither with a hit of g).
     alerts: [new_item, figure_change]
     routes: [{notifier: slack, channel: "#nk"}, {notifier: email, to: [a@example.org]}]
     figures: {kn23_missiles: {unit: missiles, cues: [...], subjects: [...]}}
@@ -21,8 +25,13 @@ A watchlist is one YAML file ``watchlists/<name>.yaml``::
       figures: [{text: "...", expect: [{figure: kn23_missiles, low: 50, high: 50}]}]
 
 There is no separate top-level ``exclude:``: a ``none_of`` group says the same, by name.
-Every group must be used by a rule, and at least one of ``all_of``/``any_of`` is needed,
-so a watchlist never matches everything.
+Every group must be used by a rule, and at least one of ``all_of``/``any_of``/``together``
+is needed, so a watchlist never matches everything. A group in ``together`` is required
+by it (it need not be listed in ``all_of`` as well, but may be); a group may be in several
+``together`` sets, never in ``none_of`` as well. ``unless`` groups are sentence-level
+exclusions ("Russian soldiers" in the sentence of the dead): unlike ``none_of`` they bar a
+sentence, not the story. The rules are groups and sentences, not grammar, so that a
+maintainer can read why a story matched in ``newsmon inspect``.
 """
 
 from __future__ import annotations
@@ -38,6 +47,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 from pydantic_core import PydanticCustomError
 
+from monitor.config import MaxAge
 from monitor.errors import ConfigError, Problem
 from monitor.matching import (
     Alias,
@@ -119,10 +129,17 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, arbitrary_types_allowed=True)
 
 
+class TogetherModel(_Strict):
+    groups: list[str]
+    sentences: int = Field(1, ge=1, le=5)
+    unless: list[str] = Field(default_factory=list)
+
+
 class MatchModel(_Strict):
     all_of: list[str] = Field(default_factory=list)
-    any_of: list[str] = Field(default_factory=list)
+    any_of: list[str | list[str] | TogetherModel] = Field(default_factory=list)
     none_of: list[str] = Field(default_factory=list)
+    together: list[list[str] | TogetherModel] = Field(default_factory=list)
 
 
 def _clock(value: object) -> time:
@@ -218,6 +235,7 @@ class WatchlistModel(_Strict):
     routes: list[RouteModel] = Field(default_factory=list)
     figures: dict[str, FigureModel] = Field(default_factory=dict)
     noise: NoiseModel = NoiseModel()
+    max_age: MaxAge | None = None  # overrides the feed's and alerts.max_age
     examples: ExamplesModel = ExamplesModel()
 
 
@@ -235,6 +253,17 @@ class Rule:
     all_of: tuple[str, ...] = ()
     any_of: tuple[str, ...] = ()
     none_of: tuple[str, ...] = ()
+    together: tuple[Together, ...] = ()
+    any_together: tuple[Together, ...] = ()  # the together sets listed in any_of
+
+
+@dataclass(frozen=True, slots=True)
+class Together:
+    """Groups that must all hit within ``sentences`` consecutive sentences (1: in one)."""
+
+    groups: tuple[str, ...]
+    sentences: int = 1
+    unless: tuple[str, ...] = ()  # a sentence with a hit of these does not count
 
 
 @dataclass(frozen=True, slots=True)
@@ -284,6 +313,9 @@ class Watchlist:
     figures: tuple[FigureSpec, ...]
     examples: Examples = Examples()
     noise: Noise = Noise()  # noqa: RUF009 (frozen)
+    # Entries older than this when first seen raise none of this watchlist's alerts
+    # (None: the feed's max_age, else alerts.max_age; math.inf: "off").
+    max_age: float | None = None
 
 
 # --- loading --------------------------------------------------------------------------------
@@ -373,6 +405,8 @@ def _check_rules(model: WatchlistModel, at: At) -> list[Problem]:
     used: dict[str, str] = {}
     for rule in ("all_of", "any_of", "none_of"):
         for i, group in enumerate(getattr(model.match, rule)):
+            if not isinstance(group, str):
+                continue  # a together set in any_of: _check_together
             if group not in model.terms:
                 known = ", ".join(model.terms)
                 problems.append(at("match", rule, i)(f"unknown group {group!r} (groups: {known})"))
@@ -380,11 +414,41 @@ def _check_rules(model: WatchlistModel, at: At) -> list[Problem]:
                 message = f"group {group!r} is already in {used[group]}"
                 problems.append(at("match", rule, i)(message))
             used.setdefault(group, rule)
-    if not model.match.all_of and not model.match.any_of:
-        problems.append(at("match")("match needs all_of or any_of, or it would match anything"))
+    problems += _check_together(model, at, used)
+    if not model.match.all_of and not model.match.any_of and not model.match.together:
+        message = "match needs all_of, any_of or together, or it would match anything"
+        problems.append(at("match")(message))
     for group in model.terms:
         if group not in used:
             problems.append(at("terms", group)(f"group {group!r} is not used by match"))
+    return problems
+
+
+def _check_together(model: WatchlistModel, at: At, used: dict[str, str]) -> list[Problem]:
+    """Each together set (in ``together`` or ``any_of``) names two or more known groups,
+    none of them in none_of."""
+    problems = []
+    sets = [("together", i, t) for i, t in enumerate(model.match.together)]
+    sets += [("any_of", i, t) for i, t in enumerate(model.match.any_of) if not isinstance(t, str)]
+    for rule, i, together in sets:
+        groups = together if isinstance(together, list) else together.groups
+        if len(set(groups)) < 2:
+            problems.append(at("match", rule, i)("a together set needs two or more groups"))
+        for j, group in enumerate(groups):
+            where = at("match", rule, i, *(() if isinstance(together, list) else ("groups",)), j)
+            if group not in model.terms:
+                known = ", ".join(model.terms)
+                problems.append(where(f"unknown group {group!r} (groups: {known})"))
+            elif used.get(group) == "none_of":
+                problems.append(where(f"group {group!r} is in none_of: it cannot be required"))
+            used.setdefault(group, "together")
+        unless = [] if isinstance(together, list) else together.unless
+        for j, group in enumerate(unless):
+            if group not in model.terms:
+                known = ", ".join(model.terms)
+                message = f"unknown group {group!r} (groups: {known})"
+                problems.append(at("match", rule, i, "unless", j)(message))
+            used.setdefault(group, "unless")
     return problems
 
 
@@ -462,11 +526,18 @@ def _build(doc: YamlDoc, model: WatchlistModel) -> Watchlist:
         description=model.description,
         path=doc.path,
         terms=tuple(TermGroup(name, tuple(aliases)) for name, aliases in model.terms.items()),
-        rule=Rule(*(tuple(getattr(model.match, r)) for r in ("all_of", "any_of", "none_of"))),
+        rule=Rule(
+            all_of=tuple(model.match.all_of),
+            any_of=tuple(g for g in model.match.any_of if isinstance(g, str)),
+            none_of=tuple(model.match.none_of),
+            together=tuple(_together(t) for t in model.match.together),
+            any_together=tuple(_together(t) for t in model.match.any_of if not isinstance(t, str)),
+        ),
         alerts=frozenset(kind for kind in ALERT_KINDS if kind in model.alerts),
         routes=tuple(_route(r) for r in model.routes),
         figures=tuple(_figure_spec(model.name, name, f) for name, f in model.figures.items()),
         noise=_noise(model.noise),
+        max_age=model.max_age,
         examples=Examples(
             match=_texts(doc, "match", examples.match),
             no_match=_texts(doc, "no_match", examples.no_match),
@@ -480,6 +551,12 @@ def _build(doc: YamlDoc, model: WatchlistModel) -> Watchlist:
             ),
         ),
     )
+
+
+def _together(together: list[str] | TogetherModel) -> Together:
+    if isinstance(together, list):
+        return Together(tuple(together))
+    return Together(tuple(together.groups), together.sentences, tuple(together.unless))
 
 
 def _kinds(names: Iterable[str]) -> tuple[AlertKind, ...]:

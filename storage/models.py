@@ -3,6 +3,8 @@
 - ``items``: one row per stored entry; ``url_key`` (canonical URL), ``guid_key`` (feed +
   GUID) and ``content_hash`` (outlet + text) are each UNIQUE, so the same entry seen twice,
   through two feeds or through a tracking URL is stored once whichever replica sees it first.
+  Retention keeps an old item's row as a tombstone (``pruned_at``, text dropped) while a
+  feed still carries it, so a story already stored is never new again.
 - ``stories``: entries that are the same news, each with the MinHash sketch of its first
   text; ``story_bands`` holds the sketch's LSH band keys (``storage.sketch``), so a
   syndicated copy (same text, small edits) finds its story with one bounded indexed query.
@@ -95,6 +97,12 @@ class Feed(Base):
     lease_owner: Mapped[str | None] = mapped_column(String(200))
     lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
     polls: Mapped[int] = mapped_column(Integer, default=0)
+    # Entries stored as old news (published before alerts.max_age, or undated on the
+    # first poll): history, not alerts.
+    baseline_entries: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # When a poll last read the feed's entries (a changed body): a tombstone of this feed
+    # not carried then is dropped by retention.
+    parsed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class Story(Base):
@@ -150,6 +158,11 @@ class Item(Base):
     published_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     first_seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
     matched: Mapped[list[str]] = mapped_column(JSON, default=list)
+    # A tombstone: retention dropped the text (``pruned_at``) but keeps the row, so its
+    # GUID, URL and content keys still say the entry is known, as long as a feed carries
+    # it (``seen_at``: when a parsed poll last did).
+    pruned_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    seen_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class FigureSeries(Base):

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from functools import cache
 from typing import Any, cast
 
@@ -42,6 +42,7 @@ from storage.models import (
     Story,
     StoryBand,
     Thread,
+    UTCDateTime,
 )
 from storage.sketch import pack_sketch, unpack_sketch
 
@@ -310,6 +311,9 @@ class PollRecord:
     body_hash: str | None = None
     fetch_url: str | None = None
     gone: bool = False
+    baseline: int = 0  # entries stored as old news by this poll
+    parsed: bool = False  # the poll read the feed's entries (not 304 or an unchanged body)
+    carried: tuple[int, ...] = ()  # tombstones (pruned items) the feed still carries
 
 
 def finish_poll(session: Session, feed_id: int, owner: str, now: datetime, rec: PollRecord) -> None:
@@ -335,12 +339,25 @@ def finish_polls(
             "b_error": rec.error,
         }
         if rec.ok:  # an ok poll may still carry a warning (a feed that parsed with errors)
-            params.update(b_etag=rec.etag, b_modified=rec.last_modified, b_hash=rec.body_hash)
+            params.update(
+                b_etag=rec.etag,
+                b_modified=rec.last_modified,
+                b_hash=rec.body_hash,
+                b_baseline=rec.baseline,
+                b_parsed=now if rec.parsed else None,
+            )
         if rec.fetch_url:
             params["b_fetch_url"] = rec.fetch_url
         kinds.setdefault((rec.ok, bool(rec.fetch_url)), []).append(params)
     for (ok, moved), rows in kinds.items():
         session.execute(_finish_statement(ok, moved), rows)
+    carried = [{"b_id": i, "b_now": now} for _, now, rec in polls for i in rec.carried]
+    if carried:
+        items = _table(Item)
+        session.execute(
+            update(items).where(items.c.id == bindparam("b_id")).values(seen_at=bindparam("b_now")),
+            carried,
+        )
 
 
 def _finish_statement(ok: bool, moved: bool) -> Any:
@@ -363,6 +380,8 @@ def _finish_statement(ok: bool, moved: bool) -> Any:
             etag=bindparam("b_etag"),
             last_modified=bindparam("b_modified"),
             body_hash=bindparam("b_hash"),
+            baseline_entries=c.baseline_entries + bindparam("b_baseline"),
+            parsed_at=func.coalesce(bindparam("b_parsed", type_=UTCDateTime()), c.parsed_at),
         )
     else:
         values["consecutive_failures"] = c.consecutive_failures + 1
@@ -396,6 +415,27 @@ def known_entry_keys(
         for chunk in _chunks(sorted(keys), 500):
             found.update(session.scalars(select(column).where(column.in_(chunk))))
     return found
+
+
+def carried_tombstones(
+    session: Session, guid_keys: Iterable[str], url_keys: Iterable[str], hashes: Iterable[str]
+) -> list[int]:
+    """The tombstones (pruned items) among the entries with these keys: a feed still
+    carries them, so retention keeps them."""
+    found: set[int] = set()
+    for column, keys in (
+        (Item.guid_key, set(guid_keys)),
+        (Item.url_key, set(url_keys)),
+        (Item.content_hash, set(hashes)),
+    ):
+        keys.discard("")
+        for chunk in _chunks(sorted(keys), 500):
+            found.update(
+                session.scalars(
+                    select(Item.id).where(column.in_(chunk), Item.pruned_at.is_not(None))
+                )
+            )
+    return sorted(found)
 
 
 def _chunks(values: list[str], size: int) -> Iterable[list[str]]:
@@ -1109,8 +1149,20 @@ def mark_skipped(session: Session, alert_id: int, owner: str, reason: str) -> No
 # ----------------------------------------------------------------------------- retention
 
 
-def prune(session: Session, items_before: datetime, alerts_before: datetime) -> tuple[int, int]:
-    """Delete delivered alerts and old items; figure observations (history) are kept."""
+# A tombstone its feed no longer carries goes only once no feed has carried it for this
+# long: another feed may carry the same entry (by URL or content) and be read less often.
+TOMBSTONE_GRACE = timedelta(days=1)
+
+
+def prune(
+    session: Session,
+    items_before: datetime,
+    alerts_before: datetime,
+    now: datetime | None = None,
+) -> tuple[int, int]:
+    """Delete delivered alerts; turn old items into tombstones (their text dropped, their
+    keys kept: a story already stored is never new again); figure observations (history)
+    are kept. Returns (alerts deleted, items pruned)."""
     alerts = session.execute(
         delete(AlertRow).where(
             or_(
@@ -1122,5 +1174,29 @@ def prune(session: Session, items_before: datetime, alerts_before: datetime) -> 
             )
         )
     )
-    items = session.execute(delete(Item).where(Item.first_seen_at < items_before))
+    now = now or datetime.now(UTC)
+    items = session.execute(
+        update(Item)
+        .where(Item.first_seen_at < items_before, Item.pruned_at.is_(None))
+        .values(text="", summary="", pruned_at=now, seen_at=now)
+        .execution_options(synchronize_session=False)
+    )
     return int(getattr(alerts, "rowcount", 0)), int(getattr(items, "rowcount", 0))
+
+
+def drop_tombstones(session: Session, now: datetime) -> int:
+    """Delete the tombstones no feed carries any more: their feed was read (``parsed_at``)
+    since a poll last carried them (``seen_at``), or the feed is gone from the config, and
+    no feed has carried them for TOMBSTONE_GRACE."""
+    feed = select(Feed.parsed_at).where(Feed.id == Item.feed_id).scalar_subquery()
+    active = select(Feed.id).where(Feed.active.is_(True), Feed.gone.is_(False))
+    result = session.execute(
+        delete(Item)
+        .where(
+            Item.pruned_at.is_not(None),
+            Item.seen_at < now - TOMBSTONE_GRACE,
+            or_(Item.feed_id.is_(None), Item.feed_id.not_in(active), Item.seen_at < feed),
+        )
+        .execution_options(synchronize_session=False)
+    )
+    return int(getattr(result, "rowcount", 0))

@@ -6,7 +6,7 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from monitor.changes import compare, is_news, same_value, spread_note
+from monitor.changes import as_current, compare, is_news, same_value, spread_note
 from monitor.model import KnownValue, Observation
 
 NOW = datetime(2025, 2, 1, tzinfo=UTC)
@@ -116,6 +116,26 @@ def test_past_dated_values_never_alert() -> None:
     assert not is_news(obs)
     assert compare(obs, [], 0.0) is None
     assert compare(obs, [_known(3000, by="Kyiv", outlet="Reuters")], 0.0) is None
+
+
+def test_a_running_total_without_as_of_is_current_and_changes_the_series() -> None:
+    # "has sent about 13,000 troops since November 2024": the "since" starts the count,
+    # it does not date the value.
+    known = [_known(11000, by="NIS", outlet="Yonhap")]
+    total = _obs(13000, by="Kyiv")
+    assert as_current(total, NOW.date()) is total and is_news(total)
+    change = compare(total, known, 0.0)
+    assert change is not None and change.observation is total and change.previous == tuple(known)
+
+
+def test_a_value_dated_before_the_article_is_history_one_dated_its_own_day_is_current() -> None:
+    known = [_known(3000, by="Kyiv", outlet="Reuters")]
+    day = NOW.date()  # the article's date
+    january = as_current(_obs(300, by="Seoul", as_of=date(2025, 1, 15)), day)
+    assert january.as_of == date(2025, 1, 15) and compare(january, known, 0.0) is None
+    today = as_current(_obs(4000, by="Kyiv", as_of=day), day)
+    assert today.as_of is None
+    assert compare(today, known, 0.0) is not None
 
 
 def test_spread_note_names_both_ends_when_sources_disagree_widely() -> None:

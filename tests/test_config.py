@@ -26,6 +26,10 @@ EXPECTED: dict[str, list[str]] = {
         "3: fetch.min_interval: expected a duration such as 30s, 15m, 1h or 2d, got '5 minutes'",
         "4: tick: expected a duration",
     ],
+    "bad-max-age.yaml": [
+        "3: feeds.0.max_age: expected a duration such as 12h, 2d or 1w, or off; got 'a fortnight'",
+        "5: alerts.max_age: expected a duration such as 12h, 2d or 1w, or off; got True",
+    ],
     "bad-syntax.yaml": ["4: invalid YAML: "],
     "duplicate-feeds.yaml": ["4: feed https://a.example/rss is listed twice"],
     "duplicate-key.yaml": ["3: duplicate key 'fetch'"],

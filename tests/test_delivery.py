@@ -73,6 +73,7 @@ def write_config(tmp_path: Path, db_url: str, slack: SlackServer, smtp: SmtpServ
             "email": {"host": "127.0.0.1", "port": smtp.port, "from": "newsmon@test.example"},
         },
         "http": {"listen": None},
+        "alerts": {"max_age": "off"},  # fixture stories are dated Nov 2026: about delivery, not age
         "delivery": {"backoff_max": "1m"},
     }
     path = tmp_path / "newsmon.yaml"

@@ -98,6 +98,7 @@ def write_config(
             },
         },
         "http": {"listen": None},
+        "alerts": {"max_age": "off"},  # fixture stories are dated Nov 2026: about delivery, not age
         "log": {"level": "WARNING"},
     }
     path = tmp_path / "newsmon.yaml"
@@ -219,6 +220,24 @@ def test_run_once_delivers_each_alert_once_and_alerts_a_changed_figure(
     figures = cli_json("figures", "nk_killed", "--json", "--config", config)
     assert figures[0]["low"] == 4000  # newest first
 
+    # Round 4: a partitive restates both known values ("11,000 … deployed and at least
+    # 4,000 of them have been killed"): the 4,000 are the killed, not troops deployed, so
+    # no figure changes and no figure_change alert is recorded.
+    round3 = round2.replace(
+        "<item>", (DATA / "kyiv-round3-partitive.xml").read_text() + "\n<item>", 1
+    )
+    feeds.add("/kyiv.xml", round3.encode(), content_type="application/rss+xml")
+    assert main(["run", "--once", "--config", config]) == 0
+    alerts = cli_json("alerts", "--json", "--config", config)
+    assert [a for a in alerts if (a["url"] or "").endswith("nk-pullback")], "stored and matched"
+    assert not [
+        a
+        for a in alerts
+        if a["kind"] == "figure_change" and (a["url"] or "").endswith("nk-pullback")
+    ]
+    deployed = cli_json("figures", "nk_troops_deployed", "--json", "--config", config)
+    assert {(f["low"], f["high"]) for f in deployed} == {(11000, 11000)}
+
 
 def test_run_once_as_a_subprocess_prints_alerts_on_the_console(
     tmp_path: Path, feeds: FeedServer
@@ -230,6 +249,7 @@ def test_run_once_as_a_subprocess_prints_alerts_on_the_console(
         "fetch": {"allow_private_networks": True},
         "notifiers": {"console": {}},
         "http": {"listen": None},
+        "alerts": {"max_age": "off"},
     }
     path = tmp_path / "console.yaml"
     path.write_text(yaml.safe_dump(config), encoding="utf-8")

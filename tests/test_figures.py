@@ -122,8 +122,8 @@ def test_running_total_by_a_date_is_not_dated() -> None:
     assert obs.as_of is None and obs.qualifier == "over" and obs.unit == "percent"
 
 
-def test_deployment_in_months_is_stored_in_days() -> None:
-    assert ("deployment_days", 90, 90, "days", "exact") in _found(
+def test_deployment_in_months_is_stored_in_days_as_a_range_of_month_lengths() -> None:
+    assert ("deployment_days", 84, 93, "days", "exact") in _found(
         "The North Korean engineers' demining mission lasted three months."
     )
 
@@ -239,11 +239,6 @@ def test_general_mechanisms(text: str, expected: set[tuple[Any, ...]]) -> None:
     assert _found(text) == expected
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="known gap: a bare subject inside a relative clause ('the shells Russia fires') "
-    "vetoes the share although 'came from North Korea' names its source",
-)
 def test_share_whose_relative_clause_names_the_user_not_the_source() -> None:
     text = "Around 60% of the shells Russia fires in Ukraine came from North Korea, officials said."
     assert ("artillery_shells", 60, 60, "percent", "about") in _found(text)
@@ -256,7 +251,7 @@ def test_a_value_in_headline_and_body_keeps_the_body_attribution() -> None:
         "soldiers have been killed in Russia's Kursk region.",
     )
     killed = [o for o in EXTRACTOR.extract(article) if o.figure == "nk_killed"]
-    assert [(o.low, o.attributed_to) for o in killed] == [(3000, "President Volodymyr Zelensky")]
+    assert [(o.low, o.attributed_to) for o in killed] == [(3000, "Volodymyr Zelensky")]
 
 
 @pytest.mark.parametrize(
@@ -265,9 +260,10 @@ def test_a_value_in_headline_and_body_keeps_the_body_attribution() -> None:
         # "an estimated" is an adjective, not a verb: the source is who said it
         ("An estimated 5,000 North Korean soldiers have been wounded so far, NATO said.",
          "nk_wounded", "NATO"),
-        # a live-blog time stamp or a dateline before a dash is not part of the source
+        # a live-blog time stamp or a dateline before a dash is not part of the source; an
+        # acronym in brackets after the name is (as labelled on real news)
         ("14:05 GMT – Ukraine's defence intelligence (GUR) says 2,000 more North Korean troops "
-         "have arrived in Russia.", "nk_troops_deployed", "Ukraine's defence intelligence"),
+         "have arrived in Russia.", "nk_troops_deployed", "Ukraine's defence intelligence (GUR)"),
         ("KYIV, Ukraine (AP) — Ukrainian officials said 700 North Korean soldiers were killed.",
          "nk_killed", "Ukrainian officials"),
         # a person named before their title; an outlet named before its description

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 import yaml
 
-from monitor.matching import Matcher, regex_problem
+from monitor.matching import Matcher, regex_problem, sentence_starts
 from monitor.model import Article, Match
 from monitor.watchlist import load_watchlist_text
 
@@ -88,3 +88,24 @@ def test_regex_aliases_that_could_backtrack_catastrophically_are_refused(
         assert found is None
     else:
         assert found is not None and problem in found
+
+
+def test_explain_says_which_together_set_no_sentence_holds() -> None:
+    text = "Ruritanian guards hold Zenda. A shell killed two civilians."
+    [together] = [e for e in MATCHER.explain(Article("", text)) if e.watchlist == "together"]
+    assert not together.matched
+    assert together.apart == (("country", "people", "harm"),)
+    assert together.reason == "no sentence has country and people and harm together"
+
+
+def test_sentences_end_at_stops_and_line_breaks_but_not_after_initials() -> None:
+    text = 'Headline\nIt said "yes." Then Mr. Kim left! U.S. troops stayed. 2 more came'
+    starts = sentence_starts(text)
+    assert [text[s : s + 4] for s in starts] == ["Head", "It s", "Then", "U.S.", "2 mo"]
+
+
+def test_explain_names_an_any_of_together_set_when_nothing_holds() -> None:
+    [window] = [e for e in MATCHER.explain(Article("", "nothing")) if e.watchlist == "window"]
+    assert window.reason == (
+        "none of the any_of groups hit: named, (country and harm and people within 2 sentences)"
+    )

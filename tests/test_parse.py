@@ -224,7 +224,9 @@ def test_a_url_as_body_is_not_fetched(feed_server: FeedServer) -> None:
 @pytest.mark.parametrize(
     ("markup", "text"),
     [
-        ("plain   text\n here", "plain text here"),
+        # plain text keeps its line breaks (monitor.text.normalise_whitespace), entities or not
+        ("plain   text\n here", "plain text\nhere"),
+        ("Q&amp;A:\n\n\n 3 < 4 ]]>", "Q&A:\n\n3 < 4 ]]>"),
         ("<p>One</p><p>Two</p>", "One\n\nTwo"),
         ("a<br>b<br/>c", "a\nb\nc"),
         ("<b>bold</b> and <a href='x>y'>link</a>", "bold and link"),

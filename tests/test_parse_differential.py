@@ -243,8 +243,9 @@ _TAG = re.compile(r"</?[a-zA-Z]" + _ATTRS + r">|</?[a-zA-Z][^<>]*>|<![^<>]*>|<\?
 
 
 def reference_html_to_text(markup: str) -> str:
-    if "<" not in markup and "&" not in markup:
-        return re.sub(r"\s+", " ", markup).strip()
+    if not re.search(r"<[a-z/!?]", markup, re.I):  # plain text: its line breaks are kept
+        lines = [" ".join(line.split()) for line in html.unescape(markup).split("\n")]
+        return re.sub(r"\n\s*\n\s*", "\n\n", "\n".join(lines)).strip()
     text = _DROP.sub(" ", markup)
     text = re.sub(r"\s+", " ", text)
     text = re.sub(r"<br\s*/?>", "\n", text, flags=re.I)

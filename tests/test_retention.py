@@ -1,4 +1,5 @@
-"""Retention on SQLite and PostgreSQL: old items and delivered alerts go, figure history stays."""
+"""Retention on SQLite and PostgreSQL: old items lose their text (their identity stays, as a
+tombstone, while a feed carries them), delivered alerts go, figure history stays."""
 
 from __future__ import annotations
 
@@ -67,28 +68,41 @@ def alert(key: str, item_id: int, state: str, sent_at: datetime | None) -> Alert
 
 
 def remaining(session: Session) -> tuple[list[str], list[str], list[int | None]]:
-    items = list(session.scalars(select(Item.url_key).order_by(Item.id)))
+    """The items (a tombstone marked with a †), the alerts, the observations' item links."""
+    items = session.execute(select(Item.url_key, Item.pruned_at).order_by(Item.id)).all()
     alerts = list(session.scalars(select(AlertRow.dedup_key).order_by(AlertRow.id)))
     observations = list(session.scalars(select(FigureObservation.item_id)))
-    return [i or "" for i in items], alerts, observations
+    return [(k or "") + ("†" if pruned else "") for k, pruned in items], alerts, observations
 
 
-def test_prune_removes_old_items_and_delivered_alerts_and_keeps_figure_history(
+def test_prune_keeps_old_items_as_tombstones_drops_delivered_alerts_keeps_figure_history(
     db_url: str,
 ) -> None:
     engine = make_engine(db_url)
     upgrade(engine)
     seed(engine)
     with sessions(engine).begin() as session:
-        assert queries.prune(session, NOW - 90 * DAY, NOW - 30 * DAY) == (1, 1)
+        assert queries.prune(session, NOW - 90 * DAY, NOW - 30 * DAY, NOW) == (1, 1)
     with sessions(engine)() as session:
         items, alerts, observations = remaining(session)
-        assert items == ["recent"]
-        # Undelivered alerts are never pruned, whatever their age; their item link is cleared.
+        assert items == ["old†", "recent"]
+        assert session.scalar(select(Item.text).where(Item.url_key == "old")) == ""
+        # Undelivered alerts are never pruned, whatever their age.
         assert alerts == ["pending-old", "failed-old", "sent-recent"]
-        assert observations == [None]  # the history stays, without its pruned item
+        assert observations == [1]  # the history stays, linked to the tombstone
         assert session.scalar(select(FigureSeries.figure)) == "nk_killed"
         assert session.scalar(select(FigureObservation.low)) == 3000
+    # No feed carries the tombstone (it has none): it goes a grace period later, and with
+    # it the links to it; the history stays.
+    with sessions(engine).begin() as session:
+        assert queries.drop_tombstones(session, NOW) == 0
+        assert queries.drop_tombstones(session, NOW + queries.TOMBSTONE_GRACE * 2) == 1
+    with sessions(engine)() as session:
+        assert remaining(session) == (
+            ["recent"],
+            ["pending-old", "failed-old", "sent-recent"],
+            [None],
+        )
     engine.dispose()
 
 
@@ -114,6 +128,8 @@ def test_the_service_retention_job_prunes_after_the_configured_age(
     with app.sessions() as session:
         items, alerts, observations = remaining(session)
     app.engine.dispose()
-    assert items == ["recent"]  # 1 day old, kept for 2
+    # "recent" is 1 day old, kept for 2; "old" lost its text, its tombstone goes a grace
+    # period after no feed carried it.
+    assert items == ["old†", "recent"]
     assert alerts == ["pending-old", "failed-old"]  # sent a day ago: older than 2 hours
-    assert observations == [None]
+    assert observations == [1]

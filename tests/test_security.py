@@ -116,6 +116,7 @@ def stub_cycle(tmp_path: Path, urls: dict[str, str], replies: dict[str, bytes]) 
                 ],
                 "fetch": {"allow_private_networks": False, "timeout": "2s"},
                 "http": {"listen": None},
+                "alerts": {"max_age": "off"},  # fixture stories are dated Nov 2026
             }
         )
     )
@@ -243,6 +244,7 @@ def test_secrets_never_appear_in_any_output(server: FeedServer, tmp_path: Path) 
             "console": {},
         },
         "http": {"listen": None},
+        "alerts": {"max_age": "off"},  # fixture stories are dated Nov 2026
         "log": {"level": "DEBUG", "format": "json"},
     }
     path = tmp_path / "newsmon.yaml"

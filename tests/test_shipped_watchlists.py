@@ -2,9 +2,19 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
 from monitor.cli import main
+from monitor.matching import Matcher
+from monitor.model import Article
 from monitor.watchlist import check_examples, load_watchlists
 from tests.conftest import REPO
+
+DATA = Path(__file__).parent / "data" / "watchlists"
 
 
 def test_shipped_watchlists_load_and_every_example_passes() -> None:
@@ -22,3 +32,13 @@ def test_validate_accepts_the_quick_start_config(monkeypatch, capsys) -> None:  
     monkeypatch.chdir(REPO)
     assert main(["validate"]) == 0
     assert "newsmon.yaml" in capsys.readouterr().out
+
+
+TOPICS = yaml.safe_load((DATA / "shipped_topics.yaml").read_text(encoding="utf-8"))["cases"]
+
+
+@pytest.mark.parametrize("case", TOPICS, ids=lambda case: case["name"])
+def test_shipped_watchlists_match_exactly_the_stories_they_are_about(case: dict[str, Any]) -> None:
+    matcher = Matcher(load_watchlists(REPO / "watchlists"))
+    matched = {m.watchlist for m in matcher.match(Article(title="", text=case["text"]))}
+    assert matched == set(case["expect"])

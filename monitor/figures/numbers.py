@@ -62,6 +62,8 @@ _DIGITS = (
 _WORDS = (
     rf"(?:(?:{_WORD})|a\s+(?:{_SCALE_WORD}|dozen))"
     rf"(?:(?:[\s-]+and)?[\s-]+(?:{_WORD}|{_SCALE_WORD}|dozen)\b)*"
+    # broadcasters' "three-thousand-200": digits after a scale word
+    rf"(?:(?:(?<=thousand)|(?<=hundred))-\d{{1,3}}(?![\d,.]))?"
 )
 _FRACTION = "|".join(sorted(_DENOMINATORS, key=len, reverse=True))
 _CORE = rf"""
@@ -73,8 +75,9 @@ _CORE = rf"""
     |half(?=\s+(?:of|the)\b)
     |(?:one|1)\s+(?:in|out\s+of)\s+(?:every\s+)?(?P<den>\d+|{_WORD}))
   |(?P<digits>{_DIGITS})
-    (?:\s*(?P<dscale>{_SCALE_WORD}|dozen)\b|(?P<sscale>k|m|mn|mln|bn|b)\b)?
+    (?:(?:\s*|-)(?P<dscale>{_SCALE_WORD}|dozen)\b|(?P<sscale>k|m|mn|mln|bn|b)\b)?
   |(?P<words>{_WORDS})
+  |(?P<article>an?)(?=\s+(?:year|month|week)\b)
 """
 _CORE_SEARCH = re.compile(rf"(?<![\w.,])(?<![A-Za-z]-)(?:{_CORE})(?![\w])", re.I | re.X)
 _CORE_MATCH = re.compile(rf"(?:{_CORE})(?![\w])", re.I | re.X)
@@ -86,13 +89,18 @@ _INTENSIFIER = (
 _QUALIFIER_WORDS: list[tuple[str, Qualifier]] = [
     (r"at\s+least|no\s+(?:fewer|less)\s+than|not\s+less\s+than|a\s+minimum\s+of", "at_least"),
     (r"just\s+(?:under|below|short\s+of)", "nearly"),
-    (r"more\s+than|over|upwards?\s+of|in\s+excess\s+of|exceeding|above|north\s+of", "over"),
+    (
+        r"more\s+than|over|upwards?\s+of|in\s+excess\s+of|exceeding|exceeds|exceeded|exceed"
+        r"|above|north\s+of|surpassing|surpasses|surpassed|surpass|passed"
+        r"|(?<!the\s)(?<!\sa\s)(?:topped|tops|top)",
+        "over",
+    ),
     (r"up\s+to|as\s+many\s+as|as\s+much\s+as|a\s+maximum\s+of|at\s+most|no\s+more\s+than", "up_to"),
     (r"nearly|almost|close\s+to|approaching|roughly\s+half", "nearly"),
     (r"fewer\s+than|less\s+than|under|below", "under"),
     (
         r"about|around|approximately|approx\.|some|roughly|an\s+estimated|estimated"
-        r"|circa|an\s+approximate|on\s+the\s+order\s+of|something\s+like",
+        r"|circa|an\s+approximate|on\s+the\s+order\s+of|something\s+like|closer\s+to",
         "about",
     ),
 ]  # fmt: skip
@@ -181,6 +189,8 @@ def words_value(phrase: str) -> float | None:
             current = 1.0
         elif token in _UNITS:
             current += _UNITS[token]
+        elif token.isdigit():
+            current += int(token)
         elif token in ("hundred", "dozen"):
             current = max(current, 1.0) * _SCALES[token]
         elif token in _SCALES:
@@ -227,6 +237,8 @@ def _core_range(m: re.Match[str]) -> tuple[float, float, bool, bool] | None:
         elif m["sscale"]:
             value *= _SUFFIX_SCALES[m["sscale"].lower()]
         return value, value, False, False
+    if m["article"]:  # "for a year": one
+        return 1.0, 1.0, False, False
     spelled = words_value(m["words"])
     return None if spelled is None else (spelled, spelled, False, False)
 
@@ -321,6 +333,13 @@ _SEPARATORS = ' \t\n"“‘'
 def _leading_word_before(text: str, pos: int) -> int:
     """Start of the word before ``pos`` if it can begin a longer number ("a couple of
     dozen", "tens of thousands"), else -1. A plain scan: this runs for every number."""
+    if pos > 0 and text[pos - 1] == "-":  # "three-thousand-200"
+        j = pos - 1
+        while j > 0 and (text[j - 1].isalpha() or text[j - 1] == "-"):
+            j -= 1
+        parts = text[j : pos - 1].lower().split("-")
+        scaled = parts[-1] in ("thousand", "hundred")
+        return j if scaled and all(p in _LEADING_WORDS for p in parts) else -1
     i = pos
     while i > 0 and text[i - 1] in _SEPARATORS:
         i -= 1
