@@ -73,6 +73,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     polled = {p.feed for p in report.polls}
     missed = [f for f in feeds if f.active and not f.gone and f.url not in polled]
     errors = [p for p in report.polls if p.error]
+    pending = sum(w.count for w in report.waiting)
     print(
         f"newsmon: polled {len(report.polls)} feeds ({len(errors)} failed), "
         f"{report.new_items} new items"
@@ -83,11 +84,22 @@ def cmd_run(args: argparse.Namespace) -> int:
         )
         + f", {report.delivered} alerts delivered"
         + (f", {report.failed} failed" if report.failed else "")
+        + (f", {pending} still pending" if pending else "")
         + (f", {held} held (quiet hours, hourly cap or digest)" if held else ""),
         file=sys.stderr,
     )
     for poll in errors:
         print(redact(f"  {poll.feed}: {poll.error}"), file=sys.stderr)
+    now = datetime.now(UTC)
+    for waiting in report.waiting:
+        where = f"{waiting.notifier} {waiting.channel}" if waiting.channel else waiting.notifier
+        wait = max(0, round((waiting.next_at - now).total_seconds()))
+        print(
+            f"  {waiting.count} alert(s) still pending for {where}: next attempt at "
+            f"{waiting.next_at.isoformat(timespec='seconds')} (in {wait}s; `newsmon run` "
+            "or the next `run --once` sends them)",
+            file=sys.stderr,
+        )
     for feed in missed:
         held_by = f"leased by {feed.lease_owner}" if feed.lease_owner else "not claimed"
         until = f" until {_iso(feed.lease_until)}" if feed.lease_until else ""

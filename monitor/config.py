@@ -67,6 +67,14 @@ MaxAge = Annotated[float, BeforeValidator(parse_max_age)]
 DEFAULT_MAX_AGE = 2 * 86400.0
 
 
+def parse_wait(value: object) -> float:
+    """A duration that may also be 0 (no waiting at all)."""
+    return 0.0 if value in (0, "0", "0s") and not isinstance(value, bool) else parse_duration(value)
+
+
+Wait = Annotated[float, BeforeValidator(parse_wait)]
+
+
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
@@ -147,6 +155,9 @@ class LogConfig(_Strict):
 class DeliveryConfig(_Strict):
     interval: Duration = 10.0
     backoff_max: Duration = 3600.0
+    once_wait: Wait = Field(
+        60.0, description="run --once: how long in all to wait out rate limits and retries; 0: not"
+    )
 
 
 class LeaseConfig(_Strict):

@@ -24,7 +24,7 @@ from monitor.analysis import Analysis
 from monitor.app import App
 from monitor.article import needs_article
 from monitor.baseline import Baseline, OldNews
-from monitor.delivery import deliver_pending
+from monitor.delivery import Waiting, deliver_waiting
 from monitor.errors import FetchError
 from monitor.fetch import ARTICLE_ACCEPT, Fetcher, FetchResult
 from monitor.identity import EntryKeys, KeyedEntry
@@ -62,6 +62,7 @@ class CycleReport:
     polls: list[PollResult] = field(default_factory=list)
     delivered: int = 0
     failed: int = 0
+    waiting: list[Waiting] = field(default_factory=list)  # alerts still to go, per channel
 
     @property
     def new_items(self) -> int:
@@ -266,18 +267,22 @@ async def _process(
     app: App, fetcher: Fetcher, feed: Feed, batch: PollBatch, result: FetchResult
 ) -> PollResult:
     now = utcnow()
+    asked = feed.server_interval  # learned from the last full response: a 304 has no <ttl>
     delay = success_delay(
         feed.interval_seconds,
         _bounds(app),
+        ttl=asked,
         max_age=result.cache_max_age,
         quiet_for=_quiet_for(app, feed, batch, now),
     )
     if result.not_modified or result.body is None:
-        await _finish(app, feed, batch, now, delay=delay, result=result, body_hash=feed.body_hash)
+        await _finish(app, feed, batch, now, delay=delay, result=result,
+                      body_hash=feed.body_hash, server_interval=asked)  # fmt: skip
         return PollResult(feed.url, "not_modified")
     body_hash = hashlib.sha256(result.body).hexdigest()
     if body_hash == feed.body_hash:  # many servers ignore conditional requests
-        await _finish(app, feed, batch, now, delay=delay, result=result, body_hash=body_hash)
+        await _finish(app, feed, batch, now, delay=delay, result=result,
+                      body_hash=body_hash, server_interval=asked)  # fmt: skip
         return PollResult(feed.url, "unchanged")
     keyed = await parsepool.parse_keyed(
         result.body,
@@ -306,6 +311,7 @@ async def _process(
         body_hash=body_hash,
         warning=warning,
         stored=stored,
+        server_interval=max(parsed.ttl_seconds or 0, result.cache_max_age or 0) or None,
     )
     log.info(
         "polled feed: %d entries, %d new (%d old news, no alerts), %d alerts",
@@ -329,6 +335,7 @@ async def _finish(
     body_hash: str | None,
     warning: str | None = None,
     stored: Stored | None = None,
+    server_interval: float | None = None,
 ) -> None:
     record = queries.PollRecord(
         ok=True,
@@ -342,6 +349,7 @@ async def _finish(
         baseline=stored.baseline if stored else 0,
         parsed=stored is not None,
         carried=stored.carried if stored else (),
+        server_interval=server_interval,
     )
     if result.permanent_redirect:
         log.warning(
@@ -664,7 +672,8 @@ def _claim(app: App, everything: bool, limit: int | None) -> list[Feed]:
 
 
 async def run_once(app: App, fetcher: Fetcher | None = None) -> CycleReport:
-    """One full cycle: poll every feed once, process every new item, deliver every pending alert."""
+    """One full cycle: poll every feed once, process every new item, deliver every pending
+    alert — waiting out rate limits and retries up to ``delivery.once_wait`` in all."""
     started = time.monotonic()
     sync_feeds(app)
     report = CycleReport()
@@ -673,6 +682,7 @@ async def run_once(app: App, fetcher: Fetcher | None = None) -> CycleReport:
             report.polls = await poll_due(app, own, everything=True)
     else:
         report.polls = await poll_due(app, fetcher, everything=True)
-    report.delivered, report.failed = await deliver_pending(app)
+    drained = await deliver_waiting(app, app.config.delivery.once_wait)
+    report.delivered, report.failed, report.waiting = drained.sent, drained.failed, drained.waiting
     app.metrics.cycle(time.monotonic() - started)
     return report

@@ -5,6 +5,13 @@ polls each feed whose own ``next_poll_at`` has come — its interval, stretched 
 server asked for or by backoff. Keeping that time in the database rather than one
 in-memory job per feed is what lets several replicas share feeds (a conditional UPDATE
 leases each feed to one of them) and lets a restart keep every feed's schedule.
+
+The poll and delivery jobs only *start* work, as tasks of their own, and return: a long
+delivery drain is not a job still running when the next tick comes (APScheduler would
+warn "maximum number of running instances reached" every tick), and a stop never cancels
+a job in the middle (APScheduler would log it as an ERROR with a traceback). On SIGTERM
+the delivery run finishes the alert in flight, claims no other, and the process waits for
+it; alerts claimed but not sent go back to pending.
 """
 
 from __future__ import annotations
@@ -28,6 +35,7 @@ log = logging.getLogger("newsmon.service")
 
 RELOAD_CHECK_SECONDS = 5.0
 RETENTION_SECONDS = 3600.0
+STOP_GRACE_SECONDS = 60.0  # longest wait for the alert in flight at a stop (sends time out)
 
 
 class Service:
@@ -36,6 +44,7 @@ class Service:
         self.scheduler = AsyncIOScheduler(timezone=UTC)
         self.stopping = asyncio.Event()
         self._polls: set[asyncio.Task[object]] = set()
+        self._delivery: asyncio.Task[tuple[int, int]] | None = None
         self._health: HealthServer | None = None
 
     def readiness(self) -> dict[str, tuple[bool, str]]:
@@ -60,7 +69,23 @@ class Service:
         task.add_done_callback(self._polls.discard)
 
     async def _deliver(self) -> None:
-        await deliver_pending(self.app)
+        """Start a delivery run unless the last one is still draining the outbox."""
+        if self.stopping.is_set() or (self._delivery is not None and not self._delivery.done()):
+            return
+        self._delivery = asyncio.create_task(deliver_pending(self.app, stop=self.stopping))
+        self._delivery.add_done_callback(_log_failure)
+
+    async def _finish_delivery(self) -> None:
+        """At a stop: let the delivery run finish the alert in flight (it claims no other);
+        past the grace period, cancel it (it releases an alert it has not started sending)."""
+        task = self._delivery
+        if task is None or task.done():
+            return
+        log.info("stopping: finishing the alert being delivered")
+        done, _ = await asyncio.wait({task}, timeout=STOP_GRACE_SECONDS)
+        if not done:
+            task.cancel()
+            await asyncio.wait({task})
 
     async def _housekeeping(self) -> None:
         self.app.reload_watchlists()
@@ -120,12 +145,18 @@ class Service:
             await self.stopping.wait()
             log.info("stopping: waiting for polls in progress")
             self.scheduler.shutdown(wait=False)
+            await self._finish_delivery()
             if self._polls:
                 await asyncio.wait(self._polls, timeout=app.config.fetch.timeout * 2)
         if self._health:
             self._health.close()
         app.engine.dispose()
         log.info("stopped")
+
+
+def _log_failure(task: asyncio.Task[tuple[int, int]]) -> None:
+    if not task.cancelled() and (exc := task.exception()) is not None:
+        log.error("delivery run failed: %s", exc, exc_info=exc)
 
 
 def run_service(app: App) -> None:

@@ -34,7 +34,12 @@ from __future__ import annotations
 import hashlib
 import ipaddress
 import re
+from functools import cache
+from typing import TYPE_CHECKING
 from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
+
+if TYPE_CHECKING:
+    import tldextract
 
 __all__ = ["canonical_url", "outlet_of", "url_key"]
 
@@ -101,12 +106,13 @@ def url_key(url: str) -> str:
 
 
 def outlet_of(url: str) -> str:
-    """The outlet behind ``url``: its registrable domain, e.g. ``"reuters.com"``.
-
-    A heuristic, not the Public Suffix List: the last two labels of the host, or three
-    when the host ends in a two-letter country code under a generic second level
-    (``bbc.co.uk``, ``abc.net.au``, ``asahi.co.jp``). ``m.``/``mobile.``/``amp.``/``www.``
-    prefixes never count. IP hosts are returned as they are; "" when there is no host.
+    """The outlet behind ``url``: its registrable domain by the Public Suffix List, e.g.
+    ``"reuters.com"``, ``"bbc.co.uk"`` — and ``"someone.github.io"``, since the list's
+    private section makes ``github.io`` and ``blogspot.com`` suffixes: each site on them is
+    an outlet of its own. The list is the snapshot bundled with ``tldextract``, never
+    fetched. A host under no listed suffix (``news.example``, ``localhost``) keeps its last
+    two labels, ``m.``/``mobile.``/``amp.``/``www.`` prefixes left out; IP hosts are
+    returned as they are; "" when there is no host.
     """
     try:
         host = urlsplit(canonical_url(url)).hostname or ""
@@ -114,19 +120,25 @@ def outlet_of(url: str) -> str:
         return ""
     if not host or _is_ip(host):
         return host
+    registrable = _public_suffixes()(host).top_domain_under_public_suffix
+    if registrable:
+        return str(registrable)
     labels = host.split(".")
     while len(labels) > 2 and labels[0] in ("m", "mobile", "amp", "www"):
         labels = labels[1:]
-    keep = 2
-    if len(labels) >= 3 and len(labels[-1]) == 2 and labels[-2] in _SECOND_LEVEL:
-        keep = 3
-    return ".".join(labels[-keep:])
+    return ".".join(labels[-2:])
 
 
-_SECOND_LEVEL = frozenset(
-    {"co", "com", "net", "org", "gov", "ac", "edu", "ne", "or", "go", "gob", "mil", "govt"}
-    | {"ltd", "plc", "nic", "sch", "nhs", "police", "info", "biz", "in", "gen", "int"}
-)
+@cache
+def _public_suffixes() -> tldextract.TLDExtract:
+    """The bundled Public Suffix List with its private domains; no fetch, no cache files.
+    Imported when first needed: tldextract brings requests, a third of a second to import
+    for every command and worker process that never reads an outlet."""
+    import tldextract
+
+    return tldextract.TLDExtract(
+        suffix_list_urls=(), include_psl_private_domains=True, cache_dir=None
+    )
 
 
 def _is_ip(host: str) -> bool:

@@ -103,6 +103,9 @@ class Feed(Base):
     # When a poll last read the feed's entries (a changed body): a tombstone of this feed
     # not carried then is dropped by retention.
     parsed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Seconds the server asked between polls at its last full response (<ttl>, max-age):
+    # a 304 carries no body, so without this it would forget the feed's <ttl>.
+    server_interval: Mapped[float | None] = mapped_column(Float)
 
 
 class Story(Base):

@@ -20,6 +20,7 @@ from sqlalchemy import (
     TextClause,
     and_,
     bindparam,
+    case,
     delete,
     func,
     insert,
@@ -314,6 +315,7 @@ class PollRecord:
     baseline: int = 0  # entries stored as old news by this poll
     parsed: bool = False  # the poll read the feed's entries (not 304 or an unchanged body)
     carried: tuple[int, ...] = ()  # tombstones (pruned items) the feed still carries
+    server_interval: float | None = None  # what the server asked for (ok polls)
 
 
 def finish_poll(session: Session, feed_id: int, owner: str, now: datetime, rec: PollRecord) -> None:
@@ -346,6 +348,7 @@ def finish_polls(
                 b_baseline=rec.baseline,
                 b_parsed=now if rec.parsed else None,
             )
+            params["b_server_interval"] = rec.server_interval
         if rec.fetch_url:
             params["b_fetch_url"] = rec.fetch_url
         kinds.setdefault((rec.ok, bool(rec.fetch_url)), []).append(params)
@@ -382,6 +385,7 @@ def _finish_statement(ok: bool, moved: bool) -> Any:
             body_hash=bindparam("b_hash"),
             baseline_entries=c.baseline_entries + bindparam("b_baseline"),
             parsed_at=func.coalesce(bindparam("b_parsed", type_=UTCDateTime()), c.parsed_at),
+            server_interval=bindparam("b_server_interval"),
         )
     else:
         values["consecutive_failures"] = c.consecutive_failures + 1
@@ -864,44 +868,94 @@ def add_alert(session: Session, **values: Any) -> int | None:
     return session.connection().execute(stmt, values).scalar_one_or_none()
 
 
-def claim_alerts(
-    session: Session, owner: str, now: datetime, lease: float, limit: int = 100
-) -> list[tuple[AlertRow, bool]]:
-    """Claim deliverable alerts in creation order: pending and due, or 'sending' whose lease
+def database_now(session: Session) -> datetime:
+    """The database server's clock now (PostgreSQL; not the transaction's start time)."""
+    now: datetime = session.execute(select(func.clock_timestamp())).scalar_one()
+    return now
+
+
+def claim_alert(
+    session: Session, owner: str, now: datetime, lease: float
+) -> tuple[AlertRow, bool] | None:
+    """Claim the oldest deliverable alert: pending and due, or 'sending' whose lease
     expired. The flag is True for the latter: its replica died between send and mark, so
     the caller must check the channel before sending again.
 
-    Core statements on the table: an ORM UPDATE would first evaluate its condition against
-    every object in the session (there are none to update), which cost more than the
-    UPDATE. One conditional UPDATE … RETURNING per state claims the candidates still in
-    the state they were read in."""
+    One alert, taken right before it is sent, so each has a lease of its own (a lease for a
+    batch ran out under the alerts still waiting their turn behind a slow relay). Core
+    statements built once per dialect: one claim per alert sent, and building them cost
+    more than running them. The conditional UPDATE takes the alert only if it is still in
+    the state it was read in: of two replicas reading the same one, one wins."""
+    dialect = session.get_bind().dialect.name
+    conn = session.connection()
+    until = now + timedelta(seconds=lease)
+    if dialect == "postgresql":  # one statement: the pick is locked, others skip it
+        params = {"b_now": now, "b_owner": owner, "b_until": until}
+        found = conn.execute(_claim_pg_statement(), params).mappings().first()
+        if found is None:
+            return None
+        values = dict(found)
+        was = values.pop("was")
+        return AlertRow(**values), was == "sending"
+    find, take = _claim_statements(dialect)
+    for alert_id, state in conn.execute(find, {"b_now": now}).all():
+        params = {"b_id": alert_id, "b_state": state, "b_now": now, "b_owner": owner,
+                  "b_until": until}  # fmt: skip
+        taken = conn.execute(take, params).mappings().first()
+        if taken is not None:  # the row as claimed, detached: the caller only reads it
+            return AlertRow(**taken), state == "sending"
+    return None
+
+
+def _deliverable() -> Any:
     c = _table(AlertRow).c
-    deliverable = or_(
+    now: Any = bindparam("b_now")
+    return or_(
         and_(c.state == "pending", c.next_attempt_at <= now),
         and_(c.state == "sending", c.lease_until < now),
     )
-    stmt: Any = select(c.id, c.state).where(deliverable).order_by(c.id)
-    found = session.execute(_skip_locked(session, stmt.limit(limit))).all()
-    by_state: dict[str, list[int]] = {}
-    for alert_id, state in found:
-        by_state.setdefault(state, []).append(alert_id)
-    resumed: dict[int, bool] = {}
-    for state, ids in by_state.items():
-        claimed = session.execute(
-            update(_table(AlertRow))
-            .where(c.id.in_(ids), c.state == state, deliverable)
-            .values(state="sending", lease_owner=owner, lease_until=now + timedelta(seconds=lease))
-            .returning(c.id)
-        )
-        resumed.update((alert_id, state == "sending") for alert_id in claimed.scalars())
-    if not resumed:
-        return []
-    rows = session.scalars(select(AlertRow).where(AlertRow.id.in_(resumed)).order_by(AlertRow.id))
-    return [(row, resumed[row.id]) for row in rows]
+
+
+@cache
+def _claim_pg_statement() -> Any:
+    """UPDATE alerts … FROM (the oldest deliverable, FOR UPDATE SKIP LOCKED) RETURNING the
+    row and the state it was claimed in."""
+    table = _table(AlertRow)
+    c = table.c
+    pick = (
+        select(c.id, c.state)
+        .where(_deliverable())
+        .order_by(c.id)
+        .limit(1)
+        .with_for_update(skip_locked=True)
+        .subquery("pick")
+    )
+    return (
+        update(table)
+        .where(c.id == pick.c.id)
+        .values(state="sending", lease_owner=bindparam("b_owner"), lease_until=bindparam("b_until"))
+        .returning(*c, pick.c.state.label("was"))
+    )
+
+
+@cache
+def _claim_statements(dialect: str) -> tuple[Any, Any]:
+    """Find the oldest deliverable, then take it if it is still in the state it was read
+    in (SQLite: one writer at a time, and no RETURNING of another table's columns)."""
+    c = _table(AlertRow).c
+    deliverable = _deliverable()
+    find: Any = select(c.id, c.state).where(deliverable).order_by(c.id).limit(1)
+    take = (
+        update(_table(AlertRow))
+        .where(c.id == bindparam("b_id"), c.state == bindparam("b_state"), deliverable)
+        .values(state="sending", lease_owner=bindparam("b_owner"), lease_until=bindparam("b_until"))
+        .returning(*_table(AlertRow).c)
+    )
+    return find, take
 
 
 def _mark(session: Session, alert_id: int, owner: str, **values: Any) -> None:
-    """Finish an alert this replica holds the lease on (a Core UPDATE: see claim_alerts)."""
+    """Finish an alert this replica holds the lease on (a Core UPDATE: no ORM evaluation)."""
     c = _table(AlertRow).c
     session.execute(
         update(_table(AlertRow))
@@ -944,9 +998,10 @@ def mark_retry(
     next_attempt_at: datetime,
     *,
     count: bool = True,
+    keep_order: bool = True,
 ) -> None:
-    """A temporary failure (``count``) or a deferral: back to pending; later alerts of the
-    same channel wait too, so a backlog drains in order."""
+    """A temporary failure (``count``) or a deferral: back to pending; with ``keep_order``
+    later alerts of the same channel wait too, so a backlog drains in order."""
     c = _table(AlertRow).c
     row = session.execute(select(c.notifier, c.channel).where(c.id == alert_id)).first()
     _mark(
@@ -958,7 +1013,7 @@ def mark_retry(
         last_error=error,
         next_attempt_at=next_attempt_at,
     )
-    if row is not None:
+    if row is not None and keep_order:
         same = c.channel.is_(None) if row.channel is None else c.channel == row.channel
         session.execute(
             update(_table(AlertRow))
@@ -978,13 +1033,66 @@ def mark_failed(session: Session, alert_id: int, owner: str, error: str) -> None
     _mark(session, alert_id, owner, state="failed", attempts=attempts, last_error=error)
 
 
+def release_alert(
+    session: Session, alert_id: int, owner: str, now: datetime, *, resumed: bool = False
+) -> None:
+    """Give up the claim on an alert this replica did not send: back to pending, due at
+    once — or, when ``resumed`` (an earlier attempt may have sent it), left in 'sending'
+    with its lease run out, so the next claim checks the channel before sending."""
+    c = _table(AlertRow).c
+    values: dict[str, Any] = (
+        {"lease_owner": None, "lease_until": now}
+        if resumed
+        else {"state": "pending", "lease_owner": None, "lease_until": None}
+    )
+    session.execute(
+        update(_table(AlertRow))
+        .where(c.id == alert_id, c.lease_owner == owner, c.state == "sending")
+        .values(**values)
+    )
+
+
 def requeue_alerts(session: Session, now: datetime, alert_id: int | None = None) -> int:
-    """Put failed alerts (one, or all) back to pending."""
-    stmt = update(AlertRow).where(AlertRow.state == "failed")
+    """Put failed alerts (one, or all) back to pending. Re-queueing all also brings back
+    the follow-ups an earlier version skipped while their story's alert was unsent: they
+    wait for it again (and are skipped again if it was never posted on its own)."""
+    failed = AlertRow.state == "failed"
     if alert_id is not None:
-        stmt = stmt.where(AlertRow.id == alert_id)
-    result = session.execute(stmt.values(state="pending", next_attempt_at=now, last_error=None))
+        which = and_(failed, AlertRow.id == alert_id)
+    else:
+        unthreaded = and_(
+            AlertRow.state == "skipped",
+            AlertRow.kind == "follow_up",
+            AlertRow.last_error.like("the story's alert was not posted%"),
+        )
+        which = or_(failed, unthreaded)
+    result = session.execute(
+        update(AlertRow)
+        .where(which)
+        .values(state="pending", next_attempt_at=now, last_error=None)
+        .execution_options(synchronize_session=False)
+    )
     return int(getattr(result, "rowcount", 0))
+
+
+def waiting_alerts(session: Session) -> list[tuple[str, str | None, int, datetime]]:
+    """Per (notifier, channel): alerts pending or being sent, and the earliest time the
+    next may go (a pending alert's next attempt, a claimed one's lease end)."""
+    c = _table(AlertRow).c
+    due = case((c.state == "sending", c.lease_until), else_=c.next_attempt_at)
+    rows = session.execute(
+        select(c.notifier, c.channel, func.count(), func.min(due))
+        .where(c.state.in_(("pending", "sending")))
+        .group_by(c.notifier, c.channel)
+        .order_by(c.notifier, c.channel)
+    ).all()
+    return [(n, ch, int(count), _aware(at)) for n, ch, count, at in rows]
+
+
+def _aware(value: Any) -> datetime:
+    """A timestamp an aggregate returned (SQLite gives a naive string) as aware UTC."""
+    parsed: datetime = datetime.fromisoformat(value) if isinstance(value, str) else value
+    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
 
 
 def list_alerts(session: Session, limit: int = 100, state: str | None = None) -> list[AlertRow]:
@@ -1016,6 +1124,37 @@ class ThreadRef:
     ts: str
     remote_channel: str | None
     parent_item_id: int | None
+
+
+@dataclass(frozen=True)
+class ThreadParent:
+    """The alert that starts a thread in a channel: its state and when it may next go."""
+
+    id: int
+    state: str
+    due: datetime | None
+
+
+def thread_parent(
+    session: Session, notifier: str, channel: str | None, key: str, before: int
+) -> ThreadParent | None:
+    """The first alert recorded under thread ``key`` in a channel (not a dashboard edit, and
+    older than alert ``before``): the one whose message starts the thread."""
+    row = session.execute(
+        select(AlertRow.id, AlertRow.state, AlertRow.next_attempt_at, AlertRow.lease_until)
+        .where(
+            *_in_channel(notifier, channel),
+            AlertRow.thread_key == key,
+            AlertRow.kind.not_in(("dashboard", "follow_up")),
+            AlertRow.id < before,
+        )
+        .order_by(AlertRow.id)
+        .limit(1)
+    ).first()
+    if row is None:
+        return None
+    due = row.lease_until if row.state == "sending" else row.next_attempt_at
+    return ThreadParent(row.id, row.state, due)
 
 
 def find_thread(session: Session, notifier: str, channel: str | None, key: str) -> ThreadRef | None:

@@ -17,7 +17,7 @@ from tests.conftest import REPO
 
 # North Korean troops and a number, but at home: no watchlist matches.
 OFF_TOPIC = Article(
-    title="", text="North Korea sent 3,000 troops to the border with South Korea on Monday."
+    title="", text="North Korea sent 3,000 troops to a military parade in Pyongyang on Monday."
 )
 ON_TOPIC = Article(title="", text="Pyongyang has sent 3,000 soldiers to Russia's Kursk region.")
 

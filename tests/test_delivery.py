@@ -1,7 +1,7 @@
 """The outbox worker against the local Slack API and aiosmtpd: outages, rate limits,
 permanent errors, re-queueing, pacing, and what arrives after a hostile or huge article.
 
-Time is a fake clock (``monitor.delivery.utcnow``): a retry "later" is a clock step, never
+Time is a fake clock (``monitor.delivery.clock``): a retry "later" is a clock step, never
 a sleep.
 """
 
@@ -48,7 +48,7 @@ class Clock:
 @pytest.fixture
 def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
     fake = Clock()
-    monkeypatch.setattr(delivery, "utcnow", fake)
+    monkeypatch.setattr(delivery, "clock", lambda _app: fake())
     return fake
 
 

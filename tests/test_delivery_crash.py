@@ -105,7 +105,7 @@ def test_sigkill_between_send_and_mark_neither_loses_nor_doubles(
     assert len(slack.messages) == 1  # posted, but never marked sent
     [crashed] = alert_ids(slack)
 
-    # The dead replica's lease runs out (as it would after ALERT_LEASE seconds).
+    # The dead replica's lease runs out (as it would after leases.alert).
     engine = create_engine(f"sqlite:///{db}")
     with engine.begin() as conn:
         conn.execute(

@@ -126,5 +126,6 @@ def test_real_news_development_part_keeps_its_score() -> None:
             scores.add(doc_id, predictor.predict(text, doc), doc)
     tp, fp, fn = (scores.figures[k] for k in ("tp", "fp", "fn"))
     precision, recall = tp / (tp + fp), tp / (tp + fn)
-    assert (round(precision, 3), round(recall, 3)) >= (0.9, 0.8), scores.summary()
-    assert 2 * precision * recall / (precision + recall) >= 0.85, scores.summary()
+    # reached: precision 0.975, recall 0.868, F1 0.919 (docs/figures-quality.md)
+    assert precision >= 0.97 and recall >= 0.86, scores.summary()
+    assert 2 * precision * recall / (precision + recall) >= 0.91, scores.summary()

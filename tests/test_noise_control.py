@@ -64,7 +64,7 @@ class Recorder:
 @pytest.fixture
 def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
     fake = Clock()
-    monkeypatch.setattr(delivery, "utcnow", fake)
+    monkeypatch.setattr(delivery, "clock", lambda _app: fake())
     return fake
 
 

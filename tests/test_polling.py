@@ -143,6 +143,30 @@ def test_conditional_get_and_unchanged_body_are_skipped(server: FeedServer, tmp_
     assert rows["etag"]["last_error"] is None and rows["same"]["last_error"] is None
 
 
+def test_a_ttl_or_max_age_learned_from_a_200_is_kept_across_304s(
+    server: FeedServer, tmp_path: Path
+) -> None:
+    def max_age_on_200_only(request: Request) -> Response:
+        if request.headers.get("if-none-match") == '"m1"':
+            return Response(304, b"", {"ETag": '"m1"'})  # no Cache-Control on the 304
+        return Response(200, rss("maxage", 1), {"ETag": '"m1"', "Cache-Control": "max-age=5400"})
+
+    server.add("/ttl", conditional(rss("ttl", 1, ttl=120), etag='"t1"'))  # minutes
+    server.add("/maxage", max_age_on_200_only)
+    server.add("/same", rss("same", 1, ttl=120))  # ignores conditional requests
+    setup = Setup(tmp_path, server)
+    for name in ("ttl", "maxage", "same"):
+        setup.feed(name, f"/{name}")
+    config = setup.write()
+    _cycle(config)
+    _cycle(config)  # run --once polls every feed: the second poll meets the 304
+    rows = feeds_json(config)
+    assert rows["ttl"]["last_status"] == 304 and rows["maxage"]["last_status"] == 304
+    assert 7100 < since(rows["ttl"]["next_poll_at"]) <= 7200
+    assert 5300 < since(rows["maxage"]["next_poll_at"]) <= 5400
+    assert 7100 < since(rows["same"]["next_poll_at"]) <= 7200  # an unchanged body too
+
+
 def test_quiet_feed_is_polled_less_often_until_it_publishes(
     server: FeedServer, tmp_path: Path
 ) -> None:

@@ -256,15 +256,15 @@ def test_concurrent_senders_claim_every_alert_exactly_once(engine: Engine) -> No
         start.wait()
         while True:
             with sessions(engine).begin() as session:
-                batch = queries.claim_alerts(session, owner, NOW, LEASE, limit=7)
-            if not batch:
+                taken = queries.claim_alert(session, owner, NOW, LEASE)
+            if taken is None:
                 return
+            row, resumed = taken
+            assert not resumed
             with sessions(engine).begin() as session:
-                for row, resumed in batch:
-                    assert not resumed
-                    queries.mark_sent(session, row.id, owner, NOW, None)
+                queries.mark_sent(session, row.id, owner, NOW, None)
             with lock:
-                claimed.update(row.id for row, _ in batch)
+                claimed[row.id] += 1
 
     run_threads(sender, [f"r{n}" for n in range(4)])
     assert sorted(claimed) == ids and set(claimed.values()) == {1}
@@ -275,13 +275,15 @@ def test_concurrent_senders_claim_every_alert_exactly_once(engine: Engine) -> No
 def test_an_alert_whose_sender_died_is_resumed_after_its_lease(engine: Engine) -> None:
     (alert_id,) = add_alerts(engine, 1)
     with sessions(engine).begin() as session:
-        assert [r.id for r, _ in queries.claim_alerts(session, "dead", NOW, LEASE)] == [alert_id]
+        taken = queries.claim_alert(session, "dead", NOW, LEASE)
+        assert taken is not None and taken[0].id == alert_id
     with sessions(engine).begin() as session:
-        assert queries.claim_alerts(session, "r2", NOW + timedelta(seconds=LEASE - 1), LEASE) == []
+        assert queries.claim_alert(session, "r2", NOW + timedelta(seconds=LEASE - 1), LEASE) is None
     with sessions(engine).begin() as session:
         later = NOW + timedelta(seconds=LEASE + 1)
-        resumed = [(r.id, flag) for r, flag in queries.claim_alerts(session, "r2", later, LEASE)]
-    assert resumed == [(alert_id, True)]  # the caller checks the channel before resending
+        taken = queries.claim_alert(session, "r2", later, LEASE)
+        resumed = (taken[0].id, taken[1]) if taken else None
+    assert resumed == (alert_id, True)  # the caller checks the channel before resending
 
 
 # ----------------------------------------------------------------------------- figure series

@@ -41,8 +41,9 @@ class Clock:
 @pytest.fixture
 def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
     fake = Clock()
-    for module in (cycle, delivery, service):
+    for module in (cycle, service):
         monkeypatch.setattr(module, "utcnow", fake)
+    monkeypatch.setattr(delivery, "clock", lambda _app: fake())
     return fake
 
 
