@@ -69,6 +69,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     report = asyncio.run(run_once(app))
     with app.readers() as session:
         held = queries.count_alerts(session).get("held", 0)
+        feeds = queries.list_feeds(session)
+    polled = {p.feed for p in report.polls}
+    missed = [f for f in feeds if f.active and not f.gone and f.url not in polled]
     errors = [p for p in report.polls if p.error]
     pending = sum(w.count for w in report.waiting)
     print(
@@ -97,6 +100,15 @@ def cmd_run(args: argparse.Namespace) -> int:
             "or the next `run --once` sends them)",
             file=sys.stderr,
         )
+    for feed in missed:
+        held_by = f"leased by {feed.lease_owner}" if feed.lease_owner else "not claimed"
+        until = f" until {_iso(feed.lease_until)}" if feed.lease_until else ""
+        print(redact(f"  {feed.url}: not polled ({held_by}{until})"), file=sys.stderr)
+    unrecorded = [p for p in errors if (p.error or "").startswith("not recorded")]
+    if (missed or unrecorded) and len(unrecorded) == len(report.polls):
+        # nothing this cycle was polled and recorded, though there were feeds to poll
+        print("newsmon: polled none of the feeds it should have", file=sys.stderr)
+        return 1
     return 0
 
 
@@ -166,16 +178,16 @@ def cmd_feeds(args: argparse.Namespace) -> int:
     now = datetime.now(UTC)
     rows: list[dict[str, Any]] = [
         {
-            "url": f.url,
+            "url": redact(f.url),  # tokens in a feed's URL are secrets too
             "name": f.name,
             "last_polled_at": _iso(f.last_polled_at),
             "last_success_at": _iso(f.last_success_at),
             "last_status": f.last_status,
             "consecutive_failures": f.consecutive_failures,
-            "last_error": f.last_error,
+            "last_error": redact(f.last_error) if f.last_error else None,
             "next_poll_at": None if f.gone else _iso(f.next_poll_at),
             "gone": f.gone,
-            "moved_to": f.fetch_url,
+            "moved_to": redact(f.fetch_url) if f.fetch_url else None,
             "polls": f.polls,
             "baseline_entries": f.baseline_entries,
             "flagged": is_flagged(f.consecutive_failures, f.last_success_at, now, flag_after),

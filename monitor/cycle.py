@@ -22,7 +22,7 @@ from sqlalchemy import func, select
 from monitor import parsepool
 from monitor.analysis import Analysis
 from monitor.app import App
-from monitor.article import extract_article_text, needs_article
+from monitor.article import needs_article
 from monitor.baseline import Baseline, OldNews
 from monitor.delivery import Waiting, deliver_waiting
 from monitor.errors import FetchError
@@ -245,17 +245,20 @@ async def poll_feed(
     started = time.monotonic()
     batch = batch or await PollBatch.start(app)
     url = feed.fetch_url or feed.url
+    renewal = asyncio.create_task(_keep_lease(app, feed))
     try:
         result = await fetcher.fetch(
             url, etag=feed.etag, last_modified=feed.last_modified, allow_file=True
         )
         outcome = await _process(app, fetcher, feed, batch, result)
     except FetchError as exc:
-        outcome = await _failed(app, feed, batch, exc)
+        outcome = await _failed_or_released(app, feed, batch, exc)
     except Exception as exc:  # one broken feed never stops the others
         log.exception("unexpected error polling feed", extra={"feed": feed.url})
         error = FetchError(f"internal error: {type(exc).__name__}: {exc}")
-        outcome = await _failed(app, feed, batch, error)
+        outcome = await _failed_or_released(app, feed, batch, error)
+    finally:
+        renewal.cancel()
     app.metrics.poll(outcome.outcome, time.monotonic() - started)  # type: ignore[arg-type]
     return outcome
 
@@ -353,6 +356,56 @@ async def _finish(
             "feed moved permanently to %s", result.permanent_redirect, extra={"feed": feed.url}
         )
     await batch.writer.finish(feed.id, now, record)
+
+
+async def _keep_lease(app: App, feed: Feed) -> None:
+    """Renew the lease on ``feed`` every third of its length while it is being polled: a
+    poll that outlived its lease (many new entries, slow article pages) had a concurrent
+    twin in another replica, fetching and storing the same feed again."""
+    lease = feed_lease(app)
+    while True:
+        await asyncio.sleep(lease / 3)
+        try:
+            kept = await asyncio.to_thread(_renew, app, feed.id, lease)
+        except Exception as exc:  # the database is away: the next renewal may get through
+            log.warning("could not renew the feed's lease: %s", exc, extra={"feed": feed.url})
+            continue
+        if not kept:
+            log.warning("lost the lease on a feed being polled", extra={"feed": feed.url})
+            return
+
+
+def _renew(app: App, feed_id: int, lease: float) -> bool:
+    with app.sessions.begin() as session:
+        return queries.renew_feed(session, feed_id, app.owner, utcnow() + timedelta(seconds=lease))
+
+
+RELEASE_RETRIES = (0.5, 1.0, 2.0, 4.0, 8.0)  # seconds between attempts to give a lease up
+
+
+async def _failed_or_released(
+    app: App, feed: Feed, batch: PollBatch, exc: FetchError
+) -> PollResult:
+    """_failed; when even that cannot be recorded (the database is down), the lease is
+    given up as soon as the database answers again, so the feed is not locked out of the
+    next cycles for the lease's length, and the poll reports why."""
+    try:
+        return await _failed(app, feed, batch, exc)
+    except Exception as db_error:  # reported as this feed's outcome
+        error = f"not recorded (database error: {type(db_error).__name__}): {exc}"
+        log.error("poll could not be recorded: %s", error, extra={"feed": feed.url})
+        for pause in RELEASE_RETRIES:
+            try:
+                await asyncio.to_thread(_release, app, feed.id)
+                break
+            except Exception:  # still down: wait and try again
+                await asyncio.sleep(pause)
+        return PollResult(feed.url, "error", error=error)
+
+
+def _release(app: App, feed_id: int) -> None:
+    with app.sessions.begin() as session:
+        queries.release_feed(session, feed_id, app.owner)
 
 
 async def _failed(app: App, feed: Feed, batch: PollBatch, exc: FetchError) -> PollResult:
@@ -457,7 +510,8 @@ async def ingest_entries(
     fresh, carried = await asyncio.to_thread(_fresh_entries, app, keyed)
     if not fresh:
         return Stored(carried=carried)
-    articles = [await build_article(app, fetcher, feed, k.entry, k.outlet) for k in fresh]
+    budget = _ArticleBudget(MAX_ARTICLES_PER_POLL)
+    articles = [await build_article(app, fetcher, feed, k.entry, k.outlet, budget) for k in fresh]
     analyses = await parsepool.analyse(app.compiled, articles, feed=feed.url)
     rule, seen, first_poll = _baseline(app, feed), utcnow(), feed.last_success_at is None
     entries = [
@@ -537,16 +591,41 @@ def _count(app: App, item: NewEntry, result: Ingested, feed: Feed) -> None:
         )
 
 
+MAX_ARTICLES_PER_POLL = 30  # article pages fetched for one feed's new entries in one poll
+
+
+@dataclass
+class _ArticleBudget:
+    """Article fetches one poll may still make: a feed of 10,000 new short entries would
+    otherwise fetch 10,000 pages (and outlive its lease doing it)."""
+
+    left: int
+
+    def take(self) -> bool:
+        self.left -= 1
+        return self.left >= 0
+
+
 async def build_article(
-    app: App, fetcher: Fetcher, feed: Feed, entry: Entry, outlet: str | None
+    app: App,
+    fetcher: Fetcher,
+    feed: Feed,
+    entry: Entry,
+    outlet: str | None,
+    budget: _ArticleBudget | None = None,
 ) -> Article:
-    """The entry's text, or the linked page's main text when the feed carries only a summary."""
+    """The entry's text, or the linked page's main text when the feed carries only a summary
+    (while ``budget`` lasts: past it, the entry's own text)."""
     text = entry.text
     mode = _fetch_mode(app, feed)
-    if entry.url and needs_article(entry, mode, app.config.fetch.article_min_chars):
+    if (
+        entry.url
+        and needs_article(entry, mode, app.config.fetch.article_min_chars)
+        and (budget is None or budget.take())
+    ):
         try:
             page = await fetcher.fetch(entry.url, accept=ARTICLE_ACCEPT)
-            extracted = extract_article_text(page.body or b"", page.final_url)
+            extracted = await parsepool.extract_article(page.body or b"", page.final_url)
             if extracted and len(extracted) > len(text):
                 text = extracted
         except FetchError as exc:  # keep the summary; the entry is not lost

@@ -12,8 +12,10 @@ Timestamps are UTC. Whatever is logged, including exception messages and traceba
 goes through ``redact``: the values of the secret environment variables
 (``SLACK_BOT_TOKEN``, ``SLACK_WEBHOOK_URL``, ``NEWSMON_SMTP_PASSWORD`` and any registered
 with ``register_secret_env``), every value passed to ``register_secret``, Slack tokens
-(``xoxb-…``), Slack webhook URLs, passwords inside URLs (``scheme://user:…@``) and
-``Bearer`` tokens all become ``[redacted]``.
+(``xoxb-…``), Slack webhook URLs, passwords inside URLs (``scheme://user:…@``, and a
+long token as the user: ``scheme://TOKEN@``), credentials in URL queries (``?token=``,
+``&api_key=``, ``&sig=``, ``…_secret=`` and the like) and ``Bearer`` tokens all become
+``[redacted]``.
 """
 
 from __future__ import annotations
@@ -32,11 +34,27 @@ DEFAULT_SECRET_ENV = ("SLACK_BOT_TOKEN", "SLACK_WEBHOOK_URL", "NEWSMON_SMTP_PASS
 MIN_SECRET_LENGTH = 4
 """Shorter registered values are ignored: redacting "abc" everywhere would garble the logs."""
 
+_SECRET_PARAMS = (
+    "token", "access_token", "auth_token", "api_token", "apikey", "api_key", "key", "secret",
+    "client_secret", "password", "passwd", "pass", "pwd", "auth", "sig", "signature", "hash",
+    "session", "sessionid", "sid", "code", "credentials", "private_token", "x-amz-signature",
+    "x-amz-credential", "x-goog-signature",
+)  # fmt: skip
+_SECRET_QUERY = (
+    r"([?&;](?:[A-Za-z0-9_.-]*[_-])?(?:"
+    + "|".join(re.escape(p) for p in _SECRET_PARAMS)
+    + r")=)[^&#;\s\"'<>]+"
+)
+
 _PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"https?://hooks\.slack(?:-gov)?\.com/[^\s\"'<>]+"), REDACTED),
     (re.compile(r"\bxox[a-z]-[0-9A-Za-z-]+"), REDACTED),
     (re.compile(r"\bxapp-[0-9A-Za-z-]+"), REDACTED),
     (re.compile(r"(\b[A-Za-z][A-Za-z0-9+.-]*://[^\s/:@\"'<>]+:)[^\s/@\"'<>]+@"), rf"\1{REDACTED}@"),
+    # a token alone as the user part (https://TOKEN@host/), as GitHub and others take it
+    (re.compile(r"(\b[A-Za-z][A-Za-z0-9+.-]*://)[^\s/:@\"'<>\[]{16,}@"), rf"\1{REDACTED}@"),
+    # credentials in a URL's query: ?token=..., &api_key=..., &sig=...
+    (re.compile(_SECRET_QUERY, re.I), rf"\1{REDACTED}"),
     (re.compile(r"(\bBearer\s+)[A-Za-z0-9._~+/-]+=*", re.I), rf"\1{REDACTED}"),
 )
 

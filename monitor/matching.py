@@ -149,15 +149,16 @@ def _items(seq: Any) -> list[tuple[str, Any]]:
 def _danger(seq: Any, *, inside_repeat: bool) -> str | None:
     items = _items(seq)
     for i, (op, av) in enumerate(items):
-        nxt = items[i + 1] if i + 1 < len(items) else None
         if op in ("MAX_REPEAT", "MIN_REPEAT", "POSSESSIVE_REPEAT"):
-            _low, high, body = av
-            repeats = high is _MAXREPEAT or high > 1
-            if repeats and inside_repeat:
+            low, high, body = av
+            many = high is _MAXREPEAT or high > 1
+            # a count that varies (a+, a{1,20}) inside a group repeated at all, even a
+            # bounded number of times: (?:a{1,20}){1,20}b ran > 20 s on 30 characters
+            if many and low != high and inside_repeat:
                 return "a quantifier inside a repeated group, e.g. (a+)+"
-            if found := _danger(body, inside_repeat=inside_repeat or high is _MAXREPEAT):
+            if found := _danger(body, inside_repeat=inside_repeat or many):
                 return found
-            if high is _MAXREPEAT and nxt and _adjacent_overlap(body, nxt):
+            if high is _MAXREPEAT and _overlaps_later(body, items[i + 1 :]):
                 return "two adjacent repeats can match the same text, e.g. \\d+\\d*"
         elif op == "BRANCH":
             if inside_repeat and _branches_overlap(av[1]):
@@ -170,6 +171,17 @@ def _danger(seq: Any, *, inside_repeat: bool) -> str | None:
             if found := _danger(body, inside_repeat=inside_repeat):
                 return found
     return None
+
+
+def _overlaps_later(body: Any, rest: list[tuple[str, Any]]) -> bool:
+    """An unbounded repeat of ``body`` followed, past only what can match nothing, by
+    another that can match the same characters (\\d+x?\\d+y: 9 s on 1,500 digits)."""
+    for item in rest:
+        if _adjacent_overlap(body, item):
+            return True
+        if not _nullable_item(*item):
+            return False
+    return False
 
 
 def _adjacent_overlap(body: Any, nxt: tuple[str, Any]) -> bool:

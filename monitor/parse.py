@@ -72,8 +72,71 @@ def parse_feed(
     if not head:
         raise FetchError(f"empty response instead of a feed: {url}")
     if head.startswith((b"{", b"[")) or "json" in (content_type or "").lower():
-        return _parse_json_feed(body, url, now)
-    return _parse_xml_feed(body, url, content_type, now)
+        return _bounded(_parse_json_feed(body, url, now))
+    return _bounded(_parse_xml_feed(body, url, content_type, now))
+
+
+# --- limits and storable text -----------------------------------------------------------
+
+MAX_ENTRIES = 10_000  # per feed per poll: the newest are kept, and the feed's status says so
+TITLE_LIMIT = 1000  # characters of a title (one feed's 5 MB title was in every alert row)
+TEXT_LIMIT = 200_000  # characters of a summary or a content
+_FIELD_LIMIT = 4000  # characters of a GUID (stored only hashed)
+URL_LIMIT = 2048  # a longer link is dropped, not cut (storage's column; a cut link is wrong)
+_AUTHOR_LIMIT = 300  # storage's column
+# What neither database stores, nor any reader wants: C0 controls but tab and newline
+# (PostgreSQL refuses NUL in text), DEL, C1 controls, lone surrogates (not encodable as
+# UTF-8) and the noncharacters U+FFFE/U+FFFF.
+_UNSTORABLE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]+")
+_EPOCH = datetime.min.replace(tzinfo=UTC)
+
+
+def storable(text: str, limit: int) -> str:
+    """``text`` without the characters a database or a reader chokes on, cut to ``limit``."""
+    if not text.isprintable():
+        text = _UNSTORABLE.sub(" ", text)
+    return text[:limit]
+
+
+def _storable_or_none(text: str | None, limit: int = _FIELD_LIMIT) -> str | None:
+    return (storable(text, limit).strip() or None) if text else None
+
+
+def _storable_url(url: str | None) -> str | None:
+    return url if url is None or (len(url) <= URL_LIMIT and url.isprintable()) else None
+
+
+def _bounded(parsed: ParsedFeed) -> ParsedFeed:
+    """At most ``MAX_ENTRIES`` entries (the newest; undated ones count as oldest, and the
+    feed's own order decides ties), every field storable and within its limit."""
+    entries = parsed.entries
+    error = parsed.error
+    if len(entries) > MAX_ENTRIES:
+        order = sorted(range(len(entries)), key=lambda i: (entries[i].published_at or _EPOCH, -i))
+        kept = sorted(order[-MAX_ENTRIES:])
+        note = _too_many(len(entries))
+        error = f"{error}; {note}" if error else note
+        entries = [entries[i] for i in kept]
+    return ParsedFeed(
+        title=_storable_or_none(parsed.title),
+        link=_storable_url(parsed.link),
+        entries=[_bounded_entry(entry) for entry in entries],
+        error=error,
+        ttl_seconds=parsed.ttl_seconds,
+    )
+
+
+def _bounded_entry(entry: Entry) -> Entry:
+    return Entry(
+        feed_url=entry.feed_url,
+        guid=_storable_or_none(entry.guid),
+        url=_storable_url(entry.url),
+        title=storable(entry.title, TITLE_LIMIT),
+        summary=storable(entry.summary, TEXT_LIMIT),
+        content=storable(entry.content, TEXT_LIMIT),
+        published_at=entry.published_at,
+        author=_storable_or_none(entry.author, _AUTHOR_LIMIT),
+    )
 
 
 # --- XML (feedparser) -------------------------------------------------------------------
@@ -93,7 +156,7 @@ def _feedparser_xml_feed(
     # Relative links are resolved here instead (_link). The content type is passed only to
     # help charset detection; a non-XML type is not an error when the body is a feed.
     parsed = feedparser.parse(
-        io.BytesIO(body),
+        io.BytesIO(_without_entity_declarations(body, url)),
         response_headers={"content-type": content_type or "application/xml"},
         sanitize_html=False,
         resolve_relative_uris=False,
@@ -110,6 +173,33 @@ def _feedparser_xml_feed(
         error=error,
         ttl_seconds=_ttl(feed),
     )
+
+
+_PROLOG = 65536  # bytes in which a DOCTYPE is looked for (it comes before the root)
+_INTERNAL_SUBSET = re.compile(rb"(<!DOCTYPE[^\[>]*)\[.*?\]\s*>", re.S)
+_WIDE_ENCODINGS = ("utf-32", "utf-16")
+
+
+def _without_entity_declarations(body: bytes, url: str) -> bytes:
+    """``body`` without its DOCTYPE's internal subset, where entities are declared.
+
+    feedparser keeps simple literal entity declarations, and expat expands a reference up
+    to 100 times over: a 2 MB feed became 90 M characters (3.2 GB) and killed the parse.
+    Without the declarations, references to them stay unexpanded text. A document in a
+    16- or 32-bit encoding that declares entities is refused (FetchError)."""
+    head = body[:_PROLOG]
+    start = head.find(b"<!DOCTYPE")
+    if start >= 0:
+        match = _INTERNAL_SUBSET.match(body, start)
+        if match:
+            return body[:start] + match.group(1) + b">" + body[match.end() :]
+        return body
+    if b"\x00" in head[:4] or head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        for encoding in _WIDE_ENCODINGS:
+            with contextlib.suppress(UnicodeDecodeError):
+                if "<!ENTITY" in head.decode(encoding, errors="ignore"):
+                    raise FetchError(f"refused: a feed declaring XML entities in {encoding}: {url}")
+    return body
 
 
 def _why_not_a_feed(body: bytes, error: str | None) -> str:
@@ -373,15 +463,41 @@ def _fast_rss(root: Any, url: str, now: datetime) -> ParsedFeed:
     )
     title = fields.get("title")
     link = fields.get("link")
+    items, note = _newest(fields.get("items", []), ("pubDate", _DC + "date"), now)
     return ParsedFeed(
+        error=note,
         title=(_as_text(*_rss_title(title)) or None) if title is not None else None,
         # feedparser's fix for "&amp;" in links, as it applies it to a channel's link
         link=_link(_LINK_ENTITY.sub(r"&\g<1>", _field(link, uri=True)), url)
         if link is not None
         else None,
-        entries=[_fast_rss_entry(item, url, now) for item in fields.get("items", ())],
+        entries=[_fast_rss_entry(item, url, now) for item in items],
         ttl_seconds=_ttl(_values(fields, ("ttl", "sy_updateperiod", "sy_updatefrequency"))),
     )
+
+
+def _newest(
+    elements: list[Any], date_tags: tuple[str, ...], now: datetime
+) -> tuple[list[Any], str | None]:
+    """At most ``MAX_ENTRIES`` of a document's item elements, the newest (as _bounded
+    chooses), before any is read in full: 180,000 tiny items are read by their dates
+    only, not turned into 180,000 entries; and a note saying so."""
+    if len(elements) <= MAX_ENTRIES:
+        return elements, None
+
+    def when(index: int) -> tuple[datetime, int]:
+        for child in elements[index]:
+            if child.tag in date_tags and (found := _date((child.text or "").strip(), now)):
+                return found, -index
+        return _EPOCH, -index
+
+    order = sorted(range(len(elements)), key=when)
+    kept = sorted(order[-MAX_ENTRIES:])
+    return [elements[i] for i in kept], _too_many(len(elements))
+
+
+def _too_many(count: int) -> str:
+    return f"too many entries: kept the newest {MAX_ENTRIES} of {count}"
 
 
 def _fast_rss_entry(item: Any, feed_url: str, now: datetime) -> Entry:
@@ -426,10 +542,12 @@ def _fast_atom(root: Any, url: str, now: datetime) -> ParsedFeed:
     link = _atom_link(fields.get("links", ()))
     if link is None and guid is not None:
         link = _field(guid, uri=True)  # an Atom id stands in for a missing link
+    entries, note = _newest(fields.get("entries", []), (_A + "published", _A + "updated"), now)
     return ParsedFeed(
+        error=note,
         title=(_as_text(*_atom_text(title)) or None) if title is not None else None,
         link=_link(link, url),
-        entries=[_fast_atom_entry(entry, url, now) for entry in fields.get("entries", ())],
+        entries=[_fast_atom_entry(entry, url, now) for entry in entries],
         ttl_seconds=_ttl(_values(fields, ("sy_updateperiod", "sy_updatefrequency"))),
     )
 
@@ -685,9 +803,16 @@ def _feedparser_date(value: str, now: datetime) -> datetime | Literal[False] | N
 # --- JSON Feed ----------------------------------------------------------------------------
 
 
+MAX_JSON_DEPTH = 64  # deeper arrays and objects are read as null (json.loads recurses)
+_JSON_TOKEN = re.compile(rb'"(?:[^"\\]|\\.)*"|[\[\]{}]', re.S)
+
+
 def _parse_json_feed(body: bytes, url: str, now: datetime) -> ParsedFeed:
     try:
-        data = json.loads(body)
+        try:
+            data = json.loads(body, parse_int=_json_int)
+        except RecursionError:  # nesting past the interpreter's limit: those parts are null
+            data = json.loads(_flattened(body), parse_int=_json_int)
     except (ValueError, UnicodeDecodeError) as exc:
         raise FetchError(f"not a feed: invalid JSON ({exc}): {url}") from None
     if not isinstance(data, dict) or not isinstance(data.get("items"), list):
@@ -696,13 +821,48 @@ def _parse_json_feed(body: bytes, url: str, now: datetime) -> ParsedFeed:
     error = None
     if not (isinstance(version, str) and version.startswith(_JSON_FEED_VERSION)):
         error = f"JSON Feed without a jsonfeed.org version: {version!r}"
-    items = [item for item in data["items"] if isinstance(item, dict)]
+    entries = []
+    for item in data["items"]:
+        if not isinstance(item, dict):
+            continue
+        try:
+            entries.append(_entry_from_json(item, url, now))
+        except Exception as exc:
+            error = f"an item could not be read ({type(exc).__name__}: {exc})"
     return ParsedFeed(
         title=_clean(_str(data.get("title"))),
         link=_link(_str(data.get("home_page_url")), url),
-        entries=[_entry_from_json(item, url, now) for item in items],
+        entries=entries,
         error=error,
     )
+
+
+def _json_int(text: str) -> int | None:
+    """An integer literal; None past Python's 4,300-digit conversion limit (json.loads
+    would refuse the whole document)."""
+    return int(text) if len(text) <= 4000 else None
+
+
+def _flattened(body: bytes) -> bytes:
+    """``body`` with every array or object nested deeper than ``MAX_JSON_DEPTH`` replaced by
+    ``null``, in one pass (strings are skipped whole, so brackets in them do not count)."""
+    parts: list[bytes] = []
+    depth = 0
+    cut_from = -1  # where the too-deep container being dropped starts
+    kept_to = 0
+    for token in _JSON_TOKEN.finditer(body):
+        char = token.group()[:1]
+        if char in b"[{":
+            depth += 1
+            if depth == MAX_JSON_DEPTH + 1:
+                cut_from = token.start()
+        elif char in b"]}":
+            if depth == MAX_JSON_DEPTH + 1 and cut_from >= 0:
+                parts += [body[kept_to:cut_from], b"null"]
+                kept_to, cut_from = token.end(), -1
+            depth -= 1
+    parts.append(body[kept_to:])
+    return b"".join(parts)
 
 
 def _entry_from_json(item: dict[str, Any], feed_url: str, now: datetime) -> Entry:
@@ -736,7 +896,10 @@ def _iso_date(value: Any, now: datetime) -> datetime | None:
         when = datetime.fromisoformat(value.strip())
     except ValueError:
         return None
-    when = when.replace(tzinfo=UTC) if when.tzinfo is None else when.astimezone(UTC)
+    try:  # 0001-01-01T00:00:00+14:00 is before datetime's first UTC instant
+        when = when.replace(tzinfo=UTC) if when.tzinfo is None else when.astimezone(UTC)
+    except OverflowError:
+        return None
     return min(when, now)
 
 
@@ -772,7 +935,11 @@ def _link(value: Any, base: str) -> str | None:
 
 # --- HTML → text ----------------------------------------------------------------------
 
-_ATTRS = r"""(?:[^>"']|"[^"]*"|'[^']*')*"""  # quoted attribute values may contain ">"
+# Quoted attribute values may contain ">" (and "<"); outside quotes a tag ends at the next
+# "<". Without that bound every unclosed "<" scanned to the end of the text and 64 KB of
+# "<p a" took 38 s (quadratic); with it each attempt stops at the next "<", so a pass is
+# linear (tests/test_hostile.py holds it so).
+_ATTRS = r"""(?:[^<>"']|"[^"]*"|'[^']*')*"""
 # One literal first character lets the regex engine skip to each "<" instead of trying
 # every position, which is most of a pass's cost; "]]>" is replaced apart for that reason.
 _DROP = re.compile(
@@ -786,7 +953,7 @@ _BLOCK = re.compile(
     r"|footer|aside|figure|figcaption|hr|main|nav|address|details|summary)\b" + _ATTRS + ">",
     re.I,
 )
-_TAG = re.compile(r"</?[a-zA-Z]" + _ATTRS + r">|</?[a-zA-Z][^>]*>|<![^>]*>|<\?[^>]*>")
+_TAG = re.compile(r"</?[a-zA-Z]" + _ATTRS + r">|</?[a-zA-Z][^<>]*>|<![^<>]*>|<\?[^<>]*>")
 # Where markup could start (the tags, comments, CDATA and processing instructions the
 # passes below remove); re.I as in _DROP, so "<ſcript>" is markup too.
 _MARKUP = re.compile(r"<[a-z/!?]", re.I)

@@ -30,8 +30,17 @@ The pool starts on the first task, so a warm cycle of 304s never pays for it, an
 for the process. Workers exit as soon as it does, however it ends (a SIGKILL included):
 they would otherwise linger, holding its stdout/stderr pipes and their memory. Workers are
 spawned, not forked: the service process has threads and database connections a fork
-would copy mid-use. A worker that dies (a crash in a C extension) costs only its feed a
-retry in a thread; the next task starts a new pool, up to ``MAX_BREAKS`` times.
+would copy mid-use. A worker that dies (a crash in a C extension, the kernel's OOM
+killer) takes every task it had queued with it: each is tried again alone, in a process of
+its own. One that kills that process too is the cause: its feed fails with a FetchError,
+the input is remembered (by hash) and refused from then on, and it is never tried in this
+process — which it would kill in turn, and on restart again. The next task starts a new
+pool, up to ``MAX_BREAKS`` times.
+
+Article pages are extracted here too (``extract_article``), cut to ``ARTICLE_MAX_BYTES``:
+trafilatura took 27 s on one 8 MB page, and on the event loop that stalled every feed. A
+parse or an extraction that runs past ``PARSE_TIMEOUT`` has its worker stopped, and its
+input is refused as a killer's is.
 
 Spawned workers import the main module as Python's multiprocessing does: the ``newsmon``
 command and ``python -m monitor`` are fine; a script that runs a cycle must guard its
@@ -41,6 +50,7 @@ top level with ``if __name__ == "__main__":``.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 import multiprocessing
 import multiprocessing.connection
@@ -56,6 +66,7 @@ from functools import partial
 from typing import TYPE_CHECKING, TypeVar
 
 from monitor.analysis import Analysis, analyse_all
+from monitor.errors import FetchError
 from monitor.figures import FigureExtractor
 from monitor.identity import KeyedEntry, key_entries
 from monitor.matching import Matcher
@@ -65,7 +76,7 @@ from monitor.parse import parse_feed
 if TYPE_CHECKING:
     from monitor.app import Compiled
 
-__all__ = ["KeyedFeed", "analyse", "parse", "parse_keyed", "shutdown", "workers"]
+__all__ = ["KeyedFeed", "analyse", "extract_article", "parse", "parse_keyed", "shutdown", "workers"]
 
 T = TypeVar("T")
 
@@ -76,6 +87,8 @@ MAX_WORKERS = 4
 # to hand it the next; an analysis waits behind at most these (≈ 15 ms each).
 PARSES_PER_WORKER = 4
 MAX_BREAKS = 3  # pools lost before parsing stays in threads for good (workers cannot start)
+ARTICLE_MAX_BYTES = 2_000_000  # of an article page's HTML handed to trafilatura
+PARSE_TIMEOUT = 120.0  # seconds a worker may spend on one feed body or article page
 
 _pool: ProcessPoolExecutor | None = None
 _breaks = 0
@@ -85,6 +98,8 @@ _parse_slots: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Semap
 )
 # In a worker: the generation of compiled watchlists last received, unpickled.
 _analysers: tuple[int, Matcher, FigureExtractor] | None = None
+# Digests of inputs that killed a worker process: refused, never tried again anywhere.
+_killers: set[str] = set()
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,7 +122,7 @@ def workers() -> int:
 async def parse(body: bytes, *, url: str, content_type: str | None = None) -> ParsedFeed:
     """``parse_feed`` in a worker process (in a thread where there is no spare core)."""
     work = partial(parse_feed, body, url=url, content_type=content_type)
-    return await _run(work, work, url)
+    return await _run(work, work, url, input_key=_digest(body))
 
 
 async def parse_keyed(
@@ -116,7 +131,24 @@ async def parse_keyed(
     """``parse_feed`` and ``key_entries`` in a worker process (or a thread)."""
     work = partial(_parse_keyed, body, url, content_type, feed_outlet)
     async with _parse_slot():
-        return await _run(work, work, url)
+        return await _run(work, work, url, input_key=_digest(body))
+
+
+async def extract_article(html: bytes, url: str) -> str | None:
+    """``extract_article_text`` of the page's first ``ARTICLE_MAX_BYTES``, in a worker
+    process (or a thread): never on the event loop."""
+    work = partial(_extract_article, html[:ARTICLE_MAX_BYTES], url)
+    return await _run(work, work, url, input_key=_digest(html))
+
+
+def _extract_article(html: bytes, url: str) -> str | None:
+    from monitor.article import extract_article_text  # trafilatura: only where it is used
+
+    return extract_article_text(html, url)
+
+
+def _digest(body: bytes) -> str:
+    return hashlib.sha256(body).hexdigest()
 
 
 async def analyse(compiled: Compiled, articles: Sequence[Article], *, feed: str) -> list[Analysis]:
@@ -159,20 +191,73 @@ def _analyse(generation: int, pickled: bytes, articles: Sequence[Article]) -> li
     return analyse_all(matcher, extractor, articles)
 
 
-async def _run(in_worker: Callable[[], T], in_thread: Callable[[], T], feed: str) -> T:
-    """``in_worker`` in the pool; in a thread (``in_thread``) without one, or when the
-    worker died doing it."""
+async def _run(
+    in_worker: Callable[[], T],
+    in_thread: Callable[[], T],
+    feed: str,
+    *,
+    input_key: str | None = None,
+) -> T:
+    """``in_worker`` in the pool; in a thread (``in_thread``) without one.
+
+    With ``input_key`` (the input is the feed's own: a body, a page), a worker that died
+    doing it is followed by one retry alone in a process of its own, never in this
+    process; otherwise (an analysis of stored entries) by a retry in a thread."""
+    if input_key is not None and input_key in _killers:
+        raise FetchError(f"refused: this input killed a worker process before: {feed}")
     pool = _get_pool()
     if pool is None:
         return await asyncio.to_thread(in_thread)
     try:
-        return await asyncio.get_running_loop().run_in_executor(pool, in_worker)
+        return await _in(pool, in_worker, input_key, feed)
     except BrokenProcessPool:
-        log.warning(
-            "a worker process died; doing its work for this feed in a thread", extra={"feed": feed}
-        )
         _discard(pool)
-        return await asyncio.to_thread(in_thread)
+        if input_key is None:
+            log.warning("a worker process died; analysing in a thread", extra={"feed": feed})
+            return await asyncio.to_thread(in_thread)
+    log.warning("a worker process died; trying this feed alone", extra={"feed": feed})
+    context = multiprocessing.get_context("spawn")
+    loop = asyncio.get_running_loop()
+    with ProcessPoolExecutor(1, mp_context=context, initializer=_exit_with_parent) as single:
+        try:
+            await loop.run_in_executor(single, int)
+        except BrokenProcessPool:  # no worker can start at all: nothing to blame the input for
+            return await asyncio.to_thread(in_thread)
+        try:
+            return await _in(single, in_worker, input_key, feed, alone=True)
+        except BrokenProcessPool:
+            _killers.add(input_key)
+    log.error("this feed's input kills the process parsing it; refused", extra={"feed": feed})
+    raise FetchError(f"refused: parsing this input killed a worker process: {feed}")
+
+
+async def _in(
+    pool: ProcessPoolExecutor,
+    work: Callable[[], T],
+    input_key: str | None,
+    feed: str,
+    *,
+    alone: bool = False,
+) -> T:
+    """``work`` in ``pool``; a feed's own input for at most ``PARSE_TIMEOUT`` seconds. Past
+    that the pool's workers are stopped: in the shared pool every task waiting is then
+    tried again alone (BrokenProcessPool, as when a worker dies: time spent queued behind
+    a stuck parse is not its own); alone, the input is refused from then on."""
+    future = asyncio.get_running_loop().run_in_executor(pool, work)
+    if input_key is None:
+        return await future
+    try:
+        return await asyncio.wait_for(future, PARSE_TIMEOUT)
+    except TimeoutError:
+        for process in list((getattr(pool, "_processes", None) or {}).values()):
+            process.terminate()
+        if not alone:
+            raise BrokenProcessPool("a worker ran past PARSE_TIMEOUT") from None
+        _killers.add(input_key)
+        log.error("parsing this feed's input took too long; refused", extra={"feed": feed})
+        raise FetchError(
+            f"refused: parsing this input took longer than {PARSE_TIMEOUT:.0f} s: {feed}"
+        ) from None
 
 
 def shutdown() -> None:

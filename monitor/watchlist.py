@@ -338,7 +338,12 @@ def load_watchlists(directory: Path) -> list[Watchlist]:
         raise ConfigError([Problem(str(directory), None, "no watchlists (*.yaml) in directory")])
     watchlists: list[Watchlist] = []
     problems: list[Problem] = []
+    inside = directory.resolve()
     for path in paths:
+        if path.is_symlink() and not path.resolve().is_relative_to(inside):
+            # its target's content would be echoed into errors and /readyz
+            problems.append(Problem(str(path), None, "a symlink out of the folder: not read"))
+            continue
         try:
             text = path.read_text(encoding="utf-8")
             watchlists.append(load_watchlist_text(text, path))

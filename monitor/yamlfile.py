@@ -3,6 +3,11 @@
 PyYAML's safe loader gives data without positions; composing the node tree ourselves
 gives both, so every problem a maintainer makes in a config or watchlist file is reported
 where it is.
+
+Aliases (``*name``, and ``<<: *name`` merges) are refused at their line: an alias bomb
+(each level ten aliases of the one before) expands exponentially, and an alias inside its
+own anchor never ends; a watchlist folder is reloaded live, so either would take the
+service down. Nothing newsmon reads needs them.
 """
 
 from __future__ import annotations
@@ -68,6 +73,7 @@ def _construct(node: yaml.Node, loc: Loc, lines: dict[Loc, int], path: str) -> A
 def parse_yaml(text: str, path: str) -> YamlDoc:
     """Parse one YAML document; syntax errors become a ConfigError at the right line."""
     try:
+        _refuse_aliases(text, path)
         node = yaml.compose(text, Loader=_Loader)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
@@ -81,6 +87,15 @@ def parse_yaml(text: str, path: str) -> YamlDoc:
     lines: dict[Loc, int] = {}
     data = _construct(node, (), lines, path)
     return YamlDoc(path, data, lines)
+
+
+def _refuse_aliases(text: str, path: str) -> None:
+    """ConfigError at the first alias; a pass over the events, linear in the text."""
+    for event in yaml.parse(text, Loader=_Loader):
+        if isinstance(event, yaml.AliasEvent):
+            line = event.start_mark.line + 1 if event.start_mark else None
+            message = f"YAML aliases are not supported (*{event.anchor}): write the value out"
+            raise ConfigError([Problem(path, line, message)])
 
 
 def load_yaml(path: Path) -> YamlDoc:

@@ -77,6 +77,17 @@ def message_id(alert: Alert, sender: str) -> str:
     return f"<newsmon-alert-{alert.id}@{domain}>"
 
 
+def header_text(text: str) -> str:
+    """Feed text made safe for a mail header: one line (no CR/LF, control or bidi
+    characters) in which nothing reads as an RFC 2047 encoded word.
+
+    ``email`` decodes an ``=?charset?q?...?=`` it is handed as a header value; one that
+    decodes to CR LF became a header of its own (``Reply-To:``, a MIME part) on Python
+    before 3.11.10 / 3.12.5 (CVE-2024-6923). Breaking every ``=?`` apart ("= ?") keeps the
+    text readable and gives the parser nothing to decode, on every Python."""
+    return one_line(text).replace("=?", "= ?")
+
+
 def subject(alert: Alert) -> str:
     """One line, no CR/LF or control characters, at most ``SUBJECT_LIMIT`` characters.
 
@@ -85,20 +96,20 @@ def subject(alert: Alert) -> str:
     members' titles hold; a dashboard's names the figure and its current range."""
     content = alert.content
     if alert.kind == "digest":
-        return truncate(one_line(f"[newsmon] {digest_heading(content)}"), SUBJECT_LIMIT)
+        return truncate(header_text(f"[newsmon] {digest_heading(content)}"), SUBJECT_LIMIT)
     if alert.kind == "dashboard" and content.changes:
         change = content.changes[0]
         lead = f"[newsmon] {kind_label(content.kind)} · {', '.join(content.watchlists)}"
         text = f"{lead}: {change.observation.figure} {range_summary(change)}"
-        return truncate(one_line(text), SUBJECT_LIMIT)
+        return truncate(header_text(text), SUBJECT_LIMIT)
     lead = f"[newsmon] {kind_label(content.kind)} · {', '.join(content.watchlists)}"
     if content.changes:
         first = content.changes[0].observation
         lead += f": {first.figure} {observation_value(first)}"
         if len(content.changes) > 1:
             lead += f" (+{len(content.changes) - 1} more)"
-        return truncate(one_line(f"{lead} — {content.title}"), SUBJECT_LIMIT)
-    return truncate(one_line(f"{lead}: {content.title}"), SUBJECT_LIMIT)
+        return truncate(header_text(f"{lead} — {content.title}"), SUBJECT_LIMIT)
+    return truncate(header_text(f"{lead}: {content.title}"), SUBJECT_LIMIT)
 
 
 def _change_lines(change: FigureChange, content: AlertContent) -> list[str]:
@@ -329,6 +340,10 @@ def render_email(alert: Alert, *, sender: str, recipients: list[str]) -> EmailMe
         msg["Date"] = format_datetime(alert.created_at)
     msg["Auto-Submitted"] = "auto-generated"
     msg["X-Newsmon-Alert-Id"] = str(alert.id)
+    for name, value in msg.items():  # what the parser made of each value, decoded
+        if _CONTROL.search(str(value)):
+            problem = f"email: header {name} would carry a control character"
+            raise NotifyError(problem, permanent=True)
     msg.set_content(render_text(alert))
     msg.add_alternative(render_html(alert), subtype="html")
     return msg

@@ -24,13 +24,18 @@ _MEMBER_NOUNS = {
     "new_item": ("new story", "new stories"),
     "figure_change": ("figure change", "figure changes"),
 }
-_CONTROL = re.compile(r"[\x00-\x1f\x7f\u0085\u2028\u2029]+")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u0085\u2028\u2029]+")
 _SPACES = re.compile(r"\s+")
+# Bidirectional embeddings, overrides and isolates (and the Arabic letter mark): a
+# U+202E in a title reverses what follows it on screen ("Trojan Source"), in a mail
+# subject, a Slack message or a terminal alike. Rendered text never carries them.
+_BIDI = re.compile("[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 
 
 def one_line(text: str) -> str:
-    """``text`` with every line break, tab and control character collapsed to one space."""
-    return _SPACES.sub(" ", _CONTROL.sub(" ", text)).strip()
+    """``text`` with every line break, tab and control character collapsed to one space,
+    and bidirectional controls removed."""
+    return _SPACES.sub(" ", _CONTROL.sub(" ", _BIDI.sub("", text))).strip()
 
 
 def truncate(text: str, limit: int) -> str:

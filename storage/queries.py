@@ -241,6 +241,23 @@ def claim_feed(
     return bool(getattr(result, "rowcount", 0) == 1)
 
 
+def renew_feed(session: Session, feed_id: int, owner: str, until: datetime) -> bool:
+    """Extend this replica's lease on a feed it is still polling; False if it lost it."""
+    result = session.execute(
+        update(Feed).where(Feed.id == feed_id, Feed.lease_owner == owner).values(lease_until=until)
+    )
+    return bool(getattr(result, "rowcount", 0) == 1)
+
+
+def release_feed(session: Session, feed_id: int, owner: str) -> None:
+    """Give up the lease on a feed without recording a poll (it could not be recorded)."""
+    session.execute(
+        update(Feed)
+        .where(Feed.id == feed_id, Feed.lease_owner == owner)
+        .values(lease_owner=None, lease_until=None)
+    )
+
+
 def _claimable(now: datetime, due_by: datetime | None) -> tuple[Any, ...]:
     """A feed that is active, due by ``due_by`` (default now) and not leased."""
     return (

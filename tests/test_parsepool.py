@@ -9,6 +9,7 @@ import subprocess
 import sys
 import textwrap
 from collections.abc import Iterator
+from functools import partial
 
 import pytest
 
@@ -93,3 +94,60 @@ def test_workers_exit_when_the_parent_is_killed() -> None:
     # read() returns at EOF, once every holder of the pipe has exited, the worker included
     # (multiprocessing's resource tracker may say it cleaned up after the killed parent).
     assert b"Traceback" not in process.stderr.read()
+
+
+def _die(body: bytes) -> None:
+    """What a parse that crashes its process (a C extension fault, the OOM killer) does."""
+    import os
+
+    if b"KILLER" in body:
+        os._exit(1)
+
+
+def test_an_input_that_kills_its_worker_is_refused_never_parsed_here(one_worker: None) -> None:
+    """The killer's feed fails (and is refused from then on, by hash, without a try); a feed
+    parsed alongside it in the dead worker is parsed again alone and not lost; nothing is
+    ever tried in this process."""
+
+    def in_thread() -> None:
+        raise AssertionError("tried in the main process")
+
+    async def both() -> list[object]:
+        killer = parsepool._run(partial(_die, b"KILLER"), in_thread, "killer", input_key="k1")
+        victim = parsepool._run(partial(parse_feed, RSS, url="https://v.example/"), in_thread,
+                                "victim", input_key="v1")  # fmt: skip
+        return list(await asyncio.gather(killer, victim, return_exceptions=True))
+
+    killed, parsed = asyncio.run(both())
+    assert isinstance(killed, FetchError) and "killed a worker process" in str(killed)
+    assert getattr(parsed, "title", None) == "T"
+    with pytest.raises(FetchError, match="killed a worker process before"):
+        asyncio.run(parsepool._run(partial(_die, b"KILLER"), in_thread, "killer", input_key="k1"))
+
+
+def _stall(seconds: float) -> None:
+    """What a parse that never ends does (here, for ``seconds``)."""
+    import time
+
+    time.sleep(seconds)
+
+
+def test_a_parse_past_the_time_limit_is_stopped_and_its_input_refused(
+    one_worker: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(parsepool, "PARSE_TIMEOUT", 1.0)
+
+    def in_thread() -> None:
+        raise AssertionError("tried in the main process")
+
+    async def both() -> list[object]:
+        stuck = parsepool._run(partial(_stall, 600), in_thread, "stuck", input_key="s1")
+        victim = parsepool._run(partial(parse_feed, RSS, url="https://v.example/"), in_thread,
+                                "victim", input_key="v2")  # fmt: skip
+        return list(await asyncio.gather(stuck, victim, return_exceptions=True))
+
+    stuck, parsed = asyncio.run(both())
+    assert isinstance(stuck, FetchError) and "took longer than 1 s" in str(stuck)
+    assert getattr(parsed, "title", None) == "T", "the feed queued behind it is parsed"
+    with pytest.raises(FetchError, match="before"):
+        asyncio.run(parsepool._run(partial(_stall, 600), in_thread, "stuck", input_key="s1"))

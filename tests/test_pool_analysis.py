@@ -87,8 +87,10 @@ def test_keys_come_back_with_the_parse_each_entry_once(one_worker: None) -> None
     parsed = parse_feed(body, url=url)
     assert keyed.parsed == parsed
     assert keyed.entries == key_entries(parsed.entries, "Desk")
+    # "A again" reuses g1 for another link (its permalink GUID): not the same entry
     assert [(k.entry.guid, k.outlet) for k in keyed.entries] == [
         ("g1", "a.example"),
+        ("g1", "feeds.example"),
         ("g2", "Desk"),
     ]
 
@@ -135,11 +137,11 @@ def test_parses_wait_their_turn_so_that_analyses_need_not(
     run = parsepool._run
     active: list[int] = [0, 0]  # now, most
 
-    async def counting(*args: Any) -> Any:
+    async def counting(*args: Any, **kwargs: Any) -> Any:
         active[0] += 1
         active[1] = max(active)
         try:
-            return await run(*args)
+            return await run(*args, **kwargs)
         finally:
             active[0] -= 1
 
