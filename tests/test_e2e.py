@@ -217,9 +217,7 @@ def test_run_once_delivers_each_alert_once_and_alerts_a_changed_figure(
     # Round 4: a partitive restates both known values ("11,000 … deployed and at least
     # 4,000 of them have been killed"): the 4,000 are the killed, not troops deployed, so
     # no figure changes and no figure_change alert is recorded.
-    round3 = round2.replace(
-        "<item>", (DATA / "kyiv-round3-item.xml").read_text() + "\n<item>", 1
-    )
+    round3 = round2.replace("<item>", (DATA / "kyiv-round3-item.xml").read_text() + "\n<item>", 1)
     feeds.add("/kyiv.xml", round3.encode(), content_type="application/rss+xml")
     assert main(["run", "--once", "--config", config]) == 0
     alerts = cli_json("alerts", "--json", "--config", config)
