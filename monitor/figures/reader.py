@@ -235,9 +235,8 @@ class Reader:
             if pos == q.end and word in INCREMENT_WORDS:  # "3,000 more troops"
                 pos = m.end()
                 continue
-            if start in cue_at and pos == q.end and not q.percent:
-                cue = cue_at[start]
-                return _Phrase(q, cue.end, None, True, head_cue=True)
+            if pos == q.end and (first := self._first_word(q, word, m.end(), cue_at.get(start))):
+                return first
             in_name = word == "of" and pos > q.end and self._capitalised_after(m.end())
             # "KN-23 and KN-24 missiles": modifiers joined by "and" before the noun
             joined = word in ("and", "or") and pos > q.end and self._capitalised_after(m.end())
@@ -255,6 +254,15 @@ class Reader:
         if proper is not None and not q.percent:
             return _Phrase(q, q.end, proper, False)
         return _Phrase(q, q.end, None, True)
+
+    def _first_word(self, q: Quantity, word: str, end: int, cue: Hit | None) -> _Phrase | None:
+        """The phrase when the word right after the number says it all: "2,700 others
+        injured" counts as named before; "600 deaths" counts the cue itself."""
+        if word == "others":
+            return _Phrase(q, end, None, True)
+        if cue is not None and not q.percent:
+            return _Phrase(q, cue.end, None, True, head_cue=True)
+        return None
 
     def _capitalised_after(self, pos: int) -> bool:
         rest = self.text[pos : pos + 3].lstrip()

@@ -24,7 +24,7 @@ _NOT_A_FIGURE_AFTER = re.compile(
     rf"(?:st|nd|rd|th)?\s*(?:of\s+)?(?:{MONTHS})\b|\s*(?::\d|a\.?m\.?(?!\w)|p\.?m\.?(?!\w)"
     r"|gmt\b|utc\b|hrs\b|o'clock)|[\s-]*years?[\s-]+old\b|-year\b|\s*-?(?:km\b|kilomet|miles?\b"
     r"|mi\b|met(?:er|re)s?\b|feet\b|ft\b|yards?\b|nautical|px\b|pt\b|kg\b|tons?\b|tonnes?\b"
-    r"|mm\b|millimet|calib(?:re|er)\b)"
+    r"|mm\b|millimet|calib(?:re|er)\b|inch(?:es)?\b|in\.|cm\b|centimet)"
 )
 
 

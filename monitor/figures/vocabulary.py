@@ -280,6 +280,14 @@ PRONOUN_PARTITIVE = re.compile(
 # across only these is the number's own predicate, whatever else is nearer.
 PREDICATE_GLUE = frozenset(
     [
+        # "were reported killed", "were presumed dead", "were listed as missing"
+        "reported",
+        "presumed",
+        "assumed",
+        "considered",
+        "declared",
+        "listed",
+        "as",
         "were",
         "was",
         "are",
