@@ -1,8 +1,9 @@
 """Figure change detection (pure): is a new observation news, given what is stored?
 
 A figure's history is a series per (figure, unit). A new observation is a *change* when its
-range differs from every stored range beyond the figure's relative tolerance; otherwise it
-corroborates the value it repeats. Increments ("another 3,000") are not totals and values
+range differs from every stored range beyond the figure's relative tolerance and is not a
+vaguer range around one of them ("thousands" after "3,000"); otherwise it corroborates the
+value it repeats. Increments ("another 3,000") are not totals and values
 the article dates in the past are history: both are stored, neither is a change.
 
 A value without ``as_of`` is current: a running total ("has sent about 13,000 troops since
@@ -63,6 +64,8 @@ def compare(
         return None
     if any(same_value(obs.low, obs.high, k.low, k.high, tolerance) for k in known):
         return None
+    if obs.low < obs.high and any(obs.low <= k.low and k.high <= obs.high for k in known):
+        return None  # "thousands" after "3,000": the same thing said less precisely
     spread = spread_note(obs, known, outlet)
     return FigureChange(observation=obs, previous=tuple(known), spread=spread)
 

@@ -73,6 +73,14 @@ def test_a_value_different_from_every_known_one_is_a_change_listing_them_latest_
     assert change.observation.low == 4000
 
 
+def test_a_vague_range_around_a_known_value_is_not_a_change() -> None:
+    known = [_known(3000, by="Kyiv", outlet="A")]
+    assert compare(_obs(1000, 9999, by="Seoul"), known, 0.0) is None  # "thousands"
+    assert compare(_obs(10000, 99999, by="Seoul"), known, 0.0) is not None  # not around it
+    # a precise value inside a vague known one says more: a change
+    assert compare(_obs(3500), [_known(1000, 9999, by="Kyiv", outlet="A")], 0.0) is not None
+
+
 def test_a_value_equal_to_an_older_known_value_is_not_a_change() -> None:
     known = [_known(4000, by="Kyiv", outlet="A"), _known(3000, by="Kyiv", outlet="B")]
     assert compare(_obs(3000, by="Seoul"), known, 0.0) is None
