@@ -37,9 +37,6 @@ _CLAUSE_BREAK = re.compile(
 )
 
 
-_SENTENCE_END = re.compile(r"[.!?]+[\"”’')\]]*\s+(?=[\"“‘'(\[]?[A-Z0-9])|\n\s*")
-
-
 @dataclass(slots=True)
 class Sentence:
     start: int

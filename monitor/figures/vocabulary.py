@@ -132,18 +132,12 @@ NOUN_MODIFIERS = frozenset(
 )
 
 
-NO_NOUN = frozenset(
+# the verbs that carry a predicate: between a counted noun and its cue, and never a noun
+AUXILIARIES = frozenset(["were", "was", "are", "is", "have", "has", "had", "be", "been", "being"])
+
+
+NO_NOUN = AUXILIARIES | frozenset(
     [
-        "were",
-        "was",
-        "are",
-        "is",
-        "have",
-        "has",
-        "had",
-        "be",
-        "been",
-        "being",
         "will",
         "would",
         "could",
@@ -278,7 +272,7 @@ PRONOUN_PARTITIVE = re.compile(
 # Words that may stand between a counted noun and its predicate ("were reportedly killed",
 # "have been deployed") or between a verb and its object ("sent a total of"): a cue reached
 # across only these is the number's own predicate, whatever else is nearer.
-PREDICATE_GLUE = frozenset(
+PREDICATE_GLUE = AUXILIARIES | frozenset(
     [
         # "were reported killed", "were presumed dead", "were listed as missing"
         "reported",
@@ -288,16 +282,6 @@ PREDICATE_GLUE = frozenset(
         "declared",
         "listed",
         "as",
-        "were",
-        "was",
-        "are",
-        "is",
-        "have",
-        "has",
-        "had",
-        "been",
-        "being",
-        "be",
         "also",
         "reportedly",
         "already",
