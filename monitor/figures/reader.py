@@ -171,8 +171,6 @@ class Reader:
                         nested.append(Hit(start, end, key))
         return sorted(cues + nested, key=lambda h: (h.start, h.end)) if nested else cues
 
-    # -- numbers that are not figures -------------------------------------------------
-
     # -- noun phrases -------------------------------------------------------------------
 
     def _phrases(
