@@ -8,7 +8,7 @@ conditional UPDATEs (``... WHERE lease_until < now``), so exactly one replica wi
 from __future__ import annotations
 
 import json
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import cache
@@ -410,15 +410,22 @@ def known_entry_keys(
 ) -> set[str]:
     """Which of these keys are already stored (a fast pre-filter; the constraints decide)."""
     found: set[str] = set()
+    for column, chunk in _key_chunks(guid_keys, url_keys, hashes):
+        found.update(session.scalars(select(column).where(column.in_(chunk))))
+    return found
+
+
+def _key_chunks(
+    guid_keys: Iterable[str], url_keys: Iterable[str], hashes: Iterable[str]
+) -> Iterator[tuple[Any, list[str]]]:
+    """(identity column, up to 500 of the given keys for it), empty keys left out."""
     for column, keys in (
         (Item.guid_key, set(guid_keys)),
         (Item.url_key, set(url_keys)),
         (Item.content_hash, set(hashes)),
     ):
         keys.discard("")
-        for chunk in _chunks(sorted(keys), 500):
-            found.update(session.scalars(select(column).where(column.in_(chunk))))
-    return found
+        yield from ((column, chunk) for chunk in _chunks(sorted(keys), 500))
 
 
 def carried_tombstones(
@@ -427,18 +434,10 @@ def carried_tombstones(
     """The tombstones (pruned items) among the entries with these keys: a feed still
     carries them, so retention keeps them."""
     found: set[int] = set()
-    for column, keys in (
-        (Item.guid_key, set(guid_keys)),
-        (Item.url_key, set(url_keys)),
-        (Item.content_hash, set(hashes)),
-    ):
-        keys.discard("")
-        for chunk in _chunks(sorted(keys), 500):
-            found.update(
-                session.scalars(
-                    select(Item.id).where(column.in_(chunk), Item.pruned_at.is_not(None))
-                )
-            )
+    for column, chunk in _key_chunks(guid_keys, url_keys, hashes):
+        found.update(
+            session.scalars(select(Item.id).where(column.in_(chunk), Item.pruned_at.is_not(None)))
+        )
     return sorted(found)
 
 
