@@ -1,9 +1,9 @@
-"""Recall of the LSH band keys (storage.sketch) for syndicated copies, by number of bands.
+"""Recall of the LSH band keys (monitor.identity.sketch) for syndicated copies, by number of bands.
 
     .venv/bin/python bench/band_recall.py [--pairs 4000] [--seed 7]
 
 A story is joined when a candidate's sketch agrees on at least half its positions
-(``monitor.ingest.MIN_SIMILARITY``), but only stories sharing a band key are candidates.
+(``monitor.pipeline.ingest.MIN_SIMILARITY``), but only stories sharing a band key are candidates.
 For 24, 16 and 12 bands of ``BAND_ROWS`` positions (the first 2·b positions of the same
 48-position sketch), this prints:
 
@@ -32,12 +32,19 @@ from dataclasses import dataclass
 from hashlib import blake2b
 from pathlib import Path
 
-from storage.sketch import BAND_ROWS, BANDS, SHINGLE, sketch_bands, sketch_similarity, text_sketch
+from monitor.identity.sketch import (
+    BAND_ROWS,
+    BANDS,
+    SHINGLE,
+    sketch_bands,
+    sketch_similarity,
+    text_sketch,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 SEEDS = ROOT.parent / "shared" / "seeds"
 CONFIGS = (24, 16, 12)  # bands of BAND_ROWS positions compared
-THRESHOLD = 0.5  # monitor.ingest.MIN_SIMILARITY
+THRESHOLD = 0.5  # monitor.pipeline.ingest.MIN_SIMILARITY
 BOILERPLATE = {
     "daily": (
         "Daily Herald | World | Europe",

@@ -12,9 +12,9 @@ import random
 import time
 from pathlib import Path
 
-from monitor.matching import Matcher
-from monitor.model import Article
-from monitor.watchlist import Watchlist, load_watchlist_text, load_watchlists
+from monitor.analysis.matching import Matcher
+from monitor.analysis.watchlist import Watchlist, load_watchlist_text, load_watchlists
+from monitor.domain.model import Article
 
 ROOT = Path(__file__).resolve().parents[1]
 SEEDS = ROOT.parent / "shared" / "seeds"

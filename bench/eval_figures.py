@@ -45,10 +45,10 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from monitor.app import compile_watchlists  # noqa: E402
-from monitor.inspect import inspect_article  # noqa: E402
-from monitor.model import Article  # noqa: E402
-from monitor.watchlist import load_watchlists  # noqa: E402
+from monitor.analysis.watchlist import load_watchlists  # noqa: E402
+from monitor.cli.inspect import inspect_article  # noqa: E402
+from monitor.domain.model import Article  # noqa: E402
+from monitor.service.app import compile_watchlists  # noqa: E402
 
 DEFAULT_LABELS = [
     ROOT.parent / "shared" / "seeds" / "figures.json",

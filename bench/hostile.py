@@ -20,7 +20,7 @@ import time
 
 CASES: dict[str, str] = {
     "entity-amplification (60 KB feed, 100 refs × 20 KB entity × 30 items)": """
-from monitor.parse import parse_feed
+from monitor.parse.feeds import parse_feed
 value = "x" * 20000
 items = "".join(f"<item><title>t{i}</title><description>{'&a;' * 100}</description>"
                 f"<guid>g{i}</guid></item>" for i in range(30))
@@ -33,12 +33,12 @@ except Exception as exc:
     result = f"refused: {exc}"
 """,
     "unclosed tags (32 KB of '<p a')": """
-from monitor.parse import html_to_text
+from monitor.parse.feeds import html_to_text
 result = f"{len(html_to_text('<p a' * 8192)):,} characters"
 """,
     "regex (?:a{1,20}){1,20}b on 24 characters": """
 import re
-from monitor.matching import regex_problem
+from monitor.analysis.matching import regex_problem
 pattern = r"(?:a{1,20}){1,20}b"
 problem = regex_problem(pattern)
 if problem:
@@ -49,7 +49,7 @@ else:
 """,
     r"regex \d+x?\d+y on 1,500 digits": """
 import re
-from monitor.matching import regex_problem
+from monitor.analysis.matching import regex_problem
 pattern = r"\\d+x?\\d+y"
 if regex_problem(pattern):
     result = "refused by the guard"
@@ -58,8 +58,8 @@ else:
     result = "accepted and run"
 """,
     "YAML alias bomb (6 levels × 10 aliases)": """
-from monitor.errors import ConfigError
-from monitor.yamlfile import parse_yaml
+from monitor.domain.errors import ConfigError
+from monitor.config.yamlfile import parse_yaml
 text = "a: &a [x, x, x, x, x, x, x, x, x, x]\\n" + "".join(
     f"{chr(98 + i)}: &{chr(98 + i)} [{', '.join(['*' + chr(97 + i)] * 10)}]\\n" for i in range(6))
 try:
@@ -69,8 +69,8 @@ except ConfigError as exc:
     result = f"refused: {exc}"
 """,
     "YAML self-referencing alias": """
-from monitor.errors import ConfigError
-from monitor.yamlfile import parse_yaml
+from monitor.domain.errors import ConfigError
+from monitor.config.yamlfile import parse_yaml
 try:
     parse_yaml("terms: &t {x: [*t]}\\n", "self.yaml")
     result = "read"
@@ -81,9 +81,9 @@ except RecursionError:
 """,
     "gzip + 200 MB of junk (max_bytes 1 MB)": """
 import asyncio, gzip, httpx
-from monitor.config import FetchConfig
-from monitor.fetch import Fetcher
-from monitor.errors import FetchError
+from monitor.config.settings import FetchConfig
+from monitor.sources.fetch import Fetcher
+from monitor.domain.errors import FetchError
 feed = gzip.compress(
     b'<?xml version="1.0"?><rss version="2.0"><channel><title>t</title></channel></rss>'
 )
@@ -103,8 +103,8 @@ except FetchError as exc:
     result = f"refused: {exc}"
 """,
     "180,000 tiny entries (9.7 MB)": """
-from monitor.parse import parse_feed
-from monitor.identity import key_entries
+from monitor.parse.feeds import parse_feed
+from monitor.identity.keys import key_entries
 items = "".join(f"<item><title>t{i}</title><guid>g{i}</guid></item>" for i in range(180000))
 body = ('<?xml version="1.0"?><rss version="2.0"><channel><title>c</title>'
         f'{items}</channel></rss>').encode()
@@ -113,16 +113,16 @@ keyed = key_entries(feed.entries, "x")
 result = f"{len(keyed):,} entries kept"
 """,
     "a 5 MB title": """
-from monitor.parse import parse_feed
+from monitor.parse.feeds import parse_feed
 title = "T" * 5_000_000
 body = (f'<?xml version="1.0"?><rss version="2.0"><channel><title>c</title><item><title>{title}'
         '</title><guid>g</guid></item></channel></rss>').encode()
 result = f"{len(parse_feed(body, url='http://x/').entries[0].title):,} characters of title"
 """,
     "an 8 MB article page": """
-from monitor.article import extract_article_text
+from monitor.parse.article import extract_article_text
 try:
-    from monitor.parsepool import ARTICLE_MAX_BYTES
+    from monitor.pipeline.parsepool import ARTICLE_MAX_BYTES
 except ImportError:
     ARTICLE_MAX_BYTES = None
 para = "<p>" + " ".join(f"word{i}" for i in range(60)) + ".</p>"
@@ -132,7 +132,7 @@ cut = ARTICLE_MAX_BYTES or len(page)
 result = f"{len(text or ''):,} characters extracted (page cut to {cut:,} bytes)"
 """,
     "JSON Feed: bad date + 100,000-deep nesting": """
-from monitor.parse import parse_feed
+from monitor.parse.feeds import parse_feed
 deep = "[" * 100000 + "]" * 100000
 body = ('{"version": "https://jsonfeed.org/version/1.1", "items": [{"id": "a", "title": "A", '
         f'"content_html": {deep}, "date_published": "0001-01-01T00:00:00+14:00"}}, '

@@ -27,14 +27,14 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench.farm import feed_xml  # noqa: E402
-from monitor.app import compile_watchlists  # noqa: E402
-from monitor.cycle import STORE_CHUNK  # noqa: E402
-from monitor.identity import KeyedEntry, key_entries, text_hash  # noqa: E402
-from monitor.model import Article  # noqa: E402
-from monitor.parse import parse_feed  # noqa: E402
-from monitor.watchlist import load_watchlists  # noqa: E402
+from monitor.analysis.watchlist import load_watchlists  # noqa: E402
+from monitor.domain.model import Article  # noqa: E402
+from monitor.identity.keys import KeyedEntry, key_entries, text_hash  # noqa: E402
+from monitor.identity.sketch import pack_sketch, sketch_bands, text_sketch  # noqa: E402
+from monitor.parse.feeds import parse_feed  # noqa: E402
+from monitor.pipeline.cycle import STORE_CHUNK  # noqa: E402
+from monitor.service.app import compile_watchlists  # noqa: E402
 from storage.db import make_engine, upgrade  # noqa: E402
-from storage.sketch import pack_sketch, sketch_bands, text_sketch  # noqa: E402
 
 BASE = "http://127.0.0.1:1"  # only written into the generated links; nothing is fetched
 

@@ -93,7 +93,13 @@ def floor(base: str, feeds: int) -> int:
 
 
 def _config(base: str, feeds: int, db: str) -> Any:
-    from monitor.config import Config, DatabaseConfig, FeedConfig, FetchConfig, NotifiersConfig
+    from monitor.config.settings import (
+        Config,
+        DatabaseConfig,
+        FeedConfig,
+        FetchConfig,
+        NotifiersConfig,
+    )
     from notifiers.console import ConsoleConfig
 
     return Config(
@@ -113,9 +119,9 @@ def _config(base: str, feeds: int, db: str) -> Any:
 
 def cycle(base: str, feeds: int, db: str) -> dict[str, float]:
     """One ``run_once`` of newsmon; the app (migrations, watchlists) is built beforehand."""
-    from monitor import parsepool
-    from monitor.app import build_app
-    from monitor.cycle import run_once
+    from monitor.pipeline import parsepool
+    from monitor.pipeline.cycle import run_once
+    from monitor.service.app import build_app
 
     if "BENCH_PARSE_WORKERS" in os.environ:  # A/B: 0 parses in threads
         parsepool.MAX_WORKERS = int(os.environ["BENCH_PARSE_WORKERS"])
@@ -149,8 +155,8 @@ def seed_warm(base: str, feeds: int, db: str, items: int = 50, mode: str = "304"
     from sqlalchemy import update
 
     from bench.farm import etag, feed_xml, last_modified
-    from monitor.app import build_app
-    from monitor.cycle import sync_feeds
+    from monitor.pipeline.cycle import sync_feeds
+    from monitor.service.app import build_app
     from storage.models import Feed
 
     app = build_app(_config(base, feeds, db))
@@ -175,9 +181,9 @@ def _store_known_entries(app: Any, base: str, feeds: int, items: int) -> None:
     from sqlalchemy import insert, select
 
     from bench.farm import feed_xml
-    from monitor.identity import entry_keys
-    from monitor.parse import parse_feed
-    from monitor.urls import outlet_of
+    from monitor.identity.keys import entry_keys
+    from monitor.identity.urls import outlet_of
+    from monitor.parse.feeds import parse_feed
     from storage.models import Feed, Item, Story
 
     seen = datetime.now(UTC) - timedelta(days=2)
@@ -211,10 +217,10 @@ def processing(items: int, generated: int) -> dict[str, float]:
     """Matching and figure extraction over ``items`` articles, on one core."""
     from bench.bench_matching import generated as make_watchlists
     from bench.farm import item_text
-    from monitor.analysis import extract_figures
-    from monitor.app import compile_watchlists
-    from monitor.model import Article
-    from monitor.watchlist import load_watchlists
+    from monitor.analysis.analyse import extract_figures
+    from monitor.analysis.watchlist import load_watchlists
+    from monitor.domain.model import Article
+    from monitor.service.app import compile_watchlists
 
     watchlists = load_watchlists(ROOT / "watchlists")
     if generated:
@@ -226,7 +232,7 @@ def processing(items: int, generated: int) -> dict[str, float]:
         articles.append(Article(title=title, text="\n\n".join(sentences)))
 
     def work() -> int:
-        for article in articles:  # as monitor.analysis.analyse: figures of matches only
+        for article in articles:  # as monitor.analysis.analyse.analyse: figures of matches only
             extract_figures(compiled.extractor, article, compiled.matcher.match(article))
         return len(articles)
 

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from monitor.model import Alert, Delivery
+from monitor.domain.model import Alert, Delivery
 
 
 class Notifier(Protocol):
     """Delivers one alert.
 
-    ``send`` makes one attempt and raises ``monitor.errors.NotifyError`` when it fails:
+    ``send`` makes one attempt and raises ``monitor.domain.errors.NotifyError`` when it fails:
     ``permanent=True`` when retrying cannot help (bad token, unknown channel, rejected
     recipient), else a temporary error with ``retry_after`` seconds when the channel
     asked for a delay. Notifiers never retry or sleep themselves: the outbox worker owns

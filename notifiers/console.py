@@ -7,7 +7,7 @@ from typing import Literal, TextIO
 
 from pydantic import BaseModel, ConfigDict
 
-from monitor.model import Alert, AlertContent, Delivery
+from monitor.domain.model import Alert, AlertContent, Delivery
 from notifiers.format import (
     before_after,
     change_source,

@@ -23,8 +23,8 @@ from typing import Self
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from monitor.errors import NotifyError
-from monitor.model import Alert, AlertContent, Delivery, FigureChange
+from monitor.domain.errors import NotifyError
+from monitor.domain.model import Alert, AlertContent, Delivery, FigureChange
 from notifiers.format import (
     change_source,
     digest_heading,

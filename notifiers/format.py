@@ -9,7 +9,7 @@ import re
 from dataclasses import dataclass
 from datetime import datetime
 
-from monitor.model import AlertContent, FigureChange, KnownValue, Observation
+from monitor.domain.model import AlertContent, FigureChange, KnownValue, Observation
 
 ELLIPSIS = "…"
 KIND_LABELS = {

@@ -30,8 +30,8 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.webhook import WebhookClient
 
-from monitor.errors import NotifyError
-from monitor.model import Alert, AlertContent, Delivery, FigureChange
+from monitor.domain.errors import NotifyError
+from monitor.domain.model import Alert, AlertContent, Delivery, FigureChange
 from notifiers.format import (
     ELLIPSIS,
     before_after,

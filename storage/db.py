@@ -17,7 +17,7 @@ from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
-from monitor.errors import StorageError
+from monitor.domain.errors import StorageError
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 READONLY = "newsmon_readonly"  # execution option of read_sessions()

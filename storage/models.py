@@ -6,7 +6,7 @@
   Retention keeps an old item's row as a tombstone (``pruned_at``, text dropped) while a
   feed still carries it, so a story already stored is never new again.
 - ``stories``: entries that are the same news, each with the MinHash sketch of its first
-  text; ``story_bands`` holds the sketch's LSH band keys (``storage.sketch``), so a
+  text; ``story_bands`` holds the sketch's LSH band keys (``monitor.identity.sketch``), so a
   syndicated copy (same text, small edits) finds its story with one bounded indexed query.
 - ``alerts``: the outbox. ``dedup_key`` is UNIQUE: one new_item alert per story and
   channel, one figure_change alert per item and channel, however often it is computed.
@@ -114,7 +114,7 @@ class Story(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     title: Mapped[str] = mapped_column(Text)
     first_seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    # storage.sketch.pack_sketch of the first text (None: too short for a sketch); read
+    # monitor.identity.sketch.pack_sketch of the first text (None: too short for a sketch); read
     # only for the few candidates a band lookup returns, to verify their similarity.
     sketch: Mapped[bytes | None] = mapped_column(LargeBinary)
 

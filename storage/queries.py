@@ -32,7 +32,8 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from monitor.model import KnownValue, Observation
+from monitor.domain.model import KnownValue, Observation
+from monitor.identity.sketch import pack_sketch, unpack_sketch
 from storage.models import (
     AlertRow,
     Base,
@@ -45,7 +46,6 @@ from storage.models import (
     Thread,
     UTCDateTime,
 )
-from storage.sketch import pack_sketch, unpack_sketch
 
 # ----------------------------------------------------------------------------- helpers
 
@@ -522,7 +522,7 @@ def _insert_bands_sql(bands: int) -> TextClause:
 
 
 # A chunk of entries is placed with a few set-based statements instead of five per entry
-# (``monitor.ingest.record_entries``): every exact text at once, every band key at once
+# (``monitor.pipeline.ingest.record_entries``): every exact text at once, every band key at once
 # (still at most PER_BAND stories per key), the candidates' sketches at once, then the new
 # stories, their band keys and the items each as one multi-row INSERT.
 

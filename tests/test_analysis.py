@@ -8,11 +8,11 @@ from typing import Any
 
 import pytest
 
-from monitor.analysis import analyse, extract_figures
-from monitor.app import Compiled, compile_watchlists
-from monitor.inspect import inspect_article
-from monitor.model import Article, Match, Observation
-from monitor.watchlist import load_watchlists
+from monitor.analysis.analyse import analyse, extract_figures
+from monitor.analysis.watchlist import load_watchlists
+from monitor.cli.inspect import inspect_article
+from monitor.domain.model import Article, Match, Observation
+from monitor.service.app import Compiled, compile_watchlists
 from tests.conftest import REPO
 
 # North Korean troops and a number, but at home: no watchlist matches.

@@ -9,7 +9,7 @@ import pytest
 
 from tests.conftest import REPO
 
-ALLOWED_FROM_MONITOR = {"monitor.model", "monitor.errors"}
+ALLOWED_FROM_MONITOR = {"monitor.domain.model", "monitor.domain.errors"}
 
 
 def imported_modules(path: Path) -> set[str]:

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from monitor.article import extract_article_text, needs_article
-from monitor.model import Entry
+from monitor.domain.model import Entry
+from monitor.parse.article import extract_article_text, needs_article
 from tests.feedserver import FeedServer, feed_server
 
 __all__ = ["feed_server"]

@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 import yaml
 
-from monitor.cli import main
+from monitor.cli.main import main
 from tests.conftest import REPO
 from tests.feedserver import FeedServer
 from tests.test_e2e import cli_json
@@ -198,8 +198,8 @@ def test_a_feed_or_watchlist_max_age_reaches_further_back_and_off_alerts_everyth
 
 
 def test_the_watchlist_max_age_wins_over_the_feeds_which_wins_over_alerts_max_age() -> None:
-    from monitor.baseline import Baseline
-    from monitor.config import DEFAULT_MAX_AGE
+    from monitor.alerting.baseline import Baseline
+    from monitor.config.settings import DEFAULT_MAX_AGE
 
     class Wl:
         def __init__(self, name: str, max_age: float | None) -> None:

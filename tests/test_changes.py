@@ -1,4 +1,4 @@
-"""monitor.changes: when a new observation of a figure is a change, and how spreads read."""
+"""monitor.alerting.changes: when a new observation of a figure is a change; how spreads read."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from monitor.changes import as_current, compare, is_news, same_value, spread_note
-from monitor.model import KnownValue, Observation
+from monitor.alerting.changes import as_current, compare, is_news, same_value, spread_note
+from monitor.domain.model import KnownValue, Observation
 
 NOW = datetime(2025, 2, 1, tzinfo=UTC)
 

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from monitor.config import Config, load_config, parse_duration
-from monitor.errors import ConfigError
+from monitor.config.settings import Config, load_config, parse_duration
+from monitor.domain.errors import ConfigError
 from tests.conftest import REPO
 
 DATA = Path(__file__).parent / "data" / "config"

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from monitor.errors import FetchError
-from monitor.parse import parse_feed
+from monitor.domain.errors import FetchError
+from monitor.parse.feeds import parse_feed
 
 CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus" / "feeds"
 SKIP = {"MANIFEST.md", "LICENSE"}

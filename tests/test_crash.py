@@ -211,6 +211,6 @@ def test_only_a_spawned_workers_start_up_traceback_is_forgiven() -> None:
         '  File "/usr/lib/python3.11/multiprocessing/spawn.py", line 131, in _main\n'
         "EOFError: Ran out of input\n"
     )
-    ours = 'Traceback (most recent call last):\n  File "monitor/cycle.py"\nKeyError: 1\n'
+    ours = 'Traceback (most recent call last):\n  File "monitor/pipeline/cycle.py"\nKeyError: 1\n'
     assert our_tracebacks(spawn) == []
     assert len(our_tracebacks(spawn + ours)) == 1

@@ -1,7 +1,7 @@
 """The outbox worker against the local Slack API and aiosmtpd: outages, rate limits,
 permanent errors, re-queueing, pacing, and what arrives after a hostile or huge article.
 
-Time is a fake clock (``monitor.delivery.clock``): a retry "later" is a clock step, never
+Time is a fake clock (``monitor.alerting.delivery.clock``): a retry "later" is a clock step, never
 a sleep.
 """
 
@@ -19,12 +19,12 @@ from typing import Any
 import pytest
 import yaml
 
-from monitor import delivery
-from monitor.app import App, build_app
-from monitor.cli import main
-from monitor.config import load_config
-from monitor.model import AlertContent, content_to_json
-from monitor.schedule import delivery_backoff
+from monitor.alerting import delivery
+from monitor.cli.main import main
+from monitor.config.settings import load_config
+from monitor.domain.model import AlertContent, content_to_json
+from monitor.service.app import App, build_app
+from monitor.sources.schedule import delivery_backoff
 from storage import queries
 from storage.models import AlertRow
 from tests.conftest import REPO

@@ -19,7 +19,7 @@ import pytest
 import yaml
 from sqlalchemy import create_engine, update
 
-from monitor.cli import main
+from monitor.cli.main import main
 from storage.models import AlertRow
 from tests.conftest import REPO
 from tests.slack_server import HoldingSlack, SlackServer

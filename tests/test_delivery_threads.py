@@ -14,9 +14,9 @@ from typing import Any
 import pytest
 import yaml
 
-from monitor.alerts import plan_follow_up
-from monitor.cli import main
-from monitor.model import Alert, AlertContent, Article
+from monitor.alerting.plan import plan_follow_up
+from monitor.cli.main import main
+from monitor.domain.model import Alert, AlertContent, Article
 from notifiers.slack import SlackConfig, SlackNotifier, render_slack
 from tests.conftest import REPO
 from tests.slack_server import SlackServer

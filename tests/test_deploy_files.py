@@ -14,8 +14,8 @@ from typing import Any
 import pytest
 import yaml
 
-from monitor.config import load_config
-from monitor.health import parse_listen
+from monitor.config.settings import load_config
+from monitor.service.health import parse_listen
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCKERFILE = ROOT / "deploy" / "Dockerfile"
@@ -89,7 +89,7 @@ def test_dockerfile_installs_like_the_readme() -> None:
     assert "python -m venv /opt/venv && /opt/venv/bin/pip install ." in runs
     copied = " ".join(args for word, args in dockerfile_instructions() if word == "COPY")
     project = pyproject()
-    assert project["project"]["scripts"]["newsmon"] == "monitor.cli:main"
+    assert project["project"]["scripts"]["newsmon"] == "monitor.cli.main:main"
     for pattern in project["tool"]["setuptools"]["packages"]["find"]["include"]:
         package = pattern.rstrip("*")
         assert f"{package}/" in copied, f"package {package} is not copied into the image"

@@ -5,8 +5,8 @@ from __future__ import annotations
 import yaml
 from pydantic import BaseModel
 
-from monitor.config import Config
-from monitor.watchlist import WatchlistModel, check_examples, load_watchlist_text
+from monitor.analysis.watchlist import WatchlistModel, check_examples, load_watchlist_text
+from monitor.config.settings import Config
 from tests.conftest import REPO
 
 

@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 import yaml
 
-from monitor.cli import main
+from monitor.cli.main import main
 from tests.conftest import REPO
 from tests.feedserver import FeedServer
 from tests.slack_server import SlackServer

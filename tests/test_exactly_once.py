@@ -18,10 +18,10 @@ from typing import Any
 
 import pytest
 
-from monitor import delivery
-from monitor.app import App, build_app
-from monitor.config import load_config
-from monitor.model import Alert, AlertContent, Delivery, content_to_json
+from monitor.alerting import delivery
+from monitor.config.settings import load_config
+from monitor.domain.model import Alert, AlertContent, Delivery, content_to_json
+from monitor.service.app import App, build_app
 from storage import queries
 from storage.models import AlertRow
 from tests.slack_server import SlackServer

@@ -32,12 +32,12 @@ import pytest
 import yaml
 from sqlalchemy import func, select, update
 
-from monitor.app import App, build_app
-from monitor.cli import main
-from monitor.config import load_config
-from monitor.cycle import CycleReport, run_once
-from monitor.fetch import Fetcher
-from monitor.netguard import GuardedBackend, guarded_transport
+from monitor.cli.main import main
+from monitor.config.settings import load_config
+from monitor.pipeline.cycle import CycleReport, run_once
+from monitor.service.app import App, build_app
+from monitor.sources.fetch import Fetcher
+from monitor.sources.netguard import GuardedBackend, guarded_transport
 from storage.models import Feed, Item
 from tests.conftest import REPO
 from tests.feedserver import (

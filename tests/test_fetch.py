@@ -21,9 +21,9 @@ import httpx
 import pytest
 
 from monitor import USER_AGENT
-from monitor.config import FetchConfig
-from monitor.errors import FetchError
-from monitor.fetch import (
+from monitor.config.settings import FetchConfig
+from monitor.domain.errors import FetchError
+from monitor.sources.fetch import (
     ARTICLE_ACCEPT,
     FEED_ACCEPT,
     Fetcher,
@@ -31,7 +31,7 @@ from monitor.fetch import (
     parse_cache_max_age,
     parse_retry_after,
 )
-from monitor.netguard import GuardedBackend, guarded_transport, is_public_address
+from monitor.sources.netguard import GuardedBackend, guarded_transport, is_public_address
 from tests.feedserver import (
     FeedServer,
     Request,

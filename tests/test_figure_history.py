@@ -5,10 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 
-from monitor.baseline import FRESH, OldNews
-from monitor.identity import entry_keys
-from monitor.ingest import Ingested, Routing, record_entry
-from monitor.model import Article, Entry, FigureSpec, Noise, Observation, Route
+from monitor.alerting.baseline import FRESH, OldNews
+from monitor.domain.model import Article, Entry, FigureSpec, Noise, Observation, Route
+from monitor.identity.keys import entry_keys
+from monitor.pipeline.ingest import Ingested, Routing, record_entry
 from storage.db import make_engine, sessions, upgrade
 
 NOW = datetime(2026, 3, 2, tzinfo=UTC)

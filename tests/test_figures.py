@@ -1,4 +1,4 @@
-"""monitor.figures: which numbers are tracked figures, with qualifier, source and quote."""
+"""monitor.analysis.figures: which numbers are tracked figures, with qualifier, source and quote."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 import yaml
 
-from monitor.figures import FigureExtractor, extract_figures, spec_from_yaml
-from monitor.model import Article, FigureSpec
+from monitor.analysis.figures import FigureExtractor, extract_figures, spec_from_yaml
+from monitor.domain.model import Article, FigureSpec
 
 REPO = Path(__file__).parents[1]
 DEV_SET = json.loads((REPO / "tests" / "data" / "figures" / "dev_set.json").read_text())[

@@ -11,9 +11,9 @@ from typing import Any
 import pytest
 import yaml
 
-from monitor.app import compile_watchlists
-from monitor.model import Article
-from monitor.watchlist import load_watchlists
+from monitor.analysis.watchlist import load_watchlists
+from monitor.domain.model import Article
+from monitor.service.app import compile_watchlists
 
 REPO = Path(__file__).resolve().parents[1]
 REAL_NEWS = REPO.parent / "shared" / "realnews" / "dev.json"

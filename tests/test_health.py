@@ -9,9 +9,9 @@ from collections.abc import Iterator, Mapping
 import httpx
 import pytest
 
-from monitor.errors import ConfigError
-from monitor.health import CheckResult, HealthServer, parse_listen, start_health_server
-from monitor.metrics import Metrics
+from monitor.domain.errors import ConfigError
+from monitor.service.health import CheckResult, HealthServer, parse_listen, start_health_server
+from monitor.service.metrics import Metrics
 
 
 class Checks:

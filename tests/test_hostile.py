@@ -19,13 +19,13 @@ import pytest
 import yaml
 from sqlalchemy import select, update
 
-from monitor.app import build_app
-from monitor.config import load_config
-from monitor.cycle import MAX_ARTICLES_PER_POLL
-from monitor.cycle import run_once as run_cycle
-from monitor.matching import regex_problem
-from monitor.parse import MAX_ENTRIES, TITLE_LIMIT, html_to_text
-from monitor.parsepool import ARTICLE_MAX_BYTES
+from monitor.analysis.matching import regex_problem
+from monitor.config.settings import load_config
+from monitor.parse.feeds import MAX_ENTRIES, TITLE_LIMIT, html_to_text
+from monitor.pipeline.cycle import MAX_ARTICLES_PER_POLL
+from monitor.pipeline.cycle import run_once as run_cycle
+from monitor.pipeline.parsepool import ARTICLE_MAX_BYTES
+from monitor.service.app import build_app
 from storage import queries
 from storage.models import Feed, Item
 from tests.conftest import REPO
@@ -449,7 +449,7 @@ def test_a_database_outage_releases_leases_and_run_once_says_so(
 
     monkeypatch.setattr(queries, "known_entry_keys", down)
     monkeypatch.setattr(queries, "finish_polls", finish_while_down)
-    monkeypatch.setattr("monitor.cycle.RELEASE_RETRIES", (0.0,))
+    monkeypatch.setattr("monitor.pipeline.cycle.RELEASE_RETRIES", (0.0,))
     code, _out, err = cli("run", "--once", "--config", config)
     assert code == 1, err
     assert "not recorded (database error: OperationalError)" in err

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 
-from monitor.model import KnownValue
+from monitor.domain.model import KnownValue
 from storage import queries
 from storage.db import make_engine, sessions, upgrade
 from tests.test_figure_history import KILLED  # 300 killed, says Seoul

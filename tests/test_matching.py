@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 import yaml
 
-from monitor.matching import Matcher, regex_problem, sentence_starts
-from monitor.model import Article, Match
-from monitor.watchlist import load_watchlist_text
+from monitor.analysis.matching import Matcher, regex_problem, sentence_starts
+from monitor.analysis.watchlist import load_watchlist_text
+from monitor.domain.model import Article, Match
 
 TABLE = yaml.safe_load(
     (Path(__file__).parent / "data" / "watchlists" / "matching_cases.yaml").read_text("utf-8")

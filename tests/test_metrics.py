@@ -5,8 +5,8 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from monitor.errors import FetchError
-from monitor.metrics import Metrics, fetch_error_kind
+from monitor.domain.errors import FetchError
+from monitor.service.metrics import Metrics, fetch_error_kind
 
 
 def value(m: Metrics, name: str, **labels: str) -> float | None:

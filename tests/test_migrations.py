@@ -16,10 +16,10 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, inspect, select, text
 from sqlalchemy.exc import OperationalError
 
-from monitor.cli import main
+from monitor.cli.main import main
+from monitor.identity.sketch import BANDS, pack_sketch, text_sketch
 from storage.db import _script_config, current_revision, head_revision, make_engine, upgrade
 from storage.models import AlertRow, Base, Feed, FigureObservation, Item
-from storage.sketch import BANDS, pack_sketch, text_sketch
 from tests.conftest import REPO
 
 NOW = datetime(2026, 11, 1, 12, 0, tzinfo=UTC).replace(tzinfo=None)

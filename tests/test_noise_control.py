@@ -18,12 +18,12 @@ from typing import Any
 import pytest
 import yaml
 
-from monitor import delivery
-from monitor.app import App, build_app
-from monitor.config import load_config
-from monitor.identity import entry_keys
-from monitor.ingest import Ingested, NewEntry, record_entries
-from monitor.model import Alert, Article, Delivery, Entry, Match, Observation
+from monitor.alerting import delivery
+from monitor.config.settings import load_config
+from monitor.domain.model import Alert, Article, Delivery, Entry, Match, Observation
+from monitor.identity.keys import entry_keys
+from monitor.pipeline.ingest import Ingested, NewEntry, record_entries
+from monitor.service.app import App, build_app
 from storage import queries
 from storage.models import AlertRow
 from tests.conftest import REPO

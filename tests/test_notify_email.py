@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from monitor.errors import NotifyError
-from monitor.model import Alert, Delivery
+from monitor.domain.errors import NotifyError
+from monitor.domain.model import Alert, Delivery
 from notifiers import build_notifiers
 from notifiers.email import EmailConfig, EmailNotifier
 from tests.smtp_server import SmtpServer, Tls, make_tls

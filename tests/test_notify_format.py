@@ -6,7 +6,7 @@ import typing
 from dataclasses import replace
 from datetime import UTC, datetime
 
-from monitor.model import AlertContent, AlertKind, FigureChange, KnownValue, Observation
+from monitor.domain.model import AlertContent, AlertKind, FigureChange, KnownValue, Observation
 from notifiers.format import (
     KIND_LABELS,
     before_after,

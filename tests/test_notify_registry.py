@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 import notifiers
-from monitor.errors import NotifyError
-from monitor.model import Delivery
+from monitor.domain.errors import NotifyError
+from monitor.domain.model import Delivery
 from notifiers import REGISTRY, build_notifiers
 from notifiers.console import ConsoleConfig, ConsoleNotifier
 from notifiers.email import EmailConfig
@@ -18,7 +18,7 @@ from notifiers.slack import SlackConfig
 from tests.test_notify_render import load_alert
 
 PACKAGE = Path(notifiers.__file__).parent
-ALLOWED_FROM_MONITOR = {"monitor.model", "monitor.errors"}
+ALLOWED_FROM_MONITOR = {"monitor.domain.model", "monitor.domain.errors"}
 
 
 def test_registry_lists_every_notifier_with_its_config() -> None:

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from monitor.model import Alert, FigureChange, KnownValue, Observation, content_from_json
+from monitor.domain.model import Alert, FigureChange, KnownValue, Observation, content_from_json
 from notifiers.console import render_console
 from notifiers.email import render_email, subject
 from notifiers.slack import render_slack

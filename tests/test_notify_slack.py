@@ -8,8 +8,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from monitor.errors import NotifyError
-from monitor.model import Alert, Delivery
+from monitor.domain.errors import NotifyError
+from monitor.domain.model import Alert, Delivery
 from notifiers import build_notifiers
 from notifiers.slack import SlackConfig, SlackError, SlackNotifier
 from tests.slack_server import SlackServer, find_mentions

@@ -1,4 +1,4 @@
-"""monitor.figures.numbers: every number form, range, share and qualifier news uses."""
+"""monitor.analysis.figures.numbers: every number form, range, share and qualifier news uses."""
 
 from __future__ import annotations
 
@@ -9,7 +9,12 @@ import yaml
 from hypothesis import given
 from hypothesis import strategies as st
 
-from monitor.figures.numbers import find_quantities, parse_number, parse_quantity, words_value
+from monitor.analysis.figures.numbers import (
+    find_quantities,
+    parse_number,
+    parse_quantity,
+    words_value,
+)
 
 CASES = yaml.safe_load((Path(__file__).parent / "data" / "figures" / "numbers.yaml").read_text())
 

@@ -1,5 +1,5 @@
 """One reading everywhere: ``newsmon inspect`` reads a text as the service reads the same
-text arriving in a feed (one normalisation, monitor.text.normalise_whitespace), and
+text arriving in a feed (one normalisation, monitor.domain.text.normalise_whitespace), and
 ``--published DATE`` gives the article the date an entry would carry."""
 
 from __future__ import annotations
@@ -11,14 +11,14 @@ from pathlib import Path
 
 import pytest
 
-from monitor.analysis import analyse
-from monitor.app import compile_watchlists
-from monitor.cli import main
-from monitor.inspect import article_from_bytes, inspect_article
-from monitor.model import Article
-from monitor.parse import parse_feed
-from monitor.text import normalise_whitespace
-from monitor.watchlist import load_watchlists
+from monitor.analysis.analyse import analyse
+from monitor.analysis.watchlist import load_watchlists
+from monitor.cli.inspect import article_from_bytes, inspect_article
+from monitor.cli.main import main
+from monitor.domain.model import Article
+from monitor.domain.text import normalise_whitespace
+from monitor.parse.feeds import parse_feed
+from monitor.service.app import compile_watchlists
 from tests.conftest import REPO
 
 # Texts in the shapes real copy takes: a headline line with no full stop, bullets, blank
@@ -45,7 +45,7 @@ def feed_with(text: str) -> bytes:
 def service_text(text: str) -> str:
     """The article text the service matches, for ``text`` arriving in a feed."""
     [entry] = parse_feed(feed_with(text), url="https://news.example/feed").entries
-    return normalise_whitespace(entry.text)  # as monitor.cycle.build_article does
+    return normalise_whitespace(entry.text)  # as monitor.pipeline.cycle.build_article does
 
 
 @pytest.mark.parametrize("text", TEXTS)
@@ -95,7 +95,7 @@ def test_inspect_takes_published_and_gives_the_article_that_date(
         seen.append(article)
         return original(article, compiled)  # type: ignore[arg-type]
 
-    monkeypatch.setattr("monitor.inspect.inspect_article", spy)
+    monkeypatch.setattr("monitor.cli.inspect.inspect_article", spy)
     assert main(["inspect", "--json", str(article_file), "--published", "2025-06-19"]) == 0
     result = json.loads(capsys.readouterr().out)
     assert "casualty-figures" in [w["name"] for w in result["watchlists"]]
@@ -108,7 +108,7 @@ def test_inspect_without_published_reads_the_text_as_of_today(
 ) -> None:
     seen: list[Article] = []
     monkeypatch.setattr(
-        "monitor.inspect.inspect_article",
+        "monitor.cli.inspect.inspect_article",
         lambda article, compiled: seen.append(article) or {"watchlists": [], "figures": []},
     )
     assert main(["inspect", "--json", str(article_file)]) == 0

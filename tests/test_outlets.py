@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from monitor.cli import main
+from monitor.cli.main import main
 from tests.test_noise_control import WATCHLIST, WORDS
 
 

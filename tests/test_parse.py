@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from monitor.errors import FetchError
-from monitor.model import Entry, ParsedFeed
-from monitor.parse import html_to_text, parse_feed
+from monitor.domain.errors import FetchError
+from monitor.domain.model import Entry, ParsedFeed
+from monitor.parse.feeds import html_to_text, parse_feed
 from tests.feedserver import FeedServer, feed_server
 
 __all__ = ["feed_server"]
@@ -186,7 +186,7 @@ def test_fast_path_parser_neither_expands_nor_fetches(
     tmp_path: Path, feed_server: FeedServer
 ) -> None:
     # parse_feed never gives it a DOCTYPE; this is the parser's own safety underneath that.
-    from monitor import parse as P
+    from monitor.parse.feeds import feeds as P
 
     secret = tmp_path / "secret.txt"
     secret.write_text("TOP-SECRET-MARKER")
@@ -224,7 +224,7 @@ def test_a_url_as_body_is_not_fetched(feed_server: FeedServer) -> None:
 @pytest.mark.parametrize(
     ("markup", "text"),
     [
-        # plain text keeps its line breaks (monitor.text.normalise_whitespace), entities or not
+        # plain text keeps its line breaks (domain.text.normalise_whitespace), entities or not
         ("plain   text\n here", "plain text\nhere"),
         ("Q&amp;A:\n\n\n 3 < 4 ]]>", "Q&A:\n\n3 < 4 ]]>"),
         ("<p>One</p><p>Two</p>", "One\n\nTwo"),

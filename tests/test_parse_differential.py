@@ -23,9 +23,9 @@ from feedparser.datetimes import _parse_date
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from monitor import parse as P
-from monitor.errors import FetchError
-from monitor.model import ParsedFeed
+from monitor.domain.errors import FetchError
+from monitor.domain.model import ParsedFeed
+from monitor.parse.feeds import feeds as P
 
 DATA = Path(__file__).parent / "data"
 FEEDS = DATA / "feeds"

@@ -13,9 +13,9 @@ from functools import partial
 
 import pytest
 
-from monitor import parsepool
-from monitor.errors import FetchError
-from monitor.parse import parse_feed
+from monitor.domain.errors import FetchError
+from monitor.parse.feeds import parse_feed
+from monitor.pipeline import parsepool
 from tests.conftest import REPO
 
 RSS = (
@@ -73,7 +73,7 @@ def test_workers_exit_when_the_parent_is_killed() -> None:
     script = textwrap.dedent(
         f"""
         import asyncio, sys
-        from monitor import parsepool
+        from monitor.pipeline import parsepool
         parsepool.workers = lambda: 1
         asyncio.run(parsepool.parse({RSS!r}, url="https://news.example/feed.xml"))
         print("parsed", flush=True)

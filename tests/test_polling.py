@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from monitor.app import build_app
-from monitor.config import load_config
-from monitor.cycle import run_once
-from monitor.schedule import (
+from monitor.config.settings import load_config
+from monitor.pipeline.cycle import run_once
+from monitor.service.app import build_app
+from monitor.sources.schedule import (
     Bounds,
     adaptive_interval,
     failure_delay,

@@ -15,17 +15,17 @@ import pytest
 import yaml
 from sqlalchemy import select
 
-from monitor import parsepool
-from monitor.analysis import Analysis, analyse_all
-from monitor.app import App, Compiled, build_app, compile_watchlists
-from monitor.config import load_config
-from monitor.cycle import run_once
-from monitor.identity import key_entries
-from monitor.model import Article
-from monitor.parse import parse_feed
-from monitor.watchlist import load_watchlist_text, load_watchlists
+from monitor.analysis.analyse import Analysis, analyse_all
+from monitor.analysis.watchlist import load_watchlist_text, load_watchlists
+from monitor.config.settings import load_config
+from monitor.domain.model import Article
+from monitor.identity.keys import key_entries
+from monitor.identity.sketch import BANDS, SKETCH_SIZE
+from monitor.parse.feeds import parse_feed
+from monitor.pipeline import parsepool
+from monitor.pipeline.cycle import run_once
+from monitor.service.app import App, Compiled, build_app, compile_watchlists
 from storage.models import Item
-from storage.sketch import BANDS, SKETCH_SIZE
 from tests.conftest import REPO
 from tests.feedserver import FeedServer
 

@@ -11,9 +11,9 @@ import yaml
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
-from monitor.app import build_app
-from monitor.config import load_config
-from monitor.service import Service
+from monitor.config.settings import load_config
+from monitor.service.app import build_app
+from monitor.service.runner import Service
 from storage import queries
 from storage.db import make_engine, sessions, upgrade
 from storage.models import AlertRow, FigureObservation, FigureSeries, Item, Story

@@ -13,9 +13,9 @@ from typing import Any
 import pytest
 import yaml
 
-from monitor.app import build_app
-from monitor.cli import main
-from monitor.config import load_config
+from monitor.cli.main import main
+from monitor.config.settings import load_config
+from monitor.service.app import build_app
 from notifiers.slack import SlackNotifier
 from storage.models import AlertRow
 from tests.slack_server import SlackServer, _Failure

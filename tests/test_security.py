@@ -22,11 +22,11 @@ import httpcore
 import httpx
 import yaml
 
-from monitor.app import build_app
-from monitor.config import load_config
-from monitor.cycle import CycleReport, run_once
-from monitor.fetch import Fetcher
-from monitor.netguard import GuardedBackend, guarded_transport
+from monitor.config.settings import load_config
+from monitor.pipeline.cycle import CycleReport, run_once
+from monitor.service.app import build_app
+from monitor.sources.fetch import Fetcher
+from monitor.sources.netguard import GuardedBackend, guarded_transport
 from tests.conftest import REPO
 from tests.feedserver import FeedServer
 from tests.test_faults import Setup, feeds_json, items_of, rss, server

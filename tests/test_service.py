@@ -17,10 +17,10 @@ import httpx
 import pytest
 import yaml
 
-from monitor.app import build_app
-from monitor.config import load_config
-from monitor.health import start_health_server
-from monitor.service import Service
+from monitor.config.settings import load_config
+from monitor.service.app import build_app
+from monitor.service.health import start_health_server
+from monitor.service.runner import Service
 from storage.db import make_engine, upgrade
 from tests.feedserver import FeedServer, Request, Response
 from tests.service_process import ServiceProcess, rss, story_text, wait_until

@@ -8,10 +8,10 @@ from typing import Any
 import pytest
 import yaml
 
-from monitor.cli import main
-from monitor.matching import Matcher
-from monitor.model import Article
-from monitor.watchlist import check_examples, load_watchlists
+from monitor.analysis.matching import Matcher
+from monitor.analysis.watchlist import check_examples, load_watchlists
+from monitor.cli.main import main
+from monitor.domain.model import Article
 from tests.conftest import REPO
 
 DATA = Path(__file__).parent / "data" / "watchlists"

@@ -1,4 +1,4 @@
-"""Near-duplicate stories by LSH band keys (storage.sketch): copies with small edits join
+"""Near-duplicate stories by LSH band keys (monitor.identity.sketch): copies with small edits join
 their story however many stories share boilerplate, a lookup reads a bounded number of
 rows, and databases of earlier revisions get their sketches and bands from item text."""
 
@@ -9,13 +9,9 @@ from datetime import UTC, datetime
 from alembic import command
 from sqlalchemy import Engine, func, select, text
 
-from monitor.identity import entry_keys
-from monitor.ingest import NewEntry, Routing, record_entries
-from monitor.model import Article, Entry
-from storage import queries
-from storage.db import alembic_config, make_engine, sessions, upgrade
-from storage.models import Item, Story, StoryBand
-from storage.sketch import (
+from monitor.domain.model import Article, Entry
+from monitor.identity.keys import entry_keys
+from monitor.identity.sketch import (
     BANDS,
     SKETCH_SIZE,
     pack_sketch,
@@ -23,6 +19,10 @@ from storage.sketch import (
     sketch_similarity,
     text_sketch,
 )
+from monitor.pipeline.ingest import NewEntry, Routing, record_entries
+from storage import queries
+from storage.db import alembic_config, make_engine, sessions, upgrade
+from storage.models import Item, Story, StoryBand
 from tests.service_process import story_text
 from tests.test_migrations import migration, revisions
 

@@ -1,9 +1,10 @@
 """A story already stored is never new again, whatever retention drops.
 
 ``newsmon run --once`` and the service's retention job against a local feed server, with
-the clock moved 91 days ahead (``monitor.cycle.utcnow``, which the service's retention reads
-too), on SQLite and PostgreSQL: items past ``retention.items`` lose their text but keep
-their identity as a tombstone while the feed carries them, and go once it no longer does.
+the clock moved 91 days ahead (``monitor.pipeline.cycle.utcnow``, which the service's
+retention reads too), on SQLite and PostgreSQL: items past ``retention.items`` lose their
+text but keep their identity as a tombstone while the feed carries them, and go once it
+no longer does.
 """
 
 from __future__ import annotations
@@ -16,10 +17,12 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from monitor import cycle, delivery, service
-from monitor.app import build_app
-from monitor.config import load_config
-from monitor.service import Service
+from monitor.alerting import delivery
+from monitor.config.settings import load_config
+from monitor.pipeline import cycle
+from monitor.service import runner as service
+from monitor.service.app import build_app
+from monitor.service.runner import Service
 from storage.models import Item
 from tests.conftest import REPO
 from tests.feedserver import FeedServer

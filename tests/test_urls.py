@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 import yaml
 
-from monitor.urls import canonical_url, outlet_of, url_key
+from monitor.identity.urls import canonical_url, outlet_of, url_key
 
 CASES: dict[str, Any] = yaml.safe_load(
     (Path(__file__).parent / "data" / "urls.yaml").read_text(encoding="utf-8")

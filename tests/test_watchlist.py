@@ -11,15 +11,15 @@ from pathlib import Path
 
 import pytest
 
-from monitor.errors import ConfigError, Problem
-from monitor.matching import Matcher, Pattern, Phrase
-from monitor.model import Article, FigureSpec, Observation, Route
-from monitor.watchlist import (
+from monitor.analysis.matching import Matcher, Pattern, Phrase
+from monitor.analysis.watchlist import (
     Watchlist,
     check_examples,
     load_watchlist_text,
     load_watchlists,
 )
+from monitor.domain.errors import ConfigError, Problem
+from monitor.domain.model import Article, FigureSpec, Observation, Route
 
 DATA = Path(__file__).parent / "data" / "watchlists"
 BROKEN = DATA / "broken"

@@ -29,7 +29,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from monitor.model import Alert, content_from_json  # noqa: E402
+from monitor.domain.model import Alert, content_from_json  # noqa: E402
 from notifiers.email import render_email  # noqa: E402
 from notifiers.slack import render_slack  # noqa: E402
 

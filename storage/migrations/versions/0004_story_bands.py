@@ -7,7 +7,7 @@ Create Date: 2026-11-21
 Looking a story up by any of its 48 bottom-k hashes read every story sharing a hash, and
 boilerplate hashes are shared by thousands: the lookup grew with the database. Stories now
 keep a one-permutation MinHash sketch in ``stories.sketch`` and are indexed by its LSH band
-keys in ``story_bands`` (``storage.sketch``). Existing stories get both from the text of
+keys in ``story_bands`` (``monitor.identity.sketch``). Existing stories get both from the text of
 their first stored item, as a new story would; a story whose items were all pruned keeps
 no sketch (no later copy can join it, as after any retention).
 
@@ -25,7 +25,7 @@ from typing import Any
 import sqlalchemy as sa
 from alembic import op
 
-from storage.sketch import pack_sketch, sketch_bands, text_sketch
+from monitor.identity.sketch import pack_sketch, sketch_bands, text_sketch
 
 revision = "0004"
 down_revision = "0003"

@@ -5,7 +5,7 @@ Revises: 0005
 Create Date: 2026-11-21
 
 A story is now looked up by the keys of the first 12 bands of its sketch
-(``storage.sketch.BANDS``), not all 24: half the rows to insert, look up and commit per
+(``monitor.identity.sketch.BANDS``), not all 24: half the rows to insert, look up and commit per
 new story, for 0.02-0.06 % fewer copies found (docs/performance.md, "Band keys").
 Sketches are unchanged, and so is the key of each band: ``story_bands`` is rebuilt from
 ``stories.sketch`` with the very function new stories get their keys from, so it holds
@@ -26,7 +26,7 @@ from typing import Any
 import sqlalchemy as sa
 from alembic import op
 
-from storage.sketch import sketch_bands, unpack_sketch
+from monitor.identity.sketch import sketch_bands, unpack_sketch
 
 revision = "0006"
 down_revision = "0005"

@@ -1,0 +1,1 @@
+"""The ``newsmon`` command line (CONTRACT.md): run, validate, inspect, feeds, figures, alerts."""

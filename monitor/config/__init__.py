@@ -1,0 +1,2 @@
+"""Configuration: its schema (:mod:`.settings`) and YAML read with FILE:LINE errors
+(:mod:`.yamlfile`)."""

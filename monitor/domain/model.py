@@ -1,0 +1,336 @@
+"""Domain types shared by every layer.
+
+Names have one meaning each: a *feed* is a source, an *entry* one item read from a feed,
+a *story* the entries that are the same news, a *watchlist* one YAML file, a *match* a
+watchlist that fits a story, a *figure* a tracked quantity and an *observation* one stated
+value of it, an *alert* what a notifier delivers.
+
+``storage/`` and ``notifiers/`` import only this module and ``monitor.domain.errors``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from datetime import date, datetime, time
+from typing import Any, Literal
+
+Qualifier = Literal["exact", "at_least", "over", "about", "up_to", "nearly", "under"]
+QUALIFIERS: tuple[Qualifier, ...] = (
+    "exact",
+    "at_least",
+    "over",
+    "about",
+    "up_to",
+    "nearly",
+    "under",
+)
+# Watchlists ask for the user-facing ALERT_KINDS only; the others are made by newsmon:
+# - ``follow_up``: a syndicated copy of an alerted story, a reply in the story's thread;
+# - ``dashboard``: an edit (Slack ``chat.update``) of the message that started a figure's
+#   thread, so it always shows the current range of estimates;
+# - ``digest``: one message rolling up alerts that were held (over a watchlist's hourly
+#   limit, during its quiet hours, or for a route's hourly/daily digest).
+AlertKind = Literal["new_item", "figure_change", "follow_up", "dashboard", "digest"]
+ALERT_KINDS: tuple[AlertKind, ...] = ("new_item", "figure_change")
+# ``held``: waiting for its release time (quiet hours, cooldown, digest); ``rolled``: held,
+# then delivered as part of a digest alert; ``skipped``: nothing to deliver (e.g. a dashboard
+# edit for a thread that was never started), with the reason in ``last_error``.
+AlertState = Literal["pending", "sending", "sent", "failed", "held", "rolled", "skipped"]
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """One item read from a feed, reduced to plain text."""
+
+    feed_url: str
+    guid: str | None
+    url: str | None
+    title: str
+    summary: str
+    content: str = ""
+    published_at: datetime | None = None
+    author: str | None = None
+
+    @property
+    def text(self) -> str:
+        """The longest body the feed carried: full content if any, else the summary."""
+        return self.content if len(self.content) >= len(self.summary) else self.summary
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedFeed:
+    """What a feed body yielded. ``error`` is feedparser's bozo message when it had one."""
+
+    title: str | None
+    link: str | None
+    entries: list[Entry]
+    error: str | None = None
+    ttl_seconds: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Article:
+    """The text newsmon matches and extracts figures from: a title and a body."""
+
+    title: str
+    text: str
+    url: str | None = None
+    outlet: str | None = None
+    published_at: datetime | None = None
+
+    @property
+    def full_text(self) -> str:
+        return f"{self.title}\n\n{self.text}" if self.title else self.text
+
+
+DigestPeriod = Literal["hourly", "daily"]
+
+
+@dataclass(frozen=True, slots=True)
+class Route:
+    """Where a watchlist's alerts go: a notifier name and, for Slack, a channel.
+
+    With ``digest``, alerts of ``digest_kinds`` are held and sent as one digest per period:
+    at the top of each hour, or daily at ``digest_at`` in ``timezone``.
+    """
+
+    notifier: str
+    channel: str | None = None
+    to: tuple[str, ...] = ()
+    digest: DigestPeriod | None = None
+    digest_kinds: tuple[AlertKind, ...] = ("new_item",)
+    digest_at: time = time(8, 0)
+    timezone: str = "UTC"
+
+
+@dataclass(frozen=True, slots=True)
+class QuietHours:
+    """A daily window (``start``–``end`` in ``timezone``; may span midnight) in which the
+    watchlist's alerts of ``kinds`` are held, then sent as one roll-up when it ends."""
+
+    start: time
+    end: time
+    timezone: str = "UTC"
+    kinds: tuple[AlertKind, ...] = ("new_item", "figure_change")
+
+
+@dataclass(frozen=True, slots=True)
+class Noise:
+    """A watchlist's noise control.
+
+    - ``max_per_hour``: at most this many new_item alerts per channel and clock hour; the
+      rest are held and rolled into one digest at the end of the hour.
+    - ``quiet_hours``: see :class:`QuietHours`.
+    - ``min_outlets``: a story's new_item alert waits until this many different outlets
+      carry it.
+    """
+
+    max_per_hour: int | None = None
+    quiet_hours: QuietHours | None = None
+    min_outlets: int = 1
+
+
+@dataclass(frozen=True, slots=True)
+class FigureSpec:
+    """A tracked figure as a watchlist defines it (vocabulary is data, not code).
+
+    A number is this figure when, in the same sentence or clause, one of ``cues`` says
+    what happened (killed, sent, supplied) and one of ``subjects`` says to whom
+    (North Korean, DPRK). ``units`` are the nouns counted (soldiers, troops); ``unit`` is
+    the unit stored for plain counts. ``tolerance`` is the relative difference under which
+    a new value counts as the same as a stored one.
+    """
+
+    name: str
+    watchlist: str
+    unit: str
+    cues: tuple[str, ...]
+    subjects: tuple[str, ...]
+    units: tuple[str, ...] = ()
+    exclude: tuple[str, ...] = ()
+    percent: bool = True
+    money: bool = False
+    tolerance: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class Match:
+    """A watchlist that fits a story, with the terms (as written in the text) that matched."""
+
+    watchlist: str
+    matched_terms: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Observation:
+    """One stated value of a figure, as read from a text.
+
+    ``value`` is the point value (midpoint of a range); ``low``/``high`` the range.
+    ``increment`` marks "another 3,000": an addition, not a new total. ``as_of`` is set
+    when the text itself dates the value in the past; such values are history, not news.
+    """
+
+    figure: str
+    watchlist: str
+    value: float
+    low: float
+    high: float
+    unit: str
+    qualifier: Qualifier
+    attributed_to: str | None
+    quote: str
+    increment: bool = False
+    as_of: date | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["as_of"] = self.as_of.isoformat() if self.as_of else None
+        return data
+
+
+@dataclass(frozen=True, slots=True)
+class KnownValue:
+    """A value already stored for a figure, with where it came from."""
+
+    low: float
+    high: float
+    value: float
+    qualifier: str
+    attributed_to: str | None
+    outlet: str | None
+    url: str | None
+    published_at: datetime | None
+    first_seen_at: datetime
+    corroborations: int = 1
+
+
+@dataclass(frozen=True, slots=True)
+class FigureChange:
+    """A new value of a figure that differs from every value stored for it."""
+
+    observation: Observation
+    previous: tuple[KnownValue, ...]  # latest first
+    spread: str | None = None  # e.g. "KCNA says 9, Kyiv says 4,000" when sources disagree widely
+
+
+@dataclass(slots=True)
+class AlertContent:
+    """Everything a notifier needs to render an alert; stored as JSON with the alert."""
+
+    kind: AlertKind
+    watchlists: list[str]
+    title: str
+    url: str | None
+    outlet: str | None
+    published_at: datetime | None
+    matched_terms: list[str] = field(default_factory=list)
+    summary: str = ""
+    changes: list[FigureChange] = field(default_factory=list)
+    also_reported_by: list[str] = field(default_factory=list)
+    # digest only: the held alerts it rolls up (new_item / figure_change contents, oldest
+    # first) and why they were held, e.g. "held during quiet hours (22:00–07:00 Europe/Kyiv)".
+    digest: list[AlertContent] = field(default_factory=list)
+    note: str = ""
+
+
+@dataclass(slots=True)
+class Alert:
+    """An alert as the outbox holds it."""
+
+    id: int
+    kind: AlertKind
+    notifier: str
+    channel: str | None
+    content: AlertContent
+    state: AlertState = "pending"
+    attempts: int = 0
+    created_at: datetime | None = None
+    thread_id: str | None = None  # reply in this thread (Slack: the parent message's ts)
+    # the channel's own id for that thread's channel, as the notifier reported it when it
+    # started the thread (Slack: "C0123"); a dashboard edit needs it (chat.update)
+    thread_channel: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    """What a notifier reports after sending: the channel's own id for the message, if any."""
+
+    remote_id: str | None = None
+    thread_id: str | None = None
+    remote_channel: str | None = None  # the channel's own id (Slack: "C0123"), if known
+
+
+def _dt(value: str | None) -> datetime | None:
+    return datetime.fromisoformat(value) if value else None
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value else None
+
+
+def content_to_json(content: AlertContent) -> dict[str, Any]:
+    """Serialise alert content for the outbox (JSON column)."""
+    data: dict[str, Any] = {
+        "kind": content.kind,
+        "watchlists": list(content.watchlists),
+        "title": content.title,
+        "url": content.url,
+        "outlet": content.outlet,
+        "published_at": _iso(content.published_at),
+        "matched_terms": list(content.matched_terms),
+        "summary": content.summary,
+        "also_reported_by": list(content.also_reported_by),
+        "changes": [
+            {
+                "observation": change.observation.to_json(),
+                "previous": [
+                    {
+                        **asdict(known),
+                        "published_at": _iso(known.published_at),
+                        "first_seen_at": _iso(known.first_seen_at),
+                    }
+                    for known in change.previous
+                ],
+                "spread": change.spread,
+            }
+            for change in content.changes
+        ],
+    }
+    if content.digest:
+        data["digest"] = [content_to_json(member) for member in content.digest]
+    if content.note:
+        data["note"] = content.note
+    return data
+
+
+def content_from_json(data: dict[str, Any]) -> AlertContent:
+    """Inverse of :func:`content_to_json`."""
+    changes = []
+    for raw in data.get("changes", []):
+        obs = dict(raw["observation"])
+        obs["as_of"] = date.fromisoformat(obs["as_of"]) if obs.get("as_of") else None
+        previous = tuple(
+            KnownValue(
+                **{
+                    **known,
+                    "published_at": _dt(known.get("published_at")),
+                    "first_seen_at": _dt(known["first_seen_at"]),
+                }
+            )
+            for known in raw.get("previous", [])
+        )
+        changes.append(FigureChange(Observation(**obs), previous, raw.get("spread")))
+    return AlertContent(
+        kind=data["kind"],
+        watchlists=list(data["watchlists"]),
+        title=data["title"],
+        url=data.get("url"),
+        outlet=data.get("outlet"),
+        published_at=_dt(data.get("published_at")),
+        matched_terms=list(data.get("matched_terms", [])),
+        summary=data.get("summary", ""),
+        changes=changes,
+        also_reported_by=list(data.get("also_reported_by", [])),
+        digest=[content_from_json(member) for member in data.get("digest", [])],
+        note=data.get("note", ""),
+    )
