@@ -33,7 +33,7 @@ except Exception as exc:
     result = f"refused: {exc}"
 """,
     "unclosed tags (32 KB of '<p a')": """
-from monitor.parse.feeds import html_to_text
+from monitor.parse.htmltext import html_to_text
 result = f"{len(html_to_text('<p a' * 8192)):,} characters"
 """,
     "regex (?:a{1,20}){1,20}b on 24 characters": """

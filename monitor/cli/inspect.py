@@ -33,7 +33,7 @@ def article_from_bytes(data: bytes, source: str, published_at: datetime | None =
 
     if _looks_like_html(data):
         from monitor.parse.article import extract_article_text
-        from monitor.parse.feeds import html_to_text
+        from monitor.parse.htmltext import html_to_text
 
         text = extract_article_text(data, source) or html_to_text(data.decode("utf-8", "replace"))
         title_match = re.search(rb"<title[^>]*>(.*?)</title>", data, re.I | re.S)
