@@ -19,7 +19,7 @@ import pytest
 import yaml
 from sqlalchemy import select, update
 
-from monitor.analysis.matching import regex_problem
+from monitor.analysis.regex_aliases import regex_problem
 from monitor.config.settings import load_config
 from monitor.parse.fields import MAX_ENTRIES, TITLE_LIMIT
 from monitor.parse.htmltext import html_to_text

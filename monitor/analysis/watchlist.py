@@ -43,7 +43,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from monitor.analysis.matching import Alias, Phrase, phrase_key
+from monitor.analysis.matching import Alias, Phrase
+from monitor.analysis.phrases import phrase_key
 from monitor.analysis.watchlist_schema import (
     FigureModel,
     NoiseModel,

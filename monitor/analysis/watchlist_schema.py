@@ -15,7 +15,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 from pydantic_core import PydanticCustomError
 
-from monitor.analysis.matching import Alias, Pattern, Phrase, phrase_problem, regex_problem
+from monitor.analysis.matching import Alias, Pattern, Phrase
+from monitor.analysis.phrases import phrase_problem
+from monitor.analysis.regex_aliases import regex_problem
 from monitor.config.settings import MaxAge
 from monitor.domain.model import ALERT_KINDS, DigestPeriod, Qualifier
 
