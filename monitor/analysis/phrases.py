@@ -1,19 +1,23 @@
-"""How a phrase is read: the tokens of a watchlist alias, its key, and the trie of many.
+"""How a phrase is read, for watchlist terms and figure vocabulary alike.
 
-A *phrase* is what a maintainer writes as a watchlist alias. It is read:
+A *phrase* is what a maintainer writes as a watchlist alias or as a figure's cue, subject
+or counted noun. It is read the same way on both sides:
 
 - case-insensitive; curly and straight apostrophes are the same character;
 - a space or hyphen in the phrase matches any run of whitespace or hyphens in the text
   (also the Unicode hyphens, figure and en dashes, soft hyphen), or nothing: "KN-23" finds
   "KN-23", "KN 23" and "KN23"; "Kim Jong Un" finds "Kim Jong-un".
 
-So two spellings that differ only in those are one phrase (:func:`phrase_key`).
-:func:`trie_regex` compiles many phrases into one regex, so one pass over a text finds
-all of them.
+So two spellings that differ only in those are one phrase (:func:`phrase_key`). Where a
+match may start and end (whole words for watchlists; possessives and glued words for
+figures) is each side's own rule: :mod:`monitor.analysis.matching` and
+:mod:`monitor.analysis.figures.phrases`. Both compile their phrases with
+:func:`trie_regex`, so one pass over a text finds all of them.
 """
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable
 from typing import Any
@@ -23,6 +27,7 @@ __all__ = [
     "SEP",
     "Form",
     "is_word",
+    "normalise_phrase",
     "phrase_form",
     "phrase_key",
     "phrase_problem",
@@ -62,6 +67,12 @@ def phrase_key(text: str) -> str:
     return _SEP_RUN.sub("", text.lower()).translate(_APOSTROPHE_TABLE)
 
 
+@functools.lru_cache(maxsize=4096)
+def normalise_phrase(text: str) -> str:
+    """The phrase in lower case, its apostrophes straight, each space/hyphen run one space."""
+    return _SEP_RUN.sub(" ", text.lower().translate(_APOSTROPHE_TABLE)).strip()
+
+
 def phrase_problem(text: str) -> str | None:
     """Why ``text`` cannot be a phrase alias, or None."""
     stripped = text.strip()
@@ -77,28 +88,27 @@ def is_word(char: str) -> bool:
     return len(char) == 1 and (char.isalnum() or char == "_")
 
 
-def trie_regex(forms: Iterable[Form]) -> str:
+def trie_regex(forms: Iterable[Form], *, word_end: str = r"(?!\w)") -> str:
     """One regex for all ``forms``, shaped as a trie ("kill(?:ed|ing)") so that each position
-    of a text costs one test of its first character instead of one per phrase. A form that
-    ends after a word character ends there only before a non-word character; longer forms
-    are tried first."""
+    of a text costs one test of its first character instead of one per phrase. Where a
+    form ends after a word character, ``word_end`` must hold; longer forms are tried first."""
     trie: dict[str, Any] = {}
     for form in forms:
         node = trie
         for token in form:
             node = node.setdefault(token, {})
         node[""] = {}
-    return _node_regex(trie, last="")
+    return _node_regex(trie, last="", word_end=word_end)
 
 
-def _node_regex(node: dict[str, Any], last: str) -> str:
+def _node_regex(node: dict[str, Any], last: str, word_end: str) -> str:
     alternatives = [
-        _token_regex(token) + _node_regex(child, token)
+        _token_regex(token) + _node_regex(child, token, word_end)
         for token, child in sorted(node.items())
         if token
     ]
     if "" in node:  # a phrase ends here: after the longer ones, so the longest wins
-        alternatives.append(r"(?!\w)" if is_word(last) else "")
+        alternatives.append(word_end if is_word(last) else "")
     if len(alternatives) == 1:
         return alternatives[0]
     return "(?:" + "|".join(alternatives) + ")"
