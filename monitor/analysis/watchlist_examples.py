@@ -11,6 +11,7 @@ from typing import Protocol
 
 from monitor.analysis.matching import Explanation, Matcher
 from monitor.analysis.watchlist import ExpectedFigure, Watchlist
+from monitor.domain.display import format_amount
 from monitor.domain.errors import Problem
 from monitor.domain.model import Article, FigureSpec, Observation
 
@@ -96,19 +97,14 @@ def _fits(expected: ExpectedFigure, observation: Observation) -> bool:
 
 def _describe(expected: ExpectedFigure) -> str:
     extra = [expected.unit or "", f"({expected.qualifier})" if expected.qualifier else ""]
-    return " ".join(x for x in (expected.figure, _span(expected.low, expected.high), *extra) if x)
+    return " ".join(
+        x for x in (expected.figure, format_amount(expected.low, expected.high), *extra) if x
+    )
 
 
 def _got(observations: Sequence[Observation]) -> str:
     if not observations:
         return "no figures"
     return "; ".join(
-        f"{o.figure} {_span(o.low, o.high)} {o.unit} ({o.qualifier})" for o in observations
+        f"{o.figure} {format_amount(o.low, o.high)} {o.unit} ({o.qualifier})" for o in observations
     )
-
-
-def _span(low: float, high: float) -> str:
-    def number(value: float) -> str:
-        return f"{int(value):,}" if value == int(value) else f"{value:,.1f}"
-
-    return number(low) if low == high else f"{number(low)}–{number(high)}"
