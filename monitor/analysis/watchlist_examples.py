@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Protocol
 
+from monitor.analysis.figures import FigureExtractor
 from monitor.analysis.matching import Explanation, Matcher
 from monitor.analysis.watchlist import ExpectedFigure, Watchlist
 from monitor.domain.display import format_amount
@@ -26,12 +27,12 @@ ExtractorFactory = Callable[[Sequence[FigureSpec]], FigureExtracting]
 
 
 def check_examples(
-    watchlists: Sequence[Watchlist], extractor_factory: ExtractorFactory | None = None
+    watchlists: Sequence[Watchlist], extractor_factory: ExtractorFactory = FigureExtractor
 ) -> list[Problem]:
     """Run every watchlist's examples; each failure is a Problem at the example's line.
 
-    ``extractor_factory`` builds a figure extractor from specs (default:
-    ``monitor.analysis.figures.FigureExtractor``); it is only needed for figure examples.
+    ``extractor_factory`` builds a figure extractor from specs; it is only used for figure
+    examples.
     """
     matcher = Matcher(watchlists)
     problems = []
@@ -65,15 +66,8 @@ def _check_text_examples(matcher: Matcher, watchlist: Watchlist) -> list[Problem
 
 
 def _check_figure_examples_run(
-    watchlist: Watchlist, extractor_factory: ExtractorFactory | None
+    watchlist: Watchlist, extractor_factory: ExtractorFactory
 ) -> list[Problem]:
-    if extractor_factory is None:
-        try:
-            from monitor.analysis.figures import FigureExtractor  # type: ignore[import-not-found,unused-ignore]
-        except ImportError:
-            line = watchlist.examples.figures[0].line
-            return [Problem(watchlist.path, line, "figure examples not run: no figure extractor")]
-        extractor_factory = FigureExtractor
     extractor = extractor_factory(watchlist.figures)
     problems = []
     for example in watchlist.examples.figures:
