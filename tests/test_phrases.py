@@ -7,6 +7,8 @@ text: the same case, apostrophes, spaces and hyphens, and nothing between the wo
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from monitor.analysis.figures import FigureExtractor
 from monitor.analysis.figures.phrases import phrase_pattern
@@ -92,3 +94,25 @@ def test_two_spellings_of_one_phrase_share_a_key_and_keep_their_own_normal_form(
     assert phrase_key("KN-23") == phrase_key("kn 23") == phrase_key("KN23") == "kn23"
     assert normalise_phrase("KN\u2011 23") == normalise_phrase("kn-23") == "kn 23"
     assert normalise_phrase("Korea\u2019s") == "korea's"
+
+
+_WORDS = st.lists(st.sampled_from(["kn", "23", "north", "korean", "troops", "kim", "jong"]),
+                  min_size=1, max_size=4)  # fmt: skip
+_JOINS = st.sampled_from(["", " ", "-", " - ", "\u2011", "\u2013", "\n"])
+
+
+@settings(deadline=None)  # a watchlist is compiled per example; a busy machine is slow
+@given(
+    words=_WORDS,
+    joins=st.lists(_JOINS, min_size=3, max_size=3),
+    written_join=st.sampled_from([" ", "-", " - "]),
+)
+def test_every_spelling_of_a_phrase_is_found_and_named_by_it_on_both_sides(
+    words: list[str], joins: list[str], written_join: str
+) -> None:
+    written = written_join.join(words)
+    spelled = "".join(w + (joins[i] if i < len(words) - 1 else "") for i, w in enumerate(words))
+    low = f"they saw {spelled} there".lower()
+    [hit] = phrase_pattern([written]).hits(low, 0, len(low))
+    assert hit.key == normalise_phrase(written)
+    assert watchlist_finds(written, f"they saw {spelled} there")
