@@ -33,12 +33,12 @@ except Exception as exc:
     result = f"refused: {exc}"
 """,
     "unclosed tags (32 KB of '<p a')": """
-from monitor.parse.feeds import html_to_text
+from monitor.parse.htmltext import html_to_text
 result = f"{len(html_to_text('<p a' * 8192)):,} characters"
 """,
     "regex (?:a{1,20}){1,20}b on 24 characters": """
 import re
-from monitor.analysis.matching import regex_problem
+from monitor.analysis.regex_aliases import regex_problem
 pattern = r"(?:a{1,20}){1,20}b"
 problem = regex_problem(pattern)
 if problem:
@@ -49,7 +49,7 @@ else:
 """,
     r"regex \d+x?\d+y on 1,500 digits": """
 import re
-from monitor.analysis.matching import regex_problem
+from monitor.analysis.regex_aliases import regex_problem
 pattern = r"\\d+x?\\d+y"
 if regex_problem(pattern):
     result = "refused by the guard"

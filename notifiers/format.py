@@ -9,6 +9,7 @@ import re
 from dataclasses import dataclass
 from datetime import datetime
 
+from monitor.domain.display import format_value
 from monitor.domain.model import AlertContent, FigureChange, KnownValue, Observation
 
 ELLIPSIS = "…"
@@ -47,18 +48,6 @@ def truncate(text: str, limit: int) -> str:
 
 def kind_label(kind: str) -> str:
     return KIND_LABELS.get(kind, kind)
-
-
-def format_number(x: float) -> str:
-    return f"{x:,.0f}" if float(x).is_integer() else f"{x:,.1f}"
-
-
-def format_value(low: float, high: float, qualifier: str, unit: str) -> str:
-    """E.g. ``at least 3,000 people``, ``2,000–9,999 people``, ``about 25%``."""
-    amount = format_number(low) if low == high else f"{format_number(low)}–{format_number(high)}"
-    prefix = "" if qualifier == "exact" else qualifier.replace("_", " ") + " "
-    suffix = "%" if unit == "percent" else f" {unit}"
-    return f"{prefix}{amount}{suffix}"
 
 
 def observation_value(obs: Observation) -> str:

@@ -9,7 +9,7 @@ import pytest
 
 from tests.conftest import REPO
 
-ALLOWED_FROM_MONITOR = {"monitor.domain.model", "monitor.domain.errors"}
+ALLOWED_FROM_MONITOR = {"monitor.domain.model", "monitor.domain.errors", "monitor.domain.display"}
 
 
 def imported_modules(path: Path) -> set[str]:

@@ -5,7 +5,9 @@ from __future__ import annotations
 import yaml
 from pydantic import BaseModel
 
-from monitor.analysis.watchlist import WatchlistModel, check_examples, load_watchlist_text
+from monitor.analysis.watchlist import load_watchlist_text
+from monitor.analysis.watchlist_examples import check_examples
+from monitor.analysis.watchlist_schema import WatchlistModel
 from monitor.config.settings import Config
 from tests.conftest import REPO
 

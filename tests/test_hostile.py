@@ -19,9 +19,10 @@ import pytest
 import yaml
 from sqlalchemy import select, update
 
-from monitor.analysis.matching import regex_problem
+from monitor.analysis.regex_aliases import regex_problem
 from monitor.config.settings import load_config
-from monitor.parse.feeds import MAX_ENTRIES, TITLE_LIMIT, html_to_text
+from monitor.parse.fields import MAX_ENTRIES, TITLE_LIMIT
+from monitor.parse.htmltext import html_to_text
 from monitor.pipeline.cycle import MAX_ARTICLES_PER_POLL
 from monitor.pipeline.cycle import run_once as run_cycle
 from monitor.pipeline.parsepool import ARTICLE_MAX_BYTES

@@ -9,7 +9,8 @@ from typing import Any
 import pytest
 import yaml
 
-from monitor.analysis.matching import Matcher, regex_problem, sentence_starts
+from monitor.analysis.matching import Matcher, sentence_starts
+from monitor.analysis.regex_aliases import regex_problem
 from monitor.analysis.watchlist import load_watchlist_text
 from monitor.domain.model import Article, Match
 

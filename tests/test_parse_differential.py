@@ -25,7 +25,11 @@ from hypothesis import strategies as st
 
 from monitor.domain.errors import FetchError
 from monitor.domain.model import ParsedFeed
-from monitor.parse import feeds as P
+from monitor.parse import xml_fast
+from monitor.parse.feedparser_xml import parse_with_feedparser, struct_date
+from monitor.parse.feeds import parse_feed
+from monitor.parse.fields import resolve_link
+from monitor.parse.htmltext import html_to_text
 
 DATA = Path(__file__).parent / "data"
 FEEDS = DATA / "feeds"
@@ -80,12 +84,12 @@ REFUSED = {
 def both(body: bytes, content_type: str | None) -> tuple[ParsedFeed | None, ParsedFeed | str]:
     """(fast path result or None if it refused, feedparser's result or its FetchError)."""
     try:
-        slow: ParsedFeed | str = P._feedparser_xml_feed(body, FEED_URL, content_type, NOW)
+        slow: ParsedFeed | str = parse_with_feedparser(body, FEED_URL, content_type, NOW)
     except FetchError as exc:
         slow = str(exc)
     try:
-        fast = P._fast_xml_feed(body, FEED_URL, content_type, NOW)
-    except P._Refused:
+        fast = xml_fast.parse_fast(body, FEED_URL, content_type, NOW)
+    except xml_fast.Refused:
         fast = None
     return fast, slow
 
@@ -113,7 +117,7 @@ def test_parse_feed_takes_the_fast_path_when_it_accepts(path: Path) -> None:
     body = path.read_bytes()
     fast, slow = both(body, None)
     try:
-        result: ParsedFeed | str = P.parse_feed(body, url=FEED_URL, now=NOW)
+        result: ParsedFeed | str = parse_feed(body, url=FEED_URL, now=NOW)
     except FetchError as exc:
         result = str(exc)
     assert result == (fast if fast is not None else slow)
@@ -272,13 +276,13 @@ _HTML_PIECES = st.sampled_from(
 @settings(max_examples=2000, deadline=None)
 @given(st.lists(_HTML_PIECES, max_size=14).map("".join))
 def test_html_to_text_equals_reference(markup: str) -> None:
-    assert P.html_to_text(markup) == reference_html_to_text(markup)
+    assert html_to_text(markup) == reference_html_to_text(markup)
 
 
 @settings(max_examples=300, deadline=None)
 @given(st.text(max_size=40))
 def test_html_to_text_equals_reference_on_any_text(markup: str) -> None:
-    assert P.html_to_text(markup) == reference_html_to_text(markup)
+    assert html_to_text(markup) == reference_html_to_text(markup)
 
 
 # --- links ------------------------------------------------------------------------------
@@ -307,7 +311,7 @@ def test_link_shortcut_equals_urljoin(value: str, base: str) -> None:
             return None
         return link if urlsplit(link).scheme in ("http", "https") else None
 
-    assert P._link(value, base) == reference(value, base)
+    assert resolve_link(value, base) == reference(value, base)
 
 
 # --- dates ------------------------------------------------------------------------------
@@ -335,8 +339,8 @@ def test_link_shortcut_equals_urljoin(value: str, base: str) -> None:
 )
 def test_date_shortcut_equals_feedparser(value: str) -> None:
     struct = _parse_date(value)
-    expected = (P._struct_date(struct, NOW) or False) if struct else None
-    assert P._date(value, NOW) == expected
+    expected = (struct_date(struct, NOW) or False) if struct else None
+    assert xml_fast._date(value, NOW) == expected
 
 
 _DECLARATION_PIECES = st.sampled_from(
@@ -353,7 +357,7 @@ def test_declared_encoding_equals_feedparsers_regex(head: str) -> None:
     data = head.encode()
     match = feedparser.encodings.RE_XML_PI_ENCODING.match(data)
     expected = match.group(1).decode("latin-1").lower() if match else ""
-    assert P._declared_encoding(data) == expected
+    assert xml_fast._declared_encoding(data) == expected
 
 
 @pytest.mark.parametrize("content_type", CONTENT_TYPES)

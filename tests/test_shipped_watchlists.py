@@ -9,7 +9,8 @@ import pytest
 import yaml
 
 from monitor.analysis.matching import Matcher
-from monitor.analysis.watchlist import check_examples, load_watchlists
+from monitor.analysis.watchlist import load_watchlists
+from monitor.analysis.watchlist_examples import check_examples
 from monitor.cli.main import main
 from monitor.domain.model import Article
 from tests.conftest import REPO

@@ -12,12 +12,8 @@ from pathlib import Path
 import pytest
 
 from monitor.analysis.matching import Matcher, Pattern, Phrase
-from monitor.analysis.watchlist import (
-    Watchlist,
-    check_examples,
-    load_watchlist_text,
-    load_watchlists,
-)
+from monitor.analysis.watchlist import Watchlist, load_watchlist_text, load_watchlists
+from monitor.analysis.watchlist_examples import check_examples
 from monitor.domain.errors import ConfigError, Problem
 from monitor.domain.model import Article, FigureSpec, Observation, Route
 

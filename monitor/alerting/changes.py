@@ -18,6 +18,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 from datetime import date
 
+from monitor.domain.display import format_number
 from monitor.domain.model import FigureChange, KnownValue, Observation
 
 # Sources disagree "widely" when the highest current estimate is this many times the lowest.
@@ -70,10 +71,6 @@ def compare(
     return FigureChange(observation=obs, previous=tuple(known), spread=spread)
 
 
-def _fmt(x: float) -> str:
-    return f"{x:,.0f}" if float(x).is_integer() else f"{x:,.1f}"
-
-
 def _source(attributed_to: str | None, outlet: str | None) -> str:
     return attributed_to or outlet or "unattributed"
 
@@ -96,4 +93,5 @@ def spread_note(
     high_source, (_, high) = max(newest.items(), key=lambda item: item[1][1])
     if low <= 0 or high / low < WIDE_SPREAD_RATIO or low_source == high_source:
         return None
-    return f"estimates range from {_fmt(low)} ({low_source}) to {_fmt(high)} ({high_source})"
+    low_text, high_text = format_number(low), format_number(high)
+    return f"estimates range from {low_text} ({low_source}) to {high_text} ({high_source})"

@@ -2,15 +2,17 @@
 
 Semantics of a *phrase* alias (what a maintainer writes in ``terms:``):
 
-- case-insensitive; curly and straight apostrophes are the same character;
+- it is read as every phrase is, figure vocabulary included (:mod:`monitor.analysis.phrases`):
+  case-insensitive, any apostrophe for an apostrophe, and a space or hyphen in the alias
+  matching any run of whitespace or hyphens in the text, or nothing: "KN-23" finds
+  "KN-23", "KN 23" and "KN23"; "Kim Jong Un" finds "Kim Jong-un";
 - it matches whole words only: "KPA" is not found in "KPAX" and "Kursk" not in "Kurskaya"
   (list inflections you want, or use a regex alias);
-- a space or hyphen in the alias matches any run of whitespace or hyphens in the text, or
-  nothing: "KN-23" finds "KN-23", "KN 23" and "KN23"; "Kim Jong Un" finds "Kim Jong-un";
 - a phrase must start with a letter or digit (use ``{regex: ...}`` otherwise).
 
 A *regex* alias (``{regex: "Hwasong-?1[1-9]"}``) is for what a phrase cannot say. It is
-matched case-insensitively, also never inside a word, and reported as the text it matched.
+matched case-insensitively, also never inside a word, and reported as the text it matched;
+:mod:`monitor.analysis.regex_aliases` refuses the ones that could backtrack catastrophically.
 
 A watchlist's ``together`` rule asks for groups to hit *in one sentence* (or in a run of
 ``sentences`` consecutive ones): a story that names North Korea in one paragraph and a
@@ -31,31 +33,19 @@ they are the rare exception, and most stories match nothing.
 from __future__ import annotations
 
 import bisect
-import importlib
 import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, NamedTuple
 
+from monitor.analysis.phrases import APOS, SEP, Form, is_word, phrase_form, phrase_key, trie_regex
 from monitor.domain.model import Article, Match
 
 if TYPE_CHECKING:
     from monitor.analysis.watchlist import Together as TogetherRule
     from monitor.analysis.watchlist import Watchlist
 
-# What a space or hyphen in an alias matches in a text: any run of whitespace, hyphens
-# (also the Unicode hyphens, figure and en dashes, soft hyphen), or nothing.
-_SEP_CHARS = r"\s\-\u2010\u2011\u2012\u2013\u00ad"
-_SEP_RUN = re.compile(f"[{_SEP_CHARS}]+")
-_SEP_REGEX = f"[{_SEP_CHARS}]*"
-_APOSTROPHES = "'\u2018\u2019\u02bc"
-_APOSTROPHE_REGEX = f"[{_APOSTROPHES}]"
-_APOSTROPHE_TABLE = str.maketrans(dict.fromkeys(_APOSTROPHES, "'"))
 _NOT_IN_WORD = r"(?:(?<!\w)|(?!\w))"
-
-SEP = "\x00sep"  # token: a space or hyphen in an alias
-APOS = "\x00apos"  # token: an apostrophe in an alias
-Form = tuple[str, ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,241 +73,12 @@ class Pattern:
 Alias = Phrase | Pattern
 
 
-def phrase_form(text: str) -> Form:
-    """The alias as tokens: lower-case characters, SEP for space/hyphen runs, APOS."""
-    tokens: list[str] = []
-    for char in text.strip().lower():
-        if _SEP_RUN.fullmatch(char):
-            if tokens and tokens[-1] != SEP:
-                tokens.append(SEP)
-        elif char in _APOSTROPHES:
-            tokens.append(APOS)
-        else:
-            tokens.append(char)
-    return tuple(tokens)
-
-
-def phrase_key(text: str) -> str:
-    """What two spellings share when they are the same phrase ("KN-23", "kn 23", "KN23")."""
-    return _SEP_RUN.sub("", text.lower()).translate(_APOSTROPHE_TABLE)
-
-
-def phrase_problem(text: str) -> str | None:
-    """Why ``text`` cannot be a phrase alias, or None."""
-    stripped = text.strip()
-    if not stripped:
-        return "an alias must not be empty"
-    if not (stripped[0].isalnum()):
-        return f"phrase {text!r} must start with a letter or digit (use {{regex: ...}} otherwise)"
-    return None
-
-
-# --- regex aliases: compile, and refuse what could backtrack catastrophically --------------
-
-_sre: Any = importlib.import_module("re._parser")
-_MAXREPEAT: Any = importlib.import_module("re._constants").MAXREPEAT
-_SAMPLE = [chr(c) for c in range(32, 127)] + list("\t\n\xa0éßЖ’—")
-_ALL = frozenset(_SAMPLE)
-_CATEGORIES: dict[str, Callable[[str], bool]] = {
-    "CATEGORY_DIGIT": str.isdigit,
-    "CATEGORY_WORD": lambda c: c.isalnum() or c == "_",
-    "CATEGORY_SPACE": str.isspace,
-}
-
-
-def regex_problem(pattern: str) -> str | None:
-    """Why ``pattern`` cannot be a regex alias (does not compile, matches the empty string,
-    or could backtrack catastrophically), or None. The backtracking check is static and
-    conservative: it refuses a repeated group containing another quantifier (``(a+)+``,
-    ``(.*)*``), a repeated alternation whose branches can start alike (``(a|ab)*``), and two
-    adjacent unbounded repeats that can match the same character (``\\d+\\d*``)."""
-    try:
-        re.compile(pattern)
-        tree = _sre.parse(pattern)
-    except (re.error, RecursionError) as exc:
-        return f"regex {pattern!r} does not compile: {exc}"
-    if _nullable(tree):
-        return f"regex {pattern!r} can match the empty string"
-    danger = _danger(tree, inside_repeat=False)
-    return f"regex {pattern!r} could backtrack catastrophically: {danger}" if danger else None
-
-
-def _items(seq: Any) -> list[tuple[str, Any]]:
-    return [(str(op), av) for op, av in seq]
-
-
-def _danger(seq: Any, *, inside_repeat: bool) -> str | None:
-    items = _items(seq)
-    for i, (op, av) in enumerate(items):
-        if op in ("MAX_REPEAT", "MIN_REPEAT", "POSSESSIVE_REPEAT"):
-            low, high, body = av
-            many = high is _MAXREPEAT or high > 1
-            # a count that varies (a+, a{1,20}) inside a group repeated at all, even a
-            # bounded number of times: (?:a{1,20}){1,20}b ran > 20 s on 30 characters
-            if many and low != high and inside_repeat:
-                return "a quantifier inside a repeated group, e.g. (a+)+"
-            if found := _danger(body, inside_repeat=inside_repeat or many):
-                return found
-            if high is _MAXREPEAT and _overlaps_later(body, items[i + 1 :]):
-                return "two adjacent repeats can match the same text, e.g. \\d+\\d*"
-        elif op == "BRANCH":
-            if inside_repeat and _branches_overlap(av[1]):
-                return "a repeated alternation whose branches can match alike, e.g. (a|ab)*"
-            for branch in av[1]:
-                if found := _danger(branch, inside_repeat=inside_repeat):
-                    return found
-        elif op in ("SUBPATTERN", "ATOMIC_GROUP"):
-            body = av[-1] if op == "SUBPATTERN" else av
-            if found := _danger(body, inside_repeat=inside_repeat):
-                return found
-    return None
-
-
-def _overlaps_later(body: Any, rest: list[tuple[str, Any]]) -> bool:
-    """An unbounded repeat of ``body`` followed, past only what can match nothing, by
-    another that can match the same characters (\\d+x?\\d+y: 9 s on 1,500 digits)."""
-    for item in rest:
-        if _adjacent_overlap(body, item):
-            return True
-        if not _nullable_item(*item):
-            return False
-    return False
-
-
-def _adjacent_overlap(body: Any, nxt: tuple[str, Any]) -> bool:
-    op, av = nxt
-    if op not in ("MAX_REPEAT", "MIN_REPEAT") or av[1] is not _MAXREPEAT:
-        return False
-    return bool(_first(body) & _first(av[2]))
-
-
-def _branches_overlap(branches: Sequence[Any]) -> bool:
-    """Two branches can start alike, or both match nothing (``(a|a)*`` parses as ``a(?:|)``)."""
-    firsts = [_first(branch) for branch in branches]
-    if sum(_nullable(branch) for branch in branches) > 1:
-        return True
-    return any(a & b for i, a in enumerate(firsts) for b in firsts[i + 1 :])
-
-
-def _first(seq: Any) -> frozenset[str]:
-    """The sample characters that can start a match of ``seq`` (an over-approximation)."""
-    result: set[str] = set()
-    for op, av in _items(seq):
-        result |= _first_of(op, av)
-        if not _nullable_item(op, av):
-            break
-    return frozenset(result)
-
-
-def _first_of(op: str, av: Any) -> frozenset[str]:
-    if op in ("LITERAL", "NOT_LITERAL", "IN", "ANY"):
-        return frozenset(c for c in _SAMPLE if _accepts(op, av, c))
-    if op in ("MAX_REPEAT", "MIN_REPEAT", "POSSESSIVE_REPEAT"):
-        return _first(av[2])
-    if op == "SUBPATTERN":
-        return _first(av[-1])
-    if op == "ATOMIC_GROUP":
-        return _first(av)
-    if op == "BRANCH":
-        return frozenset().union(*(_first(branch) for branch in av[1]))
-    if op in ("AT", "ASSERT", "ASSERT_NOT"):
-        return frozenset()
-    return _ALL
-
-
-def _accepts(op: str, av: Any, char: str) -> bool:
-    if op == "ANY":
-        return char != "\n"
-    if op == "LITERAL":
-        return char.lower() == chr(av).lower()
-    if op == "NOT_LITERAL":
-        return char.lower() != chr(av).lower()
-    negate = False
-    hit = False
-    for item_op, item_av in _items(av):
-        if item_op == "NEGATE":
-            negate = True
-        elif item_op == "LITERAL":
-            hit = hit or char.lower() == chr(item_av).lower()
-        elif item_op == "RANGE":
-            hit = hit or any(item_av[0] <= ord(c) <= item_av[1] for c in _cases(char))
-        elif item_op == "CATEGORY":
-            name = str(item_av)
-            test = _CATEGORIES.get(name.replace("NOT_", ""), _anything)
-            hit = hit or (test(char) != name.startswith("CATEGORY_NOT_"))
-        else:
-            hit = True
-    return hit != negate
-
-
-def _cases(char: str) -> set[str]:
-    return {c for c in (char, char.lower(), char.upper()) if len(c) == 1}
-
-
-def _anything(char: str) -> bool:
-    return True
-
-
-def _nullable(seq: Any) -> bool:
-    return all(_nullable_item(op, av) for op, av in _items(seq))
-
-
-def _nullable_item(op: str, av: Any) -> bool:
-    if op in ("MAX_REPEAT", "MIN_REPEAT", "POSSESSIVE_REPEAT"):
-        return bool(av[0] == 0 or _nullable(av[2]))
-    if op == "SUBPATTERN":
-        return _nullable(av[-1])
-    if op == "ATOMIC_GROUP":
-        return _nullable(av)
-    if op == "BRANCH":
-        return any(_nullable(branch) for branch in av[1])
-    return op in ("AT", "ASSERT", "ASSERT_NOT", "GROUPREF", "GROUPREF_EXISTS")
-
-
-# --- the trie-shaped regex of all phrases ---------------------------------------------------
-
-
-def _token_regex(token: str) -> str:
-    if token == SEP:
-        return _SEP_REGEX
-    if token == APOS:
-        return _APOSTROPHE_REGEX
-    return re.escape(token)
-
-
-def _is_word(char: str) -> bool:
-    return len(char) == 1 and (char.isalnum() or char == "_")
-
-
-def _trie_regex(forms: Iterable[Form]) -> str:
-    trie: dict[str, Any] = {}
-    for form in forms:
-        node = trie
-        for token in form:
-            node = node.setdefault(token, {})
-        node[""] = {}
-    return _node_regex(trie, last="")
-
-
-def _node_regex(node: dict[str, Any], last: str) -> str:
-    alternatives = [
-        _token_regex(token) + _node_regex(child, token)
-        for token, child in sorted(node.items())
-        if token
-    ]
-    if "" in node:  # an alias ends here: after the longer ones, so the longest wins
-        alternatives.append(r"(?!\w)" if _is_word(last) else "")
-    if len(alternatives) == 1:
-        return alternatives[0]
-    return "(?:" + "|".join(alternatives) + ")"
-
-
 def _implied(form: Form, forms: set[Form]) -> list[Form]:
     """Shorter aliases that a match of ``form`` also is: "North Korea" in "North Korea army"."""
     found = []
     for end in range(1, len(form)):
         prefix = form[:end]
-        if prefix in forms and (form[end] == SEP or not _is_word(form[end - 1])):
+        if prefix in forms and (form[end] == SEP or not is_word(form[end - 1])):
             found.append(prefix)
     return found
 
@@ -509,9 +270,7 @@ class Matcher:
             for w, rule in enumerate(self._rules)
         ]
         self._cache: dict[str, list[_Ref]] = {}
-        self._scanner = (
-            re.compile(r"(?<!\w)(?=(" + _trie_regex(by_form) + "))") if by_form else None
-        )
+        self._scanner = re.compile(r"(?<!\w)(?=(" + trie_regex(by_form) + "))") if by_form else None
 
     def match(self, article: Article) -> list[Match]:
         """The watchlists that fit the article, each with its matched terms in text order."""
@@ -631,7 +390,7 @@ def _words(pattern: re.Pattern[str], text: str) -> Iterator[re.Match[str]]:
     """The matches of ``pattern`` that do not start inside a word."""
     for found in pattern.finditer(text):
         start = found.start()
-        if start == 0 or not (_is_word(text[start - 1]) and _is_word(text[start])):
+        if start == 0 or not (is_word(text[start - 1]) and is_word(text[start])):
             yield found
 
 

@@ -1,4 +1,4 @@
-"""Watchlists: the YAML schema, loading with FILE:LINE problems, and examples run as tests.
+"""Watchlists: the domain type, and loading it from YAML with every problem at FILE:LINE.
 
 A watchlist is one YAML file ``watchlists/<name>.yaml``::
 
@@ -32,42 +32,33 @@ by it (it need not be listed in ``all_of`` as well, but may be); a group may be 
 exclusions ("Russian soldiers" in the sentence of the dead): unlike ``none_of`` they bar a
 sentence, not the story. The rules are groups and sentences, not grammar, so that a
 maintainer can read why a story matched in ``newsmon inspect``.
+
+The schema the YAML is validated against is :mod:`monitor.analysis.watchlist_schema`; the
+examples are run by :mod:`monitor.analysis.watchlist_examples`.
 """
 
 from __future__ import annotations
 
-import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import time
 from pathlib import Path
-from typing import Annotated, Any, Protocol
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
-from pydantic_core import PydanticCustomError
-
-from monitor.analysis.matching import (
-    Alias,
-    Explanation,
-    Matcher,
-    Pattern,
-    Phrase,
-    phrase_key,
-    phrase_problem,
-    regex_problem,
+from monitor.analysis.matching import Alias, Phrase
+from monitor.analysis.phrases import phrase_key
+from monitor.analysis.watchlist_schema import (
+    FigureModel,
+    NoiseModel,
+    RouteModel,
+    TogetherModel,
+    WatchlistModel,
 )
-from monitor.config.settings import MaxAge
 from monitor.config.yamlfile import YamlDoc, parse_yaml, validate_doc
 from monitor.domain.errors import ConfigError, Problem
 from monitor.domain.model import (
     ALERT_KINDS,
     AlertKind,
-    Article,
-    DigestPeriod,
     FigureSpec,
     Noise,
-    Observation,
     Qualifier,
     QuietHours,
     Route,
@@ -75,169 +66,12 @@ from monitor.domain.model import (
 
 __all__ = [
     "Examples",
-    "Explanation",
-    "ExtractorFactory",
-    "Matcher",
     "Watchlist",
-    "check_examples",
     "load_watchlist_text",
     "load_watchlists",
 ]
 
 NOTIFIERS = ("slack", "email", "console")
-NAME_PATTERN = r"^[a-z0-9][a-z0-9_-]*$"
-
-# --- the schema -----------------------------------------------------------------------------
-
-
-def _alias(value: object) -> Alias:
-    if isinstance(value, str):
-        if problem := phrase_problem(value):
-            raise PydanticCustomError("alias", problem)
-        return Phrase(value.strip())
-    if isinstance(value, dict) and set(value) == {"regex"} and isinstance(value["regex"], str):
-        if problem := regex_problem(value["regex"]):
-            raise PydanticCustomError("alias", problem)
-        return Pattern(value["regex"])
-    raise PydanticCustomError(
-        "alias",
-        "an alias is a phrase (quote it if YAML reads it as a number or yes/no) "
-        "or a mapping {regex: ...}",
-    )
-
-
-def _text(value: object) -> str:
-    if not isinstance(value, str) or not value.strip():
-        raise PydanticCustomError("text", "expected non-empty text (quote numbers and yes/no)")
-    return value.strip()
-
-
-def _non_empty(what: str) -> Callable[[list[Any]], list[Any]]:
-    def check(items: list[Any]) -> list[Any]:
-        if not items:
-            raise PydanticCustomError("empty", f"must list at least one {what}")
-        return items
-
-    return check
-
-
-AliasField = Annotated[Alias, BeforeValidator(_alias)]
-Text = Annotated[str, BeforeValidator(_text)]
-
-
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, arbitrary_types_allowed=True)
-
-
-class TogetherModel(_Strict):
-    groups: list[str]
-    sentences: int = Field(1, ge=1, le=5)
-    unless: list[str] = Field(default_factory=list)
-
-
-class MatchModel(_Strict):
-    all_of: list[str] = Field(default_factory=list)
-    any_of: list[str | list[str] | TogetherModel] = Field(default_factory=list)
-    none_of: list[str] = Field(default_factory=list)
-    together: list[list[str] | TogetherModel] = Field(default_factory=list)
-
-
-def _clock(value: object) -> time:
-    if isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 24 * 60:
-        # YAML 1.1 reads an unquoted 22:00 as the sexagesimal number 1320
-        return time(value // 60, value % 60)
-    if isinstance(value, str) and (found := re.fullmatch(r"\s*(\d{1,2}):(\d{2})\s*", value)):
-        hour, minute = int(found[1]), int(found[2])
-        if hour < 24 and minute < 60:
-            return time(hour, minute)
-    raise PydanticCustomError("clock", 'expected a time of day as HH:MM, e.g. "07:30"')
-
-
-def _zone(value: object) -> str:
-    if not isinstance(value, str) or not value.strip():
-        raise PydanticCustomError("zone", "expected a time zone name, e.g. Europe/Kyiv or UTC")
-    try:
-        ZoneInfo(value.strip())
-    except (ValueError, ZoneInfoNotFoundError):
-        raise PydanticCustomError(
-            "zone",
-            f"unknown time zone {value!r} (use an IANA name like Europe/Kyiv)",
-        ) from None
-    return value.strip()
-
-
-Clock = Annotated[time, BeforeValidator(_clock)]
-Zone = Annotated[str, BeforeValidator(_zone)]
-
-
-class RouteModel(_Strict):
-    notifier: str
-    channel: Text | None = None
-    to: list[Text] = Field(default_factory=list)
-    digest: DigestPeriod | None = None
-    digest_kinds: list[str] = Field(default_factory=lambda: ["new_item"])
-    digest_at: Clock = time(8, 0)
-    timezone: Zone = "UTC"
-
-
-class QuietHoursModel(_Strict):
-    start: Clock
-    end: Clock
-    timezone: Zone = "UTC"
-    kinds: list[str] = Field(default_factory=lambda: [str(kind) for kind in ALERT_KINDS])
-
-
-class NoiseModel(_Strict):
-    max_per_hour: int | None = Field(None, ge=1)
-    quiet_hours: QuietHoursModel | None = None
-    min_outlets: int = Field(1, ge=1)
-
-
-class FigureModel(_Strict):
-    unit: Text
-    cues: Annotated[list[Text], AfterValidator(_non_empty("cue"))]
-    subjects: Annotated[list[Text], AfterValidator(_non_empty("subject"))]
-    units: list[Text] = Field(default_factory=list)
-    exclude: list[Text] = Field(default_factory=list)
-    percent: bool = True
-    money: bool = False
-    tolerance: float = Field(0.0, ge=0)
-
-
-class ExpectedModel(_Strict):
-    figure: str
-    low: float
-    high: float
-    unit: Text | None = None
-    qualifier: Qualifier | None = None
-
-
-class FigureExampleModel(_Strict):
-    text: Text
-    expect: Annotated[list[ExpectedModel], AfterValidator(_non_empty("expected figure"))]
-
-
-class ExamplesModel(_Strict):
-    match: list[Text] = Field(default_factory=list)
-    no_match: list[Text] = Field(default_factory=list)
-    figures: list[FigureExampleModel] = Field(default_factory=list)
-
-
-class WatchlistModel(_Strict):
-    name: str = Field(pattern=NAME_PATTERN)
-    description: str = ""
-    terms: Annotated[
-        dict[str, Annotated[list[AliasField], AfterValidator(_non_empty("alias"))]],
-        AfterValidator(_non_empty("group")),
-    ]
-    match: MatchModel
-    alerts: list[str] = Field(default_factory=lambda: [str(kind) for kind in ALERT_KINDS])
-    routes: list[RouteModel] = Field(default_factory=list)
-    figures: dict[str, FigureModel] = Field(default_factory=dict)
-    noise: NoiseModel = NoiseModel()
-    max_age: MaxAge | None = None  # overrides the feed's and alerts.max_age
-    examples: ExamplesModel = ExamplesModel()
-
 
 # --- the domain type ------------------------------------------------------------------------
 
@@ -603,103 +437,3 @@ def _figure_spec(watchlist: str, name: str, figure: FigureModel) -> FigureSpec:
         money=figure.money,
         tolerance=figure.tolerance,
     )
-
-
-# --- examples as tests ----------------------------------------------------------------------
-
-
-class FigureExtracting(Protocol):
-    def extract(self, article: Article) -> list[Observation]: ...
-
-
-ExtractorFactory = Callable[[Sequence[FigureSpec]], FigureExtracting]
-
-
-def check_examples(
-    watchlists: Sequence[Watchlist], extractor_factory: ExtractorFactory | None = None
-) -> list[Problem]:
-    """Run every watchlist's examples; each failure is a Problem at the example's line.
-
-    ``extractor_factory`` builds a figure extractor from specs (default:
-    ``monitor.analysis.figures.FigureExtractor``); it is only needed for figure examples.
-    """
-    matcher = Matcher(watchlists)
-    problems = []
-    for watchlist in watchlists:
-        problems += _check_text_examples(matcher, watchlist)
-        if watchlist.examples.figures:
-            problems += _check_figure_examples_run(watchlist, extractor_factory)
-    return problems
-
-
-def explanation_for(matcher: Matcher, article: Article, name: str) -> Explanation:
-    """The explanation of one watchlist (by name) for ``article``."""
-    return next(e for e in matcher.explain(article) if e.watchlist == name)
-
-
-def _check_text_examples(matcher: Matcher, watchlist: Watchlist) -> list[Problem]:
-    problems = []
-    for example, should_match in [
-        *((e, True) for e in watchlist.examples.match),
-        *((e, False) for e in watchlist.examples.no_match),
-    ]:
-        found = explanation_for(matcher, Article(title="", text=example.text), watchlist.name)
-        if found.matched == should_match:
-            continue
-        if should_match:
-            message = f"example should match but did not ({found.reason})"
-        else:
-            message = f"example should not match but did ({found.reason})"
-        problems.append(Problem(watchlist.path, example.line, message))
-    return problems
-
-
-def _check_figure_examples_run(
-    watchlist: Watchlist, extractor_factory: ExtractorFactory | None
-) -> list[Problem]:
-    if extractor_factory is None:
-        try:
-            from monitor.analysis.figures import FigureExtractor  # type: ignore[import-not-found,unused-ignore]
-        except ImportError:
-            line = watchlist.examples.figures[0].line
-            return [Problem(watchlist.path, line, "figure examples not run: no figure extractor")]
-        extractor_factory = FigureExtractor
-    extractor = extractor_factory(watchlist.figures)
-    problems = []
-    for example in watchlist.examples.figures:
-        observations = extractor.extract(Article(title="", text=example.text))
-        for expected in example.expect:
-            if not any(_fits(expected, obs) for obs in observations):
-                message = f"example should yield {_describe(expected)} but got {_got(observations)}"
-                problems.append(Problem(watchlist.path, example.line, message))
-    return problems
-
-
-def _fits(expected: ExpectedFigure, observation: Observation) -> bool:
-    return (
-        observation.figure == expected.figure
-        and observation.low <= expected.high
-        and expected.low <= observation.high
-        and expected.unit in (None, observation.unit)
-        and expected.qualifier in (None, observation.qualifier)
-    )
-
-
-def _describe(expected: ExpectedFigure) -> str:
-    extra = [expected.unit or "", f"({expected.qualifier})" if expected.qualifier else ""]
-    return " ".join(x for x in (expected.figure, _span(expected.low, expected.high), *extra) if x)
-
-
-def _got(observations: Sequence[Observation]) -> str:
-    if not observations:
-        return "no figures"
-    return "; ".join(
-        f"{o.figure} {_span(o.low, o.high)} {o.unit} ({o.qualifier})" for o in observations
-    )
-
-
-def _span(low: float, high: float) -> str:
-    def number(value: float) -> str:
-        return f"{int(value):,}" if value == int(value) else f"{value:,.1f}"
-
-    return number(low) if low == high else f"{number(low)}–{number(high)}"

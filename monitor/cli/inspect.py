@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from monitor.domain.display import format_value
 from monitor.domain.errors import FetchError, NewsmonError
 
 if TYPE_CHECKING:
@@ -33,7 +34,7 @@ def article_from_bytes(data: bytes, source: str, published_at: datetime | None =
 
     if _looks_like_html(data):
         from monitor.parse.article import extract_article_text
-        from monitor.parse.feeds import html_to_text
+        from monitor.parse.htmltext import html_to_text
 
         text = extract_article_text(data, source) or html_to_text(data.decode("utf-8", "replace"))
         title_match = re.search(rb"<title[^>]*>(.*?)</title>", data, re.I | re.S)
@@ -114,16 +115,6 @@ def inspect_article(article: Article, compiled: Compiled) -> dict[str, Any]:
         ],
         "not_matched": not_matched,
     }
-
-
-def _num(x: float) -> str:
-    return f"{x:,.0f}" if float(x).is_integer() else f"{x:,.1f}"
-
-
-def format_value(low: float, high: float, qualifier: str, unit: str) -> str:
-    amount = _num(low) if low == high else f"{_num(low)}–{_num(high)}"
-    prefix = "" if qualifier == "exact" else qualifier.replace("_", " ") + " "
-    return f"{prefix}{amount}{'%' if unit == 'percent' else ' ' + unit}"
 
 
 def render_inspect(result: dict[str, Any]) -> str:

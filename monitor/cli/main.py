@@ -114,7 +114,8 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 def cmd_validate(args: argparse.Namespace) -> int:
     from monitor.analysis.figures import FigureExtractor
-    from monitor.analysis.watchlist import check_examples, load_watchlists
+    from monitor.analysis.watchlist import load_watchlists
+    from monitor.analysis.watchlist_examples import check_examples
 
     config = _config(args)
     directory = config.watchlists_dir

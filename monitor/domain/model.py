@@ -15,15 +15,6 @@ from datetime import date, datetime, time
 from typing import Any, Literal
 
 Qualifier = Literal["exact", "at_least", "over", "about", "up_to", "nearly", "under"]
-QUALIFIERS: tuple[Qualifier, ...] = (
-    "exact",
-    "at_least",
-    "over",
-    "about",
-    "up_to",
-    "nearly",
-    "under",
-)
 # Watchlists ask for the user-facing ALERT_KINDS only; the others are made by newsmon:
 # - ``follow_up``: a syndicated copy of an alerted story, a reply in the story's thread;
 # - ``dashboard``: an edit (Slack ``chat.update``) of the message that started a figure's

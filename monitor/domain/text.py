@@ -10,7 +10,7 @@ line; line breaks themselves are kept.
 They matter: a headline, a bullet or a table row is a sentence of its own to the matcher's
 ``together`` rules and to the figure extractor, and flattening them joins a headline to the
 first sentence of the story ("NK LOSSES TOP 2,000 Seoul says ..."). Plain text in a feed
-keeps its line breaks for the same reason (:func:`monitor.parse.feeds.html_to_text`); in HTML the
+keeps its line breaks for the same reason (:func:`monitor.parse.htmltext.html_to_text`); in HTML the
 source's line breaks are spaces and the tags make the lines.
 
 The function is idempotent, so text that is already normalised (everything

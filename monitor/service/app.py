@@ -22,7 +22,8 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from monitor.analysis.figures import FigureExtractor
-from monitor.analysis.watchlist import Matcher, Watchlist, load_watchlists
+from monitor.analysis.matching import Matcher
+from monitor.analysis.watchlist import Watchlist, load_watchlists
 from monitor.config.settings import Config
 from monitor.domain.errors import ConfigError, Problem
 from monitor.pipeline.ingest import Routing

@@ -6,9 +6,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from monitor.analysis.figures.phrases import norm, phrase_pattern
+from monitor.analysis.figures.phrases import phrase_pattern
 from monitor.analysis.figures.reader import Reader
 from monitor.analysis.figures.vocabulary import COMPETING, DURATIONS, TOKEN
+from monitor.analysis.phrases import normalise_phrase as norm
 from monitor.domain.model import Article, FigureSpec, Observation
 
 

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 from monitor.analysis.figures.attribution import Attributions
 from monitor.analysis.figures.dates import read_as_of
 from monitor.analysis.figures.numbers import Quantity, lower_same_length, quantities_at
-from monitor.analysis.figures.phrases import Hit, norm
+from monitor.analysis.figures.phrases import Hit, PhrasePattern
 from monitor.analysis.figures.scan import (
     digit_runs,
     may_be_figure,
@@ -56,6 +56,7 @@ from monitor.analysis.figures.vocabulary import (
     WEEK_OR_MONTH,
     WORD,
 )
+from monitor.analysis.phrases import normalise_phrase as norm
 from monitor.domain.model import Article, FigureSpec, Observation
 
 if TYPE_CHECKING:
@@ -120,10 +121,8 @@ class Reader:
             yield from self._read_sentence(sent, positions[i:j])
             i = max(j, i + 1)
 
-    def _hits(self, pattern: re.Pattern[str], start: int, end: int) -> list[Hit]:
-        return [
-            Hit(m.start(), m.end(), norm(m.group())) for m in pattern.finditer(self.low, start, end)
-        ]
+    def _hits(self, pattern: PhrasePattern, start: int, end: int) -> list[Hit]:
+        return pattern.hits(self.low, start, end)
 
     def _read_sentence(self, sent: Sentence, positions: list[int]) -> Iterable[Observation]:
         if self.ex.cue_words.isdisjoint(TOKEN.findall(self.low, sent.start, sent.end)):
