@@ -38,7 +38,14 @@ from sqlalchemy import Engine
 from monitor.alerting.noise import HeldAlert, roll_up
 from monitor.alerting.plan import THREADED
 from monitor.domain.errors import NotifyError
-from monitor.domain.model import Alert, Delivery, content_from_json, content_to_json
+from monitor.domain.model import (
+    Alert,
+    AlertKind,
+    AlertState,
+    Delivery,
+    content_from_json,
+    content_to_json,
+)
 from monitor.service.app import App
 from monitor.sources.schedule import delivery_backoff
 from notifiers.base import Notifier
@@ -86,11 +93,11 @@ clock: Callable[[App], datetime] = database_now
 def to_alert(row: AlertRow) -> Alert:
     return Alert(
         id=row.id,
-        kind=row.kind,  # type: ignore[arg-type]
+        kind=AlertKind(row.kind),
         notifier=row.notifier,
         channel=row.channel,
         content=content_from_json(row.content),
-        state=row.state,  # type: ignore[arg-type]
+        state=AlertState(row.state),
         attempts=row.attempts,
         created_at=row.created_at,
     )
@@ -144,7 +151,7 @@ def release_held(app: App, now: datetime | None = None) -> int:
                     released += members
                 else:
                     done += queries.roll_into(session, members, digest_id)
-                    app.metrics.alert("digest", "created")
+                    app.metrics.alert(AlertKind.DIGEST, "created")
             done += queries.release_held(session, released, now)
     if done:
         log.info("released %d held alerts", done)
@@ -154,7 +161,7 @@ def release_held(app: App, now: datetime | None = None) -> int:
 def _held(row: AlertRow) -> HeldAlert:
     return HeldAlert(
         id=row.id,
-        kind=row.kind,  # type: ignore[arg-type]
+        kind=AlertKind(row.kind),
         notifier=row.notifier,
         channel=row.channel,
         reason=row.hold_reason or "",
@@ -372,19 +379,19 @@ def _finish_sent(app: App, row: AlertRow, delivery: Delivery) -> None:
                 parent_alert_id=row.id,
                 now=now,
             )
-    app.metrics.delivered(row.kind, (now - row.created_at).total_seconds())  # type: ignore[arg-type]
+    app.metrics.delivered(AlertKind(row.kind), (now - row.created_at).total_seconds())
 
 
 def _finish_skipped(app: App, row: AlertRow, reason: str) -> None:
     with app.sessions.begin() as session:
         queries.mark_skipped(session, row.id, app.owner, reason)
-    app.metrics.alert(row.kind, "skipped")  # type: ignore[arg-type]
+    app.metrics.alert(AlertKind(row.kind), "skipped")
 
 
 def _finish_failed(app: App, row: AlertRow, error: str) -> None:
     with app.sessions.begin() as session:
         queries.mark_failed(session, row.id, app.owner, error)
-    app.metrics.alert(row.kind, "failed")  # type: ignore[arg-type]
+    app.metrics.alert(AlertKind(row.kind), "failed")
 
 
 def _finish_retry(
@@ -402,7 +409,7 @@ def _finish_retry(
             session, row.id, app.owner, error, due, count=count, keep_order=keep_order
         )
     if count:
-        app.metrics.alert(row.kind, "retried")  # type: ignore[arg-type]
+        app.metrics.alert(AlertKind(row.kind), "retried")
 
 
 def _release(app: App, row: AlertRow, resumed: bool) -> None:

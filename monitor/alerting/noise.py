@@ -72,7 +72,7 @@ def next_digest(route: Route, now: datetime) -> datetime:
 
 def _quiet_kind(kind: AlertKind) -> AlertKind:
     # a follow-up is a reply to a new story: quiet when new stories are
-    return "new_item" if kind == "follow_up" else kind
+    return AlertKind.NEW_ITEM if kind == AlertKind.FOLLOW_UP else kind
 
 
 def _describe(quiet: QuietHours) -> str:
@@ -215,7 +215,7 @@ def digest_content(members: Sequence[HeldAlert]) -> AlertContent:
         parts.append(f"{changes} figure {'change' if changes == 1 else 'changes'}")
     notes = list(dict.fromkeys(m.note for m in members if m.note))
     return AlertContent(
-        kind="digest",
+        kind=AlertKind.DIGEST,
         watchlists=watchlists,
         title="Digest: " + " and ".join(parts),
         url=None,

@@ -31,6 +31,7 @@ from monitor.parse.article import needs_article
 from monitor.pipeline import parsepool
 from monitor.pipeline.ingest import Ingested, NewEntry, record_entries
 from monitor.service.app import App
+from monitor.service.metrics import PollOutcome
 from monitor.sources.fetch import ARTICLE_ACCEPT, Fetcher, FetchResult
 from monitor.sources.schedule import IDLE_DIVISOR, Bounds, failure_delay, is_flagged, success_delay
 from storage import queries
@@ -49,7 +50,7 @@ def utcnow() -> datetime:
 @dataclass
 class PollResult:
     feed: str
-    outcome: str  # ok, not_modified, unchanged, error, gone
+    outcome: PollOutcome
     entries: int = 0
     new: int = 0
     alerts: int = 0
@@ -259,7 +260,7 @@ async def poll_feed(
         outcome = await _failed_or_released(app, feed, batch, error)
     finally:
         renewal.cancel()
-    app.metrics.poll(outcome.outcome, time.monotonic() - started)  # type: ignore[arg-type]
+    app.metrics.poll(outcome.outcome, time.monotonic() - started)
     return outcome
 
 
