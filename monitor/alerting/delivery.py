@@ -27,13 +27,9 @@ import asyncio
 import itertools
 import logging
 import time
-import weakref
-from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
-
-from sqlalchemy import Engine
 
 from monitor.alerting.noise import HeldAlert, roll_up
 from monitor.alerting.plan import THREADED
@@ -56,38 +52,6 @@ log = logging.getLogger("newsmon.delivery")
 
 GAUGE_EVERY = 50  # alerts between two updates of the pending gauge (a grouped count)
 WAITING = ("pending", "sending", "held")  # a thread's first alert may still go out
-
-
-def local_now() -> datetime:
-    """This process's clock."""
-    return datetime.now(UTC)
-
-
-def database_now(app: App) -> datetime:
-    """Now, by the database's clock (on SQLite, by this host's: the file is on it).
-
-    This clock's offset from the database's is measured (half a round trip at most off)
-    and measured again every ``OFFSET_TTL`` seconds, not asked for on every stamp: two
-    stamps per alert sent would each cost a round trip."""
-    if app.engine.dialect.name != "postgresql":
-        return local_now()
-    measured = _offsets.get(app.engine)
-    if measured is None or time.monotonic() - measured[0] > OFFSET_TTL:
-        with app.readers() as session:
-            before = local_now()
-            server = queries.database_now(session)
-            after = local_now()
-        measured = (time.monotonic(), server - (before + (after - before) / 2))
-        _offsets[app.engine] = measured
-    return local_now() + measured[1]
-
-
-OFFSET_TTL = 30.0
-_offsets: weakref.WeakKeyDictionary[Engine, tuple[float, timedelta]] = weakref.WeakKeyDictionary()
-
-
-# The clock leases and due times are stamped with; tests replace it with a fake one.
-clock: Callable[[App], datetime] = database_now
 
 
 def to_alert(row: AlertRow) -> Alert:
@@ -126,7 +90,7 @@ def release_held(app: App, now: datetime | None = None) -> int:
     time): per channel, new stories are rolled into one digest alert, the rest become
     pending as they are. One transaction, so a digest and its members' new state commit
     together; returns how many held alerts were released or rolled up."""
-    now = now or clock(app)
+    now = now or app.clock.now()
     done = 0
     with app.sessions.begin() as session:
         held = [_held(row) for row in queries.due_held(session, now)]
@@ -185,7 +149,7 @@ async def deliver_pending(
     for handled in itertools.count(1):
         if (limit is not None and sent + failed >= limit) or (stop and stop.is_set()):
             break
-        now, lease = clock(app), app.config.leases.alert
+        now, lease = app.clock.now(), app.config.leases.alert
         with app.sessions.begin() as session:
             claimed = queries.claim_alert(session, app.owner, now, lease)
         if claimed is None:
@@ -232,7 +196,7 @@ async def deliver_waiting(app: App, budget: float) -> Drained:
         if not result.waiting:
             return result
         due = min(w.next_at for w in result.waiting)
-        wait = max((due - clock(app)).total_seconds(), 0.05)
+        wait = max((due - app.clock.now()).total_seconds(), 0.05)
         if wait > deadline - time.monotonic():
             return result
         log.info("waiting %.1fs for the next delivery attempt", wait)
@@ -260,7 +224,7 @@ async def _deliver_one(
         log.error("alert failed: notifier %s is not configured", row.notifier, extra=extra)
         return "failed"
     if key in blocked:  # an earlier alert of this channel is waiting: keep the order
-        wait = max(1.0, (blocked[key] - clock(app)).total_seconds())
+        wait = max(1.0, (blocked[key] - app.clock.now()).total_seconds())
         _finish_retry(app, row, "waiting for an earlier alert of this channel", wait, count=False)
         return "deferred"
     alert = to_alert(row)
@@ -291,7 +255,7 @@ async def _deliver_one(
             delivery_backoff(row.attempts + 1, app.config.delivery.backoff_max),
         )
         _finish_retry(app, row, str(exc), delay)
-        blocked[key] = clock(app) + timedelta(seconds=delay)
+        blocked[key] = app.clock.now() + timedelta(seconds=delay)
         log.warning("alert delivery failed, retrying in %.0fs: %s", delay, exc, extra=extra)
         return "retry"
     _finish_sent(app, row, delivery)
@@ -326,7 +290,7 @@ def _without_thread(app: App, row: AlertRow, extra: dict[str, Any]) -> str:
                 session, row.notifier, row.channel, row.thread_key, row.id
             )
     if parent is not None and parent.state in WAITING:
-        wait = max(1.0, (parent.due - clock(app)).total_seconds()) if parent.due else 60.0
+        wait = max(1.0, (parent.due - app.clock.now()).total_seconds()) if parent.due else 60.0
         reason = f"waiting for alert {parent.id}, which starts its thread ({parent.state})"
         _finish_retry(app, row, reason, wait, count=False, keep_order=False)
         return "deferred"
@@ -363,7 +327,7 @@ def _thread_of(app: App, row: AlertRow) -> queries.ThreadRef | None:
 
 def _finish_sent(app: App, row: AlertRow, delivery: Delivery) -> None:
     """Mark sent; the first message sent under a thread key starts that thread."""
-    now = clock(app)
+    now = app.clock.now()
     remote_id = delivery.remote_id
     with app.sessions.begin() as session:
         queries.mark_sent(session, row.id, app.owner, now, remote_id)
@@ -403,7 +367,7 @@ def _finish_retry(
     count: bool = True,
     keep_order: bool = True,
 ) -> None:
-    due = clock(app) + timedelta(seconds=delay)
+    due = app.clock.now() + timedelta(seconds=delay)
     with app.sessions.begin() as session:
         queries.mark_retry(
             session, row.id, app.owner, error, due, count=count, keep_order=keep_order
@@ -417,7 +381,7 @@ def _release(app: App, row: AlertRow, resumed: bool) -> None:
     resumed one stays resumed: an earlier attempt may have sent it, so whoever takes it
     next must look in the channel first."""
     with app.sessions.begin() as session:
-        queries.release_alert(session, row.id, app.owner, clock(app), resumed=resumed)
+        queries.release_alert(session, row.id, app.owner, app.clock.now(), resumed=resumed)
     log.info("alert released on stop", extra={"alert_id": row.id})
 
 

@@ -43,10 +43,6 @@ FEED_LEASE_MIN = 300.0
 STORE_CHUNK = 400  # entries per transaction: bounded lock time however large the feed
 
 
-def utcnow() -> datetime:
-    return datetime.now(UTC)
-
-
 @dataclass
 class PollResult:
     feed: str
@@ -219,7 +215,7 @@ class PollBatch:
 
     @classmethod
     async def start(cls, app: App) -> PollBatch:
-        newest = await asyncio.to_thread(_newest_items, app, utcnow())
+        newest = await asyncio.to_thread(_newest_items, app, app.clock.now())
         return cls(FeedWriter(app), EntryWriter(app), newest)
 
     def quiet_for(self, feed: Feed, now: datetime) -> float | None:
@@ -267,7 +263,7 @@ async def poll_feed(
 async def _process(
     app: App, fetcher: Fetcher, feed: Feed, batch: PollBatch, result: FetchResult
 ) -> PollResult:
-    now = utcnow()
+    now = app.clock.now()
     asked = feed.server_interval  # learned from the last full response: a 304 has no <ttl>
     delay = success_delay(
         feed.interval_seconds,
@@ -299,7 +295,7 @@ async def _process(
         _bounds(app),
         ttl=parsed.ttl_seconds,
         max_age=result.cache_max_age,
-        quiet_for=0.0 if new else _quiet_for(app, feed, batch, utcnow()),
+        quiet_for=0.0 if new else _quiet_for(app, feed, batch, app.clock.now()),
     )
     warning = f"parsed with errors: {parsed.error}" if parsed.error else None
     await _finish(
@@ -378,7 +374,9 @@ async def _keep_lease(app: App, feed: Feed) -> None:
 
 def _renew(app: App, feed_id: int, lease: float) -> bool:
     with app.sessions.begin() as session:
-        return queries.renew_feed(session, feed_id, app.owner, utcnow() + timedelta(seconds=lease))
+        return queries.renew_feed(
+            session, feed_id, app.owner, app.clock.now() + timedelta(seconds=lease)
+        )
 
 
 RELEASE_RETRIES = (0.5, 1.0, 2.0, 4.0, 8.0)  # seconds between attempts to give a lease up
@@ -410,7 +408,7 @@ def _release(app: App, feed_id: int) -> None:
 
 
 async def _failed(app: App, feed: Feed, batch: PollBatch, exc: FetchError) -> PollResult:
-    now = utcnow()
+    now = app.clock.now()
     failures = feed.consecutive_failures + 1
     delay = failure_delay(
         feed.interval_seconds, failures, _bounds(app), retry_after=exc.retry_after
@@ -514,7 +512,7 @@ async def ingest_entries(
     budget = _ArticleBudget(MAX_ARTICLES_PER_POLL)
     articles = [await build_article(app, fetcher, feed, k.entry, k.outlet, budget) for k in fresh]
     analyses = await parsepool.analyse(app.compiled, articles, feed=feed.url)
-    rule, seen, first_poll = _baseline(app, feed), utcnow(), feed.last_success_at is None
+    rule, seen, first_poll = _baseline(app, feed), app.clock.now(), feed.last_success_at is None
     entries = [
         _new_entry(
             feed,
@@ -569,7 +567,10 @@ def _store(app: App, batch: Sequence[NewEntry]) -> list[Ingested]:
     for start in range(0, len(batch), STORE_CHUNK):
         with app.store_lock, app.sessions() as session:
             stored += record_entries(
-                session, batch[start : start + STORE_CHUNK], routing=app.routing(), now=utcnow()
+                session,
+                batch[start : start + STORE_CHUNK],
+                routing=app.routing(),
+                now=app.clock.now(),
             )
     return stored
 
@@ -651,7 +652,7 @@ def _fetch_mode(app: App, feed: Feed) -> str:
 def sync_feeds(app: App) -> None:
     specs = [queries.FeedSpec(f.url, f.name, f.interval) for f in app.config.feeds]
     with app.sessions.begin() as session:
-        queries.sync_feeds(session, specs, utcnow())
+        queries.sync_feeds(session, specs, app.clock.now())
 
 
 async def poll_due(
@@ -666,7 +667,7 @@ async def poll_due(
 
 
 def _claim(app: App, everything: bool, limit: int | None) -> list[Feed]:
-    now = utcnow()
+    now = app.clock.now()
     due_by = now + timedelta(days=36500) if everything else None
     with app.sessions.begin() as session:
         return queries.claim_due_feeds(session, app.owner, now, feed_lease(app), limit, due_by)
