@@ -25,13 +25,13 @@ from contextlib import contextmanager
 from datetime import timedelta
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.webhook import WebhookClient
 
 from monitor.domain.errors import NotifyError
 from monitor.domain.model import Alert, AlertContent, Delivery, FigureChange
+from monitor.domain.notifier_config import SlackConfig
 from notifiers.format import (
     ELLIPSIS,
     before_after,
@@ -136,17 +136,6 @@ BLOCK_ERRORS = frozenset({"invalid_blocks", "invalid_blocks_format", "msg_blocks
 _CHANNEL_ID = re.compile(r"[CGD][A-Z0-9]{6,}")
 _BROADCAST = re.compile(r"@(?=(channel|here|everyone)\b)", re.IGNORECASE)
 _PARTIAL_ENTITY = re.compile(r"&[a-z]{0,3}$")
-
-
-class SlackConfig(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    token_env: str = "SLACK_BOT_TOKEN"  # noqa: S105 (a variable name, not a secret)
-    webhook_url_env: str = "SLACK_WEBHOOK_URL"
-    base_url: str | None = None
-    channel: str = "#news-alerts"
-    timeout: float = 15.0
-    history_pages: int = 5  # pages of 200 messages already_sent reads back at most
 
 
 # --- rendering ------------------------------------------------------------------------------

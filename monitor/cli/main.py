@@ -122,7 +122,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
         raise ConfigError([_problem(str(directory), "watchlist directory not found")])
     watchlists = load_watchlists(directory)
     problems = check_examples(watchlists, FigureExtractor)
-    configured = {name for name in ("slack", "email", "console") if getattr(config.notifiers, name)}
+    configured = set(config.notifiers.configured())
     for problem in problems:
         print(problem, file=sys.stderr)
     if problems:

@@ -27,6 +27,7 @@ from monitor.analysis.watchlist import Matcher, Watchlist, load_watchlists
 from monitor.config.settings import Config
 from monitor.domain.clock import Clock, DatabaseClock, SystemClock
 from monitor.domain.errors import ConfigError, Problem
+from monitor.domain.notifier_config import NOTIFIER_NAMES
 from monitor.pipeline.ingest import Routing
 from monitor.service.metrics import Metrics
 from notifiers import build_notifiers
@@ -90,7 +91,9 @@ def load_compiled(directory: Path) -> Compiled:
 
 def default_channels(config: Config) -> dict[str, str | None]:
     slack = config.notifiers.slack
-    return {"slack": slack.channel if slack else None, "email": None, "console": None}
+    channels: dict[str, str | None] = dict.fromkeys(NOTIFIER_NAMES)
+    channels["slack"] = slack.channel if slack else None
+    return channels
 
 
 def instance_id() -> str:
@@ -195,12 +198,7 @@ def build_app(
     engine = make_engine(config.database.url)
     if migrate:
         upgrade(engine)
-    notifiers = build_notifiers(
-        slack=config.notifiers.slack,
-        email=config.notifiers.email,
-        console=config.notifiers.console,
-        environ=os.environ if environ is None else environ,
-    )
+    notifiers = build_notifiers(config.notifiers, os.environ if environ is None else environ)
     metrics = Metrics()
     metrics.watchlists_loaded(compiled.by_name)
     return App(
