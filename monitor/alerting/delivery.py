@@ -31,8 +31,11 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from sqlalchemy.orm import Session, sessionmaker
+
 from monitor.alerting.noise import HeldAlert, roll_up
 from monitor.alerting.plan import THREADED
+from monitor.domain.clock import Clock
 from monitor.domain.errors import NotifyError
 from monitor.domain.model import (
     Alert,
@@ -43,6 +46,7 @@ from monitor.domain.model import (
     content_to_json,
 )
 from monitor.service.app import App
+from monitor.service.metrics import Metrics
 from monitor.sources.schedule import delivery_backoff
 from notifiers.base import Notifier
 from storage import queries
@@ -159,8 +163,8 @@ async def deliver_pending(
         sent += outcome == "sent"
         failed += outcome == "failed"
         if handled % GAUGE_EVERY == 0:
-            _update_pending_gauge(app)
-    _update_pending_gauge(app)
+            _update_pending_gauge(app.sessions, app.metrics)
+    _update_pending_gauge(app.sessions, app.metrics)
     return sent, failed
 
 
@@ -192,7 +196,7 @@ async def deliver_waiting(app: App, budget: float) -> Drained:
     while True:
         sent, failed = await deliver_pending(app)
         result.sent, result.failed = result.sent + sent, result.failed + failed
-        result.waiting = waiting_alerts(app)
+        result.waiting = waiting_alerts(app.readers)
         if not result.waiting:
             return result
         due = min(w.next_at for w in result.waiting)
@@ -203,9 +207,9 @@ async def deliver_waiting(app: App, budget: float) -> Drained:
         await asyncio.sleep(wait)  # a time the channel asked for, not an event
 
 
-def waiting_alerts(app: App) -> list[Waiting]:
+def waiting_alerts(readers: sessionmaker[Session]) -> list[Waiting]:
     """Per channel, the alerts pending or being sent and when the next may go."""
-    with app.readers() as session:
+    with readers() as session:
         return [Waiting(*row) for row in queries.waiting_alerts(session)]
 
 
@@ -216,20 +220,20 @@ async def _deliver_one(
     pacer: _Pacer,
     blocked: dict[tuple[str, str | None], datetime],
 ) -> str:
-    key = (row.notifier, row.channel)
+    key, outbox = (row.notifier, row.channel), Outbox.of(app)
     extra: dict[str, Any] = {"alert_id": row.id, "notifier": row.notifier, "channel": row.channel}
     notifier = app.notifiers.get(row.notifier)
     if notifier is None:
-        _finish_failed(app, row, f"notifier {row.notifier!r} is not configured")
+        outbox.mark_failed(row, f"notifier {row.notifier!r} is not configured")
         log.error("alert failed: notifier %s is not configured", row.notifier, extra=extra)
         return "failed"
     if key in blocked:  # an earlier alert of this channel is waiting: keep the order
         wait = max(1.0, (blocked[key] - app.clock.now()).total_seconds())
-        _finish_retry(app, row, "waiting for an earlier alert of this channel", wait, count=False)
+        outbox.retry_later(row, "waiting for an earlier alert of this channel", wait, count=False)
         return "deferred"
     alert = to_alert(row)
-    thread = _thread_of(app, row)
-    if outcome := _check_thread(app, row, thread, extra):
+    thread = _thread_of(app.sessions, row)
+    if outcome := _check_thread(outbox, app.readers, row, thread, extra):
         return outcome
     if thread is not None:
         alert.thread_id, alert.thread_channel = thread.ts, thread.remote_channel
@@ -237,73 +241,79 @@ async def _deliver_one(
         try:
             if resumed and (remote := await _already_sent(notifier, alert)):
                 log.info("alert was already delivered before a restart", extra=extra)
-                _finish_sent(app, row, Delivery(remote))
+                outbox.mark_sent(row, Delivery(remote))
                 return "sent"
             await pacer.wait(notifier, row.channel)
         except asyncio.CancelledError:  # stopped before sending: another replica may take it
-            _release(app, row, resumed)
+            outbox.release(row, resumed)
             raise
         delivery = await asyncio.to_thread(notifier.send, alert)
         pacer.sent(notifier, row.channel)
     except NotifyError as exc:
         if exc.permanent:
-            _finish_failed(app, row, str(exc))
+            outbox.mark_failed(row, str(exc))
             log.error("alert failed permanently: %s", exc, extra=extra)
             return "failed"
         delay = max(
             exc.retry_after or 0.0,
             delivery_backoff(row.attempts + 1, app.config.delivery.backoff_max),
         )
-        _finish_retry(app, row, str(exc), delay)
+        outbox.retry_later(row, str(exc), delay)
         blocked[key] = app.clock.now() + timedelta(seconds=delay)
         log.warning("alert delivery failed, retrying in %.0fs: %s", delay, exc, extra=extra)
         return "retry"
-    _finish_sent(app, row, delivery)
+    outbox.mark_sent(row, delivery)
     log.info("alert sent", extra={**extra, "kind": row.kind})
     return "sent"
 
 
 def _check_thread(
-    app: App, row: AlertRow, thread: queries.ThreadRef | None, extra: dict[str, Any]
+    outbox: Outbox,
+    readers: sessionmaker[Session],
+    row: AlertRow,
+    thread: queries.ThreadRef | None,
+    extra: dict[str, Any],
 ) -> str | None:
     """For a reply in a thread (a follow-up, a dashboard edit): what to do instead of
     sending it, if anything — the outcome, or None to send it now."""
     if row.notifier not in THREADED or row.kind not in ("follow_up", "dashboard"):
         return None
     if thread is None:
-        return _without_thread(app, row, extra)
+        return _without_thread(outbox, readers, row, extra)
     if row.kind == "dashboard" and thread.parent_item_id == row.item_id:
         reason = "the thread's first message is this change itself"
-        _finish_skipped(app, row, reason)
+        outbox.mark_skipped(row, reason)
         log.info("alert skipped: %s", reason, extra=extra)
         return "skipped"
     return None
 
 
-def _without_thread(app: App, row: AlertRow, extra: dict[str, Any]) -> str:
+def _without_thread(
+    outbox: Outbox, readers: sessionmaker[Session], row: AlertRow, extra: dict[str, Any]
+) -> str:
     """A reply whose thread is not there (yet): wait for the alert that starts it while
     that may still go out, fail with it when it failed, else skip."""
     parent = None
     if row.thread_key:
-        with app.readers() as session:
+        with readers() as session:
             parent = queries.thread_parent(
                 session, row.notifier, row.channel, row.thread_key, row.id
             )
     if parent is not None and parent.state in WAITING:
-        wait = max(1.0, (parent.due - app.clock.now()).total_seconds()) if parent.due else 60.0
+        wait = max(1.0, (parent.due - outbox.clock.now()).total_seconds()) if parent.due else 60.0
         reason = f"waiting for alert {parent.id}, which starts its thread ({parent.state})"
-        _finish_retry(app, row, reason, wait, count=False, keep_order=False)
+        outbox.retry_later(row, reason, wait, count=False, keep_order=False)
         return "deferred"
     if parent is not None and parent.state == "failed":
         reason = f"alert {parent.id}, which starts its thread, failed (--retry-failed: both)"
-        _finish_failed(app, row, reason)
+        outbox.mark_failed(row, reason)
         log.warning("alert failed: %s", reason, extra=extra)
         return "failed"
     if row.kind == "dashboard":
         skip = "no thread to update: the figure's first alert in this channel was not sent"
     else:
         skip = "the story's alert was not posted on its own (rolled into a digest, or failed)"
-    _finish_skipped(app, row, skip)
+    outbox.mark_skipped(row, skip)
     log.info("alert skipped: %s", skip, extra=extra)
     return "skipped"
 
@@ -316,76 +326,86 @@ async def _already_sent(notifier: Notifier, alert: Alert) -> str | None:
     return str(result) if result else None
 
 
-def _thread_of(app: App, row: AlertRow) -> queries.ThreadRef | None:
+def _thread_of(sessions: sessionmaker[Session], row: AlertRow) -> queries.ThreadRef | None:
     """The message this alert replies to (or, for a dashboard, edits): the first one sent
     under its thread key."""
     if not row.thread_key or row.notifier not in THREADED:
         return None
-    with app.sessions() as session:
+    with sessions() as session:
         return queries.find_thread(session, row.notifier, row.channel, row.thread_key)
 
 
-def _finish_sent(app: App, row: AlertRow, delivery: Delivery) -> None:
-    """Mark sent; the first message sent under a thread key starts that thread."""
-    now = app.clock.now()
-    remote_id = delivery.remote_id
-    with app.sessions.begin() as session:
-        queries.mark_sent(session, row.id, app.owner, now, remote_id)
-        starts = row.kind != "dashboard" and row.notifier in THREADED
-        if row.thread_key and remote_id and starts:
-            queries.add_thread(
-                session,
-                notifier=row.notifier,
-                channel=row.channel,
-                key=row.thread_key,
-                ts=remote_id,
-                remote_channel=delivery.remote_channel,
-                parent_alert_id=row.id,
-                now=now,
+@dataclass(frozen=True)
+class Outbox:
+    """What finishing a claimed alert needs: this replica's sessions, lease owner, clock
+    and metrics. Each method records one outcome in its own transaction."""
+
+    sessions: sessionmaker[Session]
+    owner: str
+    clock: Clock
+    metrics: Metrics
+
+    @classmethod
+    def of(cls, app: App) -> Outbox:
+        return cls(app.sessions, app.owner, app.clock, app.metrics)
+
+    def mark_sent(self, row: AlertRow, delivery: Delivery) -> None:
+        """Mark sent; the first message sent under a thread key starts that thread."""
+        now = self.clock.now()
+        remote_id = delivery.remote_id
+        with self.sessions.begin() as session:
+            queries.mark_sent(session, row.id, self.owner, now, remote_id)
+            starts = row.kind != "dashboard" and row.notifier in THREADED
+            if row.thread_key and remote_id and starts:
+                queries.add_thread(
+                    session,
+                    notifier=row.notifier,
+                    channel=row.channel,
+                    key=row.thread_key,
+                    ts=remote_id,
+                    remote_channel=delivery.remote_channel,
+                    parent_alert_id=row.id,
+                    now=now,
+                )
+        self.metrics.delivered(AlertKind(row.kind), (now - row.created_at).total_seconds())
+
+    def mark_skipped(self, row: AlertRow, reason: str) -> None:
+        with self.sessions.begin() as session:
+            queries.mark_skipped(session, row.id, self.owner, reason)
+        self.metrics.alert(AlertKind(row.kind), "skipped")
+
+    def mark_failed(self, row: AlertRow, error: str) -> None:
+        with self.sessions.begin() as session:
+            queries.mark_failed(session, row.id, self.owner, error)
+        self.metrics.alert(AlertKind(row.kind), "failed")
+
+    def retry_later(
+        self,
+        row: AlertRow,
+        error: str,
+        delay: float,
+        *,
+        count: bool = True,
+        keep_order: bool = True,
+    ) -> None:
+        due = self.clock.now() + timedelta(seconds=delay)
+        with self.sessions.begin() as session:
+            queries.mark_retry(
+                session, row.id, self.owner, error, due, count=count, keep_order=keep_order
             )
-    app.metrics.delivered(AlertKind(row.kind), (now - row.created_at).total_seconds())
+        if count:
+            self.metrics.alert(AlertKind(row.kind), "retried")
+
+    def release(self, row: AlertRow, resumed: bool) -> None:
+        """Give up a claimed alert this replica did not send, for another to take at once.
+        A resumed one stays resumed: an earlier attempt may have sent it, so whoever takes
+        it next must look in the channel first."""
+        with self.sessions.begin() as session:
+            queries.release_alert(session, row.id, self.owner, self.clock.now(), resumed=resumed)
+        log.info("alert released on stop", extra={"alert_id": row.id})
 
 
-def _finish_skipped(app: App, row: AlertRow, reason: str) -> None:
-    with app.sessions.begin() as session:
-        queries.mark_skipped(session, row.id, app.owner, reason)
-    app.metrics.alert(AlertKind(row.kind), "skipped")
-
-
-def _finish_failed(app: App, row: AlertRow, error: str) -> None:
-    with app.sessions.begin() as session:
-        queries.mark_failed(session, row.id, app.owner, error)
-    app.metrics.alert(AlertKind(row.kind), "failed")
-
-
-def _finish_retry(
-    app: App,
-    row: AlertRow,
-    error: str,
-    delay: float,
-    *,
-    count: bool = True,
-    keep_order: bool = True,
-) -> None:
-    due = app.clock.now() + timedelta(seconds=delay)
-    with app.sessions.begin() as session:
-        queries.mark_retry(
-            session, row.id, app.owner, error, due, count=count, keep_order=keep_order
-        )
-    if count:
-        app.metrics.alert(AlertKind(row.kind), "retried")
-
-
-def _release(app: App, row: AlertRow, resumed: bool) -> None:
-    """Give up a claimed alert this replica did not send, for another to take at once. A
-    resumed one stays resumed: an earlier attempt may have sent it, so whoever takes it
-    next must look in the channel first."""
-    with app.sessions.begin() as session:
-        queries.release_alert(session, row.id, app.owner, app.clock.now(), resumed=resumed)
-    log.info("alert released on stop", extra={"alert_id": row.id})
-
-
-def _update_pending_gauge(app: App) -> None:
-    with app.sessions() as session:
+def _update_pending_gauge(sessions: sessionmaker[Session], metrics: Metrics) -> None:
+    with sessions() as session:
         counts = queries.count_alerts(session)
-    app.metrics.alerts_pending(counts.get("pending", 0) + counts.get("sending", 0))
+    metrics.alerts_pending(counts.get("pending", 0) + counts.get("sending", 0))
