@@ -17,8 +17,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Generic, TypeVar
 
-from sqlalchemy import func, select
-
 from monitor.alerting.baseline import Baseline, OldNews
 from monitor.alerting.delivery import Waiting, deliver_waiting
 from monitor.analysis.analyse import Analysis
@@ -35,7 +33,7 @@ from monitor.service.metrics import PollOutcome
 from monitor.sources.fetch import ARTICLE_ACCEPT, Fetcher, FetchResult
 from monitor.sources.schedule import IDLE_DIVISOR, Bounds, failure_delay, is_flagged, success_delay
 from storage import queries
-from storage.models import Feed, Item
+from storage.models import Feed
 
 log = logging.getLogger("newsmon.cycle")
 
@@ -84,12 +82,7 @@ def _newest_items(app: App, now: datetime) -> dict[int, datetime]:
         return {}
     horizon = now - timedelta(seconds=idle * IDLE_DIVISOR)
     with app.readers() as session:
-        rows = session.execute(
-            select(Item.feed_id, func.max(Item.first_seen_at))
-            .where(Item.first_seen_at >= horizon, Item.feed_id.is_not(None))
-            .group_by(Item.feed_id)
-        ).all()
-    return {feed_id: newest for feed_id, newest in rows if feed_id is not None}
+        return queries.newest_items(session, horizon)
 
 
 R = TypeVar("R")

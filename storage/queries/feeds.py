@@ -245,3 +245,14 @@ def _finish_statement(ok: bool, moved: bool) -> Any:
 
 def list_feeds(session: Session) -> list[Feed]:
     return list(session.scalars(select(Feed).where(Feed.active.is_(True)).order_by(Feed.id)))
+
+
+def newest_items(session: Session, since: datetime) -> dict[int, datetime]:
+    """Per feed, when it last gave a new item, for feeds that gave one since ``since``.
+    One grouped query for a whole batch of polls."""
+    rows = session.execute(
+        select(Item.feed_id, func.max(Item.first_seen_at))
+        .where(Item.first_seen_at >= since, Item.feed_id.is_not(None))
+        .group_by(Item.feed_id)
+    ).all()
+    return {feed_id: newest for feed_id, newest in rows if feed_id is not None}
