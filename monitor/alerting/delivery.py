@@ -40,7 +40,7 @@ from monitor.domain.errors import NotifyError
 from monitor.domain.model import (
     Alert,
     AlertKind,
-    AlertState,
+    ClaimedAlert,
     Delivery,
     content_from_json,
     content_to_json,
@@ -58,14 +58,14 @@ GAUGE_EVERY = 50  # alerts between two updates of the pending gauge (a grouped c
 WAITING = ("pending", "sending", "held")  # a thread's first alert may still go out
 
 
-def to_alert(row: AlertRow) -> Alert:
+def to_alert(row: ClaimedAlert) -> Alert:
     return Alert(
         id=row.id,
-        kind=AlertKind(row.kind),
+        kind=row.kind,
         notifier=row.notifier,
         channel=row.channel,
         content=content_from_json(row.content),
-        state=AlertState(row.state),
+        state=row.state,
         attempts=row.attempts,
         created_at=row.created_at,
     )
@@ -158,8 +158,7 @@ async def deliver_pending(
             claimed = queries.claim_alert(session, app.owner, now, lease)
         if claimed is None:
             break
-        row, resumed = claimed
-        outcome = await _deliver_one(app, row, resumed, pacer, blocked)
+        outcome = await _deliver_one(app, claimed, pacer, blocked)
         sent += outcome == "sent"
         failed += outcome == "failed"
         if handled % GAUGE_EVERY == 0:
@@ -215,8 +214,7 @@ def waiting_alerts(readers: sessionmaker[Session]) -> list[Waiting]:
 
 async def _deliver_one(
     app: App,
-    row: AlertRow,
-    resumed: bool,
+    row: ClaimedAlert,
     pacer: _Pacer,
     blocked: dict[tuple[str, str | None], datetime],
 ) -> str:
@@ -239,13 +237,13 @@ async def _deliver_one(
         alert.thread_id, alert.thread_channel = thread.ts, thread.remote_channel
     try:
         try:
-            if resumed and (remote := await _already_sent(notifier, alert)):
+            if row.resumed and (remote := await _already_sent(notifier, alert)):
                 log.info("alert was already delivered before a restart", extra=extra)
                 outbox.mark_sent(row, Delivery(remote))
                 return "sent"
             await pacer.wait(notifier, row.channel)
         except asyncio.CancelledError:  # stopped before sending: another replica may take it
-            outbox.release(row, resumed)
+            outbox.release(row)
             raise
         delivery = await asyncio.to_thread(notifier.send, alert)
         pacer.sent(notifier, row.channel)
@@ -270,7 +268,7 @@ async def _deliver_one(
 def _check_thread(
     outbox: Outbox,
     readers: sessionmaker[Session],
-    row: AlertRow,
+    row: ClaimedAlert,
     thread: queries.ThreadRef | None,
     extra: dict[str, Any],
 ) -> str | None:
@@ -289,7 +287,7 @@ def _check_thread(
 
 
 def _without_thread(
-    outbox: Outbox, readers: sessionmaker[Session], row: AlertRow, extra: dict[str, Any]
+    outbox: Outbox, readers: sessionmaker[Session], row: ClaimedAlert, extra: dict[str, Any]
 ) -> str:
     """A reply whose thread is not there (yet): wait for the alert that starts it while
     that may still go out, fail with it when it failed, else skip."""
@@ -326,7 +324,7 @@ async def _already_sent(notifier: Notifier, alert: Alert) -> str | None:
     return str(result) if result else None
 
 
-def _thread_of(sessions: sessionmaker[Session], row: AlertRow) -> queries.ThreadRef | None:
+def _thread_of(sessions: sessionmaker[Session], row: ClaimedAlert) -> queries.ThreadRef | None:
     """The message this alert replies to (or, for a dashboard, edits): the first one sent
     under its thread key."""
     if not row.thread_key or row.notifier not in THREADED:
@@ -349,7 +347,7 @@ class Outbox:
     def of(cls, app: App) -> Outbox:
         return cls(app.sessions, app.owner, app.clock, app.metrics)
 
-    def mark_sent(self, row: AlertRow, delivery: Delivery) -> None:
+    def mark_sent(self, row: ClaimedAlert, delivery: Delivery) -> None:
         """Mark sent; the first message sent under a thread key starts that thread."""
         now = self.clock.now()
         remote_id = delivery.remote_id
@@ -367,21 +365,21 @@ class Outbox:
                     parent_alert_id=row.id,
                     now=now,
                 )
-        self.metrics.delivered(AlertKind(row.kind), (now - row.created_at).total_seconds())
+        self.metrics.delivered(row.kind, (now - row.created_at).total_seconds())
 
-    def mark_skipped(self, row: AlertRow, reason: str) -> None:
+    def mark_skipped(self, row: ClaimedAlert, reason: str) -> None:
         with self.sessions.begin() as session:
             queries.mark_skipped(session, row.id, self.owner, reason)
-        self.metrics.alert(AlertKind(row.kind), "skipped")
+        self.metrics.alert(row.kind, "skipped")
 
-    def mark_failed(self, row: AlertRow, error: str) -> None:
+    def mark_failed(self, row: ClaimedAlert, error: str) -> None:
         with self.sessions.begin() as session:
             queries.mark_failed(session, row.id, self.owner, error)
-        self.metrics.alert(AlertKind(row.kind), "failed")
+        self.metrics.alert(row.kind, "failed")
 
     def retry_later(
         self,
-        row: AlertRow,
+        row: ClaimedAlert,
         error: str,
         delay: float,
         *,
@@ -394,14 +392,16 @@ class Outbox:
                 session, row.id, self.owner, error, due, count=count, keep_order=keep_order
             )
         if count:
-            self.metrics.alert(AlertKind(row.kind), "retried")
+            self.metrics.alert(row.kind, "retried")
 
-    def release(self, row: AlertRow, resumed: bool) -> None:
+    def release(self, row: ClaimedAlert) -> None:
         """Give up a claimed alert this replica did not send, for another to take at once.
         A resumed one stays resumed: an earlier attempt may have sent it, so whoever takes
         it next must look in the channel first."""
         with self.sessions.begin() as session:
-            queries.release_alert(session, row.id, self.owner, self.clock.now(), resumed=resumed)
+            queries.release_alert(
+                session, row.id, self.owner, self.clock.now(), resumed=row.resumed
+            )
         log.info("alert released on stop", extra={"alert_id": row.id})
 
 

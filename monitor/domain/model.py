@@ -256,6 +256,25 @@ class AlertContent:
     note: str = ""
 
 
+@dataclass(frozen=True, slots=True)
+class ClaimedAlert:
+    """An alert's outbox row as this replica claimed it to send (``content`` as stored by
+    ``content_to_json``). ``resumed``: it was in ``sending`` with its lease run out, so an
+    earlier attempt may have sent it and the channel is asked first."""
+
+    id: int
+    kind: AlertKind
+    notifier: str
+    channel: str | None
+    content: dict[str, Any]
+    state: AlertState
+    attempts: int
+    created_at: datetime
+    thread_key: str | None
+    item_id: int | None
+    resumed: bool = False
+
+
 @dataclass(slots=True)
 class Alert:
     """An alert as the outbox holds it."""

@@ -8,8 +8,10 @@ from functools import cache
 from typing import Any
 
 from sqlalchemy import and_, bindparam, case, func, or_, select, update
+from sqlalchemy.engine import RowMapping
 from sqlalchemy.orm import Session
 
+from monitor.domain.model import AlertKind, AlertState, ClaimedAlert
 from storage.models import AlertRow, Thread
 from storage.queries._common import _insert, _statements, _table
 
@@ -32,11 +34,9 @@ def database_now(session: Session) -> datetime:
     return now
 
 
-def claim_alert(
-    session: Session, owner: str, now: datetime, lease: float
-) -> tuple[AlertRow, bool] | None:
+def claim_alert(session: Session, owner: str, now: datetime, lease: float) -> ClaimedAlert | None:
     """Claim the oldest deliverable alert: pending and due, or 'sending' whose lease
-    expired. The flag is True for the latter: its replica died between send and mark, so
+    expired. It is ``resumed`` for the latter: its replica died between send and mark, so
     the caller must check the channel before sending again.
 
     One alert, taken right before it is sent, so each has a lease of its own (a lease for a
@@ -52,17 +52,31 @@ def claim_alert(
         found = conn.execute(_claim_pg_statement(), params).mappings().first()
         if found is None:
             return None
-        values = dict(found)
-        was = values.pop("was")
-        return AlertRow(**values), was == "sending"
+        return _claimed(found, resumed=found["was"] == "sending")
     find, take = _claim_statements(dialect)
     for alert_id, state in conn.execute(find, {"b_now": now}).all():
         params = {"b_id": alert_id, "b_state": state, "b_now": now, "b_owner": owner,
                   "b_until": until}  # fmt: skip
         taken = conn.execute(take, params).mappings().first()
-        if taken is not None:  # the row as claimed, detached: the caller only reads it
-            return AlertRow(**taken), state == "sending"
+        if taken is not None:  # the row as claimed
+            return _claimed(taken, resumed=state == "sending")
     return None
+
+
+def _claimed(row: RowMapping, *, resumed: bool) -> ClaimedAlert:
+    return ClaimedAlert(
+        id=row["id"],
+        kind=AlertKind(row["kind"]),
+        notifier=row["notifier"],
+        channel=row["channel"],
+        content=row["content"],
+        state=AlertState(row["state"]),
+        attempts=row["attempts"],
+        created_at=row["created_at"],
+        thread_key=row["thread_key"],
+        item_id=row["item_id"],
+        resumed=resumed,
+    )
 
 
 def _deliverable() -> Any:
