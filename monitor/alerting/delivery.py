@@ -33,7 +33,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from monitor.alerting.noise import HeldAlert, roll_up
+from monitor.alerting.noise import roll_up
 from monitor.alerting.plan import THREADED
 from monitor.domain.clock import Clock
 from monitor.domain.errors import NotifyError
@@ -50,7 +50,6 @@ from monitor.service.metrics import Metrics
 from monitor.sources.schedule import delivery_backoff
 from notifiers.base import Notifier
 from storage import queries
-from storage.models import AlertRow
 
 log = logging.getLogger("newsmon.delivery")
 
@@ -97,7 +96,7 @@ def release_held(app: App, now: datetime | None = None) -> int:
     now = now or app.clock.now()
     done = 0
     with app.sessions.begin() as session:
-        held = [_held(row) for row in queries.due_held(session, now)]
+        held = queries.due_held(session, now)
         for group in roll_up(held, THREADED):
             released = [alert.id for alert in group.released]
             if group.digest is not None:
@@ -124,19 +123,6 @@ def release_held(app: App, now: datetime | None = None) -> int:
     if done:
         log.info("released %d held alerts", done)
     return done
-
-
-def _held(row: AlertRow) -> HeldAlert:
-    return HeldAlert(
-        id=row.id,
-        kind=AlertKind(row.kind),
-        notifier=row.notifier,
-        channel=row.channel,
-        reason=row.hold_reason or "",
-        note=row.hold_note or "",
-        until=row.next_attempt_at,
-        content=content_from_json(row.content),
-    )
 
 
 async def deliver_pending(

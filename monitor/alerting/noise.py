@@ -22,7 +22,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Literal
 from zoneinfo import ZoneInfo
 
-from monitor.domain.model import AlertContent, AlertKind, Noise, QuietHours, Route
+from monitor.domain.model import AlertContent, AlertKind, HeldAlert, Noise, QuietHours, Route
 
 HoldReason = Literal["digest", "quiet_hours", "cooldown"]
 HOUR = timedelta(hours=1)
@@ -152,20 +152,6 @@ def hour_end(now: datetime) -> datetime:
 
 
 # --- release ------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class HeldAlert:
-    """A held alert as the release step sees it."""
-
-    id: int
-    kind: AlertKind
-    notifier: str
-    channel: str | None
-    reason: str
-    note: str
-    until: datetime
-    content: AlertContent
 
 
 @dataclass(frozen=True, slots=True)

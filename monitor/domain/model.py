@@ -257,6 +257,20 @@ class AlertContent:
 
 
 @dataclass(frozen=True, slots=True)
+class HeldAlert:
+    """A held alert as the release step sees it (quiet hours, cooldown, digest)."""
+
+    id: int
+    kind: AlertKind
+    notifier: str
+    channel: str | None
+    reason: str
+    note: str
+    until: datetime
+    content: AlertContent
+
+
+@dataclass(frozen=True, slots=True)
 class ClaimedAlert:
     """An alert's outbox row as this replica claimed it to send (``content`` as stored by
     ``content_to_json``). ``resumed``: it was in ``sending`` with its lease run out, so an

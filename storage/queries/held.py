@@ -8,6 +8,7 @@ from datetime import datetime
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from monitor.domain.model import AlertKind, HeldAlert, content_from_json
 from storage.models import AlertRow, Item
 from storage.queries._common import _skip_locked
 from storage.queries.alerts import _in_channel, _mark
@@ -62,7 +63,7 @@ def new_item_counts(
     return counts
 
 
-def due_held(session: Session, now: datetime, limit: int = 1000) -> list[AlertRow]:
+def due_held(session: Session, now: datetime, limit: int = 1000) -> list[HeldAlert]:
     """Held alerts whose release time has come, oldest first (locked on PostgreSQL, so one
     replica releases each)."""
     stmt = (
@@ -71,7 +72,20 @@ def due_held(session: Session, now: datetime, limit: int = 1000) -> list[AlertRo
         .order_by(AlertRow.id)
         .limit(limit)
     )
-    return list(session.scalars(_skip_locked(session, stmt)))
+    return [_held(row) for row in session.scalars(_skip_locked(session, stmt))]
+
+
+def _held(row: AlertRow) -> HeldAlert:
+    return HeldAlert(
+        id=row.id,
+        kind=AlertKind(row.kind),
+        notifier=row.notifier,
+        channel=row.channel,
+        reason=row.hold_reason or "",
+        note=row.hold_note or "",
+        until=row.next_attempt_at,
+        content=content_from_json(row.content),
+    )
 
 
 def release_held(session: Session, alert_ids: Sequence[int], now: datetime) -> int:
