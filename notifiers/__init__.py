@@ -1,8 +1,10 @@
 """Notifiers: one module each behind the ``Notifier`` protocol, listed in ``REGISTRY``.
 
-``build_notifiers`` turns the ``notifiers:`` config section into ready notifiers keyed by
-the name a watchlist route uses (``slack``, ``email``, ``console``). Secrets come from the
-environment variables the config names; they are never logged or put in messages.
+``REGISTRY`` is the one list of notifiers: the name a watchlist route uses, the config model
+of its section (``monitor.domain.notifier_config``, where the config loader sees it too)
+and how to build it. ``build_notifiers`` turns the ``notifiers:`` section into ready
+notifiers. Secrets come from the environment variables the config names; they are never
+logged or put in messages.
 """
 
 from __future__ import annotations
@@ -13,10 +15,16 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from monitor.domain.notifier_config import (
+    ConsoleConfig,
+    EmailConfig,
+    NotifiersConfig,
+    SlackConfig,
+)
 from notifiers.base import Notifier
-from notifiers.console import ConsoleConfig, ConsoleNotifier
-from notifiers.email import EmailConfig, EmailNotifier
-from notifiers.slack import SlackConfig, SlackNotifier
+from notifiers.console import ConsoleNotifier
+from notifiers.email import EmailNotifier
+from notifiers.slack import SlackNotifier
 
 
 @dataclass(frozen=True)
@@ -34,23 +42,15 @@ REGISTRY: dict[str, NotifierType] = {
 }
 
 
-def build_notifiers(
-    *,
-    slack: SlackConfig | None,
-    email: EmailConfig | None,
-    console: ConsoleConfig | None,
-    environ: Mapping[str, str],
-) -> dict[str, Notifier]:
-    """The configured notifiers (a ``None`` config means not configured), by name.
+def build_notifiers(config: NotifiersConfig, environ: Mapping[str, str]) -> dict[str, Notifier]:
+    """The configured notifiers, by name.
 
     Raises ``NotifyError(permanent=True)`` naming the environment variable when a secret
     a configured notifier needs is missing.
     """
-    configs: dict[str, BaseModel | None] = {"slack": slack, "email": email, "console": console}
     return {
-        name: REGISTRY[name].build(config, environ)
-        for name, config in configs.items()
-        if config is not None
+        name: REGISTRY[name].build(section, environ)
+        for name, section in config.configured().items()
     }
 
 
@@ -60,6 +60,7 @@ __all__ = [
     "EmailConfig",
     "Notifier",
     "NotifierType",
+    "NotifiersConfig",
     "SlackConfig",
     "build_notifiers",
 ]

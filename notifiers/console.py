@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import sys
-from typing import Literal, TextIO
-
-from pydantic import BaseModel, ConfigDict
+from typing import TextIO
 
 from monitor.domain.model import Alert, AlertContent, Delivery
+from monitor.domain.notifier_config import ConsoleConfig
 from notifiers.format import (
     before_after,
     change_source,
@@ -24,12 +23,6 @@ from notifiers.format import (
     one_line,
     range_summary,
 )
-
-
-class ConsoleConfig(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    stream: Literal["stdout", "stderr"] = "stdout"
 
 
 def render_console(alert: Alert) -> str:

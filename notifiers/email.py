@@ -19,12 +19,10 @@ from collections.abc import Mapping
 from datetime import datetime
 from email.message import EmailMessage
 from email.utils import format_datetime, formataddr, getaddresses, parseaddr
-from typing import Self
-
-from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from monitor.domain.errors import NotifyError
 from monitor.domain.model import Alert, AlertContent, Delivery, FigureChange
+from monitor.domain.notifier_config import EmailConfig
 from notifiers.format import (
     change_source,
     digest_heading,
@@ -44,27 +42,6 @@ log = logging.getLogger(__name__)
 SUBJECT_LIMIT = 200
 SUMMARY_LIMIT = 2000
 DIGEST_SUMMARY_LIMIT = 300  # a digest lists many stories: a taste of each, not the article
-
-
-class EmailConfig(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
-
-    host: str = "localhost"
-    port: int = Field(25, gt=0, lt=65536)
-    starttls: bool = False
-    tls: bool = False
-    username: str | None = None
-    password_env: str = "NEWSMON_SMTP_PASSWORD"  # noqa: S105 (a variable name, not a secret)
-    from_: str = Field("newsmon@localhost", alias="from")
-    to: list[str] = Field(default_factory=lambda: ["team@example.org"])
-    timeout: float = 30.0
-    ca_file: str | None = None  # extra CA bundle to trust (a private relay's certificate)
-
-    @model_validator(mode="after")
-    def _one_tls_mode(self) -> Self:
-        if self.tls and self.starttls:
-            raise ValueError("set either tls (implicit TLS, port 465) or starttls, not both")
-        return self
 
 
 # --- rendering ------------------------------------------------------------------------------

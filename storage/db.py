@@ -158,11 +158,3 @@ def schema_status(engine: Engine) -> tuple[bool, str]:
     if current != head:
         return False, f"schema at revision {current or 'none'}, expected {head}"
     return True, f"reachable, schema at revision {head}"
-
-
-def check_connection(engine: Engine) -> None:
-    try:
-        with engine.connect() as conn:
-            conn.execute(text("SELECT 1"))
-    except SQLAlchemyError as exc:
-        raise StorageError(f"database {redact_url(str(engine.url))} unreachable: {exc}") from None

@@ -9,7 +9,12 @@ import pytest
 
 from tests.conftest import REPO
 
-ALLOWED_FROM_MONITOR = {"monitor.domain.model", "monitor.domain.errors", "monitor.domain.display"}
+ALLOWED_FROM_MONITOR = {
+    "monitor.domain.model",
+    "monitor.domain.errors",
+    "monitor.domain.notifier_config",
+    "monitor.domain.display",
+}
 
 
 def imported_modules(path: Path) -> set[str]:
@@ -44,3 +49,11 @@ def test_storage_never_imports_notifiers_and_notifiers_never_import_storage() ->
             assert not any(
                 n == forbidden or n.startswith(forbidden + ".") for n in imported_modules(path)
             ), path
+
+
+def test_config_never_imports_notifiers() -> None:
+    """The notifier config models live in the domain: monitor and notifiers import no cycle."""
+    for path in (REPO / "monitor" / "config").rglob("*.py"):
+        assert not any(
+            n == "notifiers" or n.startswith("notifiers.") for n in imported_modules(path)
+        ), path

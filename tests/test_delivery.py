@@ -1,8 +1,8 @@
 """The outbox worker against the local Slack API and aiosmtpd: outages, rate limits,
 permanent errors, re-queueing, pacing, and what arrives after a hostile or huge article.
 
-Time is a fake clock (``monitor.alerting.delivery.clock``): a retry "later" is a clock step, never
-a sleep.
+Time is a fake clock (``tests.fakeclock.FakeClock`` as the app's ``clock``): a retry "later"
+is a clock step, never a sleep.
 """
 
 from __future__ import annotations
@@ -28,28 +28,16 @@ from monitor.sources.schedule import delivery_backoff
 from storage import queries
 from storage.models import AlertRow
 from tests.conftest import REPO
+from tests.fakeclock import FakeClock
 from tests.slack_server import SlackServer, find_mentions
 from tests.smtp_server import SmtpServer
 
 T0 = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = T0
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += timedelta(seconds=seconds)
-
-
 @pytest.fixture
-def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
-    fake = Clock()
-    monkeypatch.setattr(delivery, "clock", lambda _app: fake())
-    return fake
+def clock() -> FakeClock:
+    return FakeClock(T0)
 
 
 def write_config(tmp_path: Path, db_url: str, slack: SlackServer, smtp: SmtpServer) -> Path:
@@ -75,8 +63,9 @@ def config_path(tmp_path: Path, sqlite_url: str, slack: SlackServer, smtp: SmtpS
 
 
 @pytest.fixture
-def app(config_path: Path, slack: SlackServer, clock: Clock) -> Iterator[App]:
+def app(config_path: Path, slack: SlackServer, clock: FakeClock) -> Iterator[App]:
     built = build_app(load_config(str(config_path)), environ={"SLACK_BOT_TOKEN": slack.token})
+    built.clock = clock
     for notifier in built.notifiers.values():
         notifier.min_interval = 0.0  # pacing has its own test
     yield built
@@ -121,7 +110,7 @@ def posted_ids(slack: SlackServer) -> list[int]:
 
 
 def test_slack_outage_then_recovery_delivers_every_alert_once_in_order(
-    app: App, slack: SlackServer, clock: Clock
+    app: App, slack: SlackServer, clock: FakeClock
 ) -> None:
     ids = enqueue(app, 5)
     slack.fail_next("internal_error", times=4)  # four attempts meet HTTP 500
@@ -141,7 +130,7 @@ def test_slack_outage_then_recovery_delivers_every_alert_once_in_order(
 
 
 def test_connection_refused_is_temporary_and_nothing_is_lost(
-    app: App, slack: SlackServer, clock: Clock
+    app: App, slack: SlackServer, clock: FakeClock
 ) -> None:
     ids = enqueue(app, 3)
     slack.stop()  # nobody listens: connection refused
@@ -157,7 +146,7 @@ def test_connection_refused_is_temporary_and_nothing_is_lost(
 
 
 def test_smtp_outage_then_recovery_delivers_every_email_once_in_order(
-    app: App, smtp: SmtpServer, clock: Clock
+    app: App, smtp: SmtpServer, clock: FakeClock
 ) -> None:
     ids = enqueue(app, 3, notifier="email", channel="desk@test.example")
     handler: Any = smtp._controller.handler  # type: ignore[union-attr]
@@ -180,12 +169,12 @@ def test_smtp_outage_then_recovery_delivers_every_email_once_in_order(
 # --- rate limits and backoff ----------------------------------------------------------------
 
 
-def test_429_retry_after_is_honoured(app: App, slack: SlackServer, clock: Clock) -> None:
+def test_429_retry_after_is_honoured(app: App, slack: SlackServer, clock: FakeClock) -> None:
     [alert] = enqueue(app, 1)
     slack.fail_next("ratelimited", retry_after=30)
     assert deliver(app) == (0, 0)
     row = rows(app)[alert]
-    assert row.next_attempt_at - clock.now >= timedelta(seconds=30)
+    assert row.next_attempt_at - clock.at >= timedelta(seconds=30)
     clock.advance(29)
     assert deliver(app) == (0, 0)
     assert len(slack.calls) == 1  # not asked again before Retry-After
@@ -203,7 +192,7 @@ def test_backoff_grows_exponentially_with_jitter_up_to_the_cap() -> None:
 
 
 def test_later_alerts_of_a_channel_wait_behind_a_failing_one_others_do_not(
-    app: App, slack: SlackServer, clock: Clock
+    app: App, slack: SlackServer, clock: FakeClock
 ) -> None:
     blocked = enqueue(app, 2, channel="#news-alerts")
     other = enqueue(app, 1, channel="#other", title="Other")
@@ -231,7 +220,7 @@ def test_sends_to_one_channel_are_paced(app: App, slack: SlackServer) -> None:
 def test_permanent_error_fails_once_with_reason_and_retry_requeues(
     app: App,
     slack: SlackServer,
-    clock: Clock,
+    clock: FakeClock,
     config_path: Path,
     error: str,
     caplog: pytest.LogCaptureFixture,
@@ -252,7 +241,7 @@ def test_permanent_error_fails_once_with_reason_and_retry_requeues(
     assert main(["alerts", "--retry", str(alert), "--config", str(config_path)]) == 0
     assert "re-queued 1 alert" in capsys.readouterr().out
     assert rows(app)[alert].state == "pending"
-    clock.now = datetime.now(UTC) + timedelta(seconds=1)  # the CLI re-queues at the real now
+    clock.at = datetime.now(UTC) + timedelta(seconds=1)  # the CLI re-queues at the real now
     assert deliver(app) == (1, 0)
     assert posted_ids(slack) == [alert]
 
@@ -260,7 +249,7 @@ def test_permanent_error_fails_once_with_reason_and_retry_requeues(
 def test_retry_failed_requeues_every_failed_alert_and_rejects_unknown_ids(
     app: App,
     slack: SlackServer,
-    clock: Clock,
+    clock: FakeClock,
     config_path: Path,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
@@ -271,7 +260,7 @@ def test_retry_failed_requeues_every_failed_alert_and_rejects_unknown_ids(
     assert "9999" in capsys.readouterr().err
     assert main(["alerts", "--retry-failed", "--config", str(config_path)]) == 0
     assert "re-queued 2 alert(s)" in capsys.readouterr().out
-    clock.now = datetime.now(UTC) + timedelta(seconds=1)
+    clock.at = datetime.now(UTC) + timedelta(seconds=1)
     assert deliver(app) == (2, 0)
     assert posted_ids(slack) == ids
 

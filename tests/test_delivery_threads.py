@@ -17,7 +17,8 @@ import yaml
 from monitor.alerting.plan import plan_follow_up
 from monitor.cli.main import main
 from monitor.domain.model import Alert, AlertContent, Article
-from notifiers.slack import SlackConfig, SlackNotifier, render_slack
+from monitor.domain.notifier_config import SlackConfig
+from notifiers.slack import SlackNotifier, render_slack
 from tests.conftest import REPO
 from tests.slack_server import SlackServer
 

@@ -20,13 +20,15 @@ import pytest
 
 from monitor.alerting import delivery
 from monitor.config.settings import load_config
+from monitor.domain.clock import SystemClock
 from monitor.domain.model import Alert, AlertContent, Delivery, content_to_json
-from monitor.service.app import App, build_app
+from monitor.service.app import App, build_app, database_clock
 from storage import queries
 from storage.models import AlertRow
+from tests.fakeclock import FakeClock, SkewedClock
 from tests.slack_server import SlackServer
 from tests.smtp_server import SmtpServer
-from tests.test_delivery import T0, Clock, enqueue, rows, write_config
+from tests.test_delivery import T0, enqueue, rows, write_config
 
 EMAIL = ("email", "desk@test.example")
 
@@ -66,13 +68,12 @@ def wrap_send(app: App, name: str, around: Any) -> None:
 
 
 def test_slow_relay_and_two_replicas_send_each_email_once(
-    replicas: tuple[App, App], smtp: SmtpServer, monkeypatch: pytest.MonkeyPatch
+    replicas: tuple[App, App], smtp: SmtpServer
 ) -> None:
     """Each of A's sends takes 70 s of (fake) time: after two of them a lease taken for a
     whole batch at the start would have run out, and B would send the rest a second time."""
     a, b = replicas
-    clock = Clock()
-    monkeypatch.setattr(delivery, "clock", lambda _app: clock())
+    a.clock = b.clock = clock = FakeClock(T0)
     ids = enqueue(a, 6, *EMAIL)
     sends = 0
 
@@ -172,13 +173,11 @@ def test_a_cancelled_delivery_releases_the_alert_it_had_not_started_to_send(
 
 def test_a_replica_whose_clock_is_three_minutes_ahead_takes_no_leased_alert(
     pg_url: str, tmp_path: Path, slack: SlackServer, smtp: SmtpServer,
-    monkeypatch: pytest.MonkeyPatch,
 ) -> None:  # fmt: skip
     path = write_config(tmp_path, pg_url, slack, smtp)
     a, b = replica(path, slack), replica(path, slack)
-    real_now = delivery.local_now
-    skew = [timedelta(0)]  # from when B starts, this host's clock is three minutes ahead
-    monkeypatch.setattr(delivery, "local_now", lambda: real_now() + skew[0])
+    b_host = SkewedClock(SystemClock())  # from when B starts, three minutes ahead
+    b.clock = database_clock(b.engine, local=b_host)
     ids = enqueue(a, 3, *EMAIL)
     in_flight, go_on = threading.Event(), threading.Event()
 
@@ -194,7 +193,7 @@ def test_a_replica_whose_clock_is_three_minutes_ahead_takes_no_leased_alert(
     first.start()
     assert in_flight.wait(30)
 
-    skew[0] = timedelta(minutes=3)  # beyond A's two-minute lease, by B's clock
+    b_host.skew = timedelta(minutes=3)  # beyond A's two-minute lease, by B's clock
     assert asyncio.run(delivery.deliver_pending(b)) == (2, 0)  # not A's, in flight
     go_on.set()
     first.join(30)
@@ -205,10 +204,9 @@ def test_a_replica_whose_clock_is_three_minutes_ahead_takes_no_leased_alert(
 
 def test_leases_are_stamped_with_the_database_clock(
     pg_url: str, tmp_path: Path, slack: SlackServer, smtp: SmtpServer,
-    monkeypatch: pytest.MonkeyPatch,
 ) -> None:  # fmt: skip
     app = replica(write_config(tmp_path, pg_url, slack, smtp), slack)
-    monkeypatch.setattr(delivery, "local_now", lambda: datetime.now(UTC) + timedelta(hours=1))
+    app.clock = database_clock(app.engine, local=SkewedClock(SystemClock(), timedelta(hours=1)))
     [alert] = enqueue(app, 1, *EMAIL)
     before = datetime.now(UTC)
     assert asyncio.run(delivery.deliver_pending(app)) == (1, 0)
@@ -239,11 +237,10 @@ def add(app: App, kind: str, key: str, **values: Any) -> int:
 
 
 def test_a_follow_up_waits_for_its_story_alert_stuck_in_sending(
-    replicas: tuple[App, App], slack: SlackServer, monkeypatch: pytest.MonkeyPatch
+    replicas: tuple[App, App], slack: SlackServer
 ) -> None:
     a, b = replicas
-    clock = Clock()
-    monkeypatch.setattr(delivery, "clock", lambda _app: clock())
+    a.clock = b.clock = clock = FakeClock(T0)
     lease_end = T0 + timedelta(seconds=120)
     parent = add(a, "new_item", "p", state="sending", lease_owner="dead", lease_until=lease_end)
     follow = add(a, "follow_up", "f")
@@ -260,11 +257,10 @@ def test_a_follow_up_waits_for_its_story_alert_stuck_in_sending(
 
 
 def test_a_follow_up_fails_with_its_story_alert_and_retry_failed_brings_both_back(
-    replicas: tuple[App, App], slack: SlackServer, monkeypatch: pytest.MonkeyPatch
+    replicas: tuple[App, App], slack: SlackServer
 ) -> None:
     a, _ = replicas
-    clock = Clock()
-    monkeypatch.setattr(delivery, "clock", lambda _app: clock())
+    a.clock = clock = FakeClock(T0)
     parent = add(a, "new_item", "p")
     follow = add(a, "follow_up", "f")
     # What an earlier version left behind: a follow-up skipped for good.
@@ -277,7 +273,7 @@ def test_a_follow_up_fails_with_its_story_alert_and_retry_failed_brings_both_bac
     assert f"alert {parent}" in (state[follow].last_error or "")
 
     with a.sessions.begin() as session:
-        assert queries.requeue_alerts(session, clock()) == 3  # --retry-failed
+        assert queries.requeue_alerts(session, clock.now()) == 3  # --retry-failed
     assert asyncio.run(delivery.deliver_pending(a)) == (3, 0)
     story, *replies = slack.messages
     assert [m["thread_ts"] for m in replies] == [story["ts"]] * 2

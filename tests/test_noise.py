@@ -7,10 +7,10 @@ from datetime import UTC, datetime, time
 
 import pytest
 
-from monitor.alerting.noise import HeldAlert, hold_for, next_digest, quiet_until, roll_up
+from monitor.alerting.noise import hold_for, next_digest, quiet_until, roll_up
 from monitor.analysis.watchlist import load_watchlist_text
 from monitor.domain.errors import ConfigError
-from monitor.domain.model import AlertContent, AlertKind, Noise, QuietHours, Route
+from monitor.domain.model import AlertContent, AlertKind, HeldAlert, Noise, QuietHours, Route
 from tests.conftest import REPO
 
 KYIV_NIGHT = QuietHours(time(22, 0), time(7, 0), "Europe/Kyiv")

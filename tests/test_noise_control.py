@@ -20,6 +20,7 @@ import yaml
 
 from monitor.alerting import delivery
 from monitor.config.settings import load_config
+from monitor.domain.clock import Clock
 from monitor.domain.model import Alert, Article, Delivery, Entry, Match, Observation
 from monitor.identity.keys import entry_keys
 from monitor.pipeline.ingest import Ingested, NewEntry, record_entries
@@ -27,18 +28,11 @@ from monitor.service.app import App, build_app
 from storage import queries
 from storage.models import AlertRow
 from tests.conftest import REPO
+from tests.fakeclock import FakeClock
 
 WATCHLIST = REPO / "tests" / "data" / "noise" / "noisy.yaml"
 T0 = datetime(2026, 11, 20, 9, 10, tzinfo=UTC)  # a Friday, 11:10 in Kyiv (UTC+2)
 WORDS = [f"w{i}" for i in range(5000)]
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = T0
-
-    def __call__(self) -> datetime:
-        return self.now
 
 
 class Recorder:
@@ -62,15 +56,13 @@ class Recorder:
 
 
 @pytest.fixture
-def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
-    fake = Clock()
-    monkeypatch.setattr(delivery, "clock", lambda _app: fake())
-    return fake
+def clock() -> FakeClock:
+    return FakeClock(T0)
 
 
-def make_app(tmp_path: Path, db_url: str, extra: dict[str, Any]) -> App:
+def make_app(tmp_path: Path, db_url: str, extra: dict[str, Any], clock: Clock) -> App:
     """An app whose only watchlist is ``noisy`` plus ``extra`` keys, with recording
-    notifiers named slack and email."""
+    notifiers named slack and email, telling the time by ``clock``."""
     watchlists = tmp_path / "watchlists"
     watchlists.mkdir()
     data = yaml.safe_load(WATCHLIST.read_text(encoding="utf-8"))
@@ -87,6 +79,7 @@ def make_app(tmp_path: Path, db_url: str, extra: dict[str, Any]) -> App:
     path.write_text(yaml.safe_dump(config), encoding="utf-8")
     app = build_app(load_config(str(path)), environ={})
     app.notifiers = {"slack": Recorder("slack"), "email": Recorder("email")}  # type: ignore[dict-item]
+    app.clock = clock
     return app
 
 
@@ -149,24 +142,24 @@ def recorder(app: App, name: str = "slack") -> Recorder:
 
 
 def test_over_the_hourly_cap_new_stories_roll_into_one_digest_at_the_end_of_the_hour(
-    tmp_path: Path, db_url: str, clock: Clock, apps: list[App]
+    tmp_path: Path, db_url: str, clock: FakeClock, apps: list[App]
 ) -> None:
-    app = make_app(tmp_path, db_url, {"noise": {"max_per_hour": 2}})
+    app = make_app(tmp_path, db_url, {"noise": {"max_per_hour": 2}}, clock)
     apps.append(app)
     for n in range(5):
         store(app, n, T0 + timedelta(minutes=n))
     assert [r.state for r in rows(app)] == ["pending"] * 2 + ["held"] * 3
     assert {r.next_attempt_at for r in rows(app)[2:]} == {datetime(2026, 11, 20, 10, tzinfo=UTC)}
-    clock.now = T0 + timedelta(minutes=5)
+    clock.at = T0 + timedelta(minutes=5)
     deliver(app)
     slack = recorder(app)
     assert [a.content.title for a in slack.sent] == ["Harbour story 0", "Harbour story 1"]
 
-    clock.now = datetime(2026, 11, 20, 9, 59, tzinfo=UTC)
+    clock.at = datetime(2026, 11, 20, 9, 59, tzinfo=UTC)
     deliver(app)
     assert len(slack.sent) == 2, "held until the hour is over"
 
-    clock.now = datetime(2026, 11, 20, 10, 0, 5, tzinfo=UTC)
+    clock.at = datetime(2026, 11, 20, 10, 0, 5, tzinfo=UTC)
     deliver(app)
     assert slack.kinds() == ["new_item", "new_item", "digest"]
     digest = slack.sent[-1].content
@@ -179,20 +172,20 @@ def test_over_the_hourly_cap_new_stories_roll_into_one_digest_at_the_end_of_the_
     assert len(members) == 3 and {r.rolled_into for r in members} == {digest_row.id}
 
     # a new hour, a fresh allowance; and nothing is released or sent twice
-    store(app, 9, clock.now)
+    store(app, 9, clock.at)
     deliver(app)
     deliver(app)
     assert slack.kinds() == ["new_item", "new_item", "digest", "new_item"]
 
 
 def test_quiet_hours_hold_alerts_until_a_morning_roll_up_and_figure_threads_keep_theirs(
-    tmp_path: Path, db_url: str, clock: Clock, apps: list[App]
+    tmp_path: Path, db_url: str, clock: FakeClock, apps: list[App]
 ) -> None:
     quiet = {"start": "22:00", "end": "07:00", "timezone": "Europe/Kyiv"}
-    app = make_app(tmp_path, db_url, {"noise": {"quiet_hours": quiet}})
+    app = make_app(tmp_path, db_url, {"noise": {"quiet_hours": quiet}}, clock)
     apps.append(app)
     night = datetime(2026, 11, 20, 21, 30, tzinfo=UTC)  # 23:30 in Kyiv
-    clock.now = night
+    clock.at = night
     store(app, 1, night)
     store(app, 2, night + timedelta(minutes=5), observations=[sunk(4)])
     deliver(app)
@@ -202,10 +195,10 @@ def test_quiet_hours_hold_alerts_until_a_morning_roll_up_and_figure_threads_keep
     assert {r.state for r in rows(app)} == {"held"}
     assert {r.next_attempt_at for r in rows(app)} == {morning}
 
-    clock.now = morning - timedelta(seconds=1)
+    clock.at = morning - timedelta(seconds=1)
     deliver(app)
     assert slack.sent == []
-    clock.now = morning
+    clock.at = morning
     deliver(app)
     # the figure change keeps its own thread; the two new stories become one roll-up
     assert slack.kinds() == ["figure_change", "digest"]
@@ -214,9 +207,9 @@ def test_quiet_hours_hold_alerts_until_a_morning_roll_up_and_figure_threads_keep
 
 
 def test_a_story_alerts_once_it_reaches_the_watchlists_minimum_of_outlets(
-    tmp_path: Path, db_url: str, clock: Clock, apps: list[App]
+    tmp_path: Path, db_url: str, clock: FakeClock, apps: list[App]
 ) -> None:
-    app = make_app(tmp_path, db_url, {"noise": {"min_outlets": 2}})
+    app = make_app(tmp_path, db_url, {"noise": {"min_outlets": 2}}, clock)
     apps.append(app)
     first = store(app, 1, T0, outlet="a.example")
     assert first.new_story and first.alerts == 0
@@ -225,7 +218,7 @@ def test_a_story_alerts_once_it_reaches_the_watchlists_minimum_of_outlets(
     assert copy.story_id == first.story_id and copy.alert_kinds == ("new_item",)
     third = store(app, 1, T0 + timedelta(minutes=6), outlet="c.example")
     assert "new_item" not in third.alert_kinds
-    clock.now = T0 + timedelta(minutes=7)
+    clock.at = T0 + timedelta(minutes=7)
     deliver(app)
     [alert] = [a for a in recorder(app).sent if a.kind == "new_item"]
     assert alert.content.outlet == "b.example"
@@ -233,19 +226,19 @@ def test_a_story_alerts_once_it_reaches_the_watchlists_minimum_of_outlets(
 
 
 def test_a_digest_route_batches_new_stories_hourly_and_sends_figure_changes_at_once(
-    tmp_path: Path, db_url: str, clock: Clock, apps: list[App]
+    tmp_path: Path, db_url: str, clock: FakeClock, apps: list[App]
 ) -> None:
     routes = [{"notifier": "email", "to": ["desk@example.org"], "digest": "hourly"}]
-    app = make_app(tmp_path, db_url, {"routes": routes})
+    app = make_app(tmp_path, db_url, {"routes": routes}, clock)
     apps.append(app)
     store(app, 1, T0)
     store(app, 2, T0 + timedelta(minutes=1), observations=[sunk(3)])
     store(app, 3, T0 + timedelta(minutes=2))
-    clock.now = T0 + timedelta(minutes=3)
+    clock.at = T0 + timedelta(minutes=3)
     deliver(app)
     email = recorder(app, "email")
     assert email.kinds() == ["figure_change"]
-    clock.now = datetime(2026, 11, 20, 10, 0, tzinfo=UTC)
+    clock.at = datetime(2026, 11, 20, 10, 0, tzinfo=UTC)
     deliver(app)
     assert email.kinds() == ["figure_change", "digest"]
     digest = email.sent[-1]
@@ -255,9 +248,9 @@ def test_a_digest_route_batches_new_stories_hourly_and_sends_figure_changes_at_o
 
 
 def test_each_figure_has_one_slack_thread_whose_first_message_is_edited_with_every_change(
-    tmp_path: Path, db_url: str, clock: Clock, apps: list[App]
+    tmp_path: Path, db_url: str, clock: FakeClock, apps: list[App]
 ) -> None:
-    app = make_app(tmp_path, db_url, {})
+    app = make_app(tmp_path, db_url, {}, clock)
     apps.append(app)
     store(app, 1, T0, observations=[sunk(3)])
     deliver(app)
@@ -268,7 +261,7 @@ def test_each_figure_has_one_slack_thread_whose_first_message_is_edited_with_eve
 
     store(app, 2, T0 + timedelta(minutes=5), observations=[sunk(7)])
     store(app, 3, T0 + timedelta(minutes=9), observations=[sunk(12)])
-    clock.now = T0 + timedelta(minutes=10)
+    clock.at = T0 + timedelta(minutes=10)
     deliver(app)
     later = slack.sent[2:]
     assert [a.kind for a in later] == ["new_item", "figure_change", "dashboard"] * 2
@@ -284,16 +277,16 @@ def test_each_figure_has_one_slack_thread_whose_first_message_is_edited_with_eve
 
 
 def test_a_follow_up_is_skipped_when_its_story_went_out_in_a_digest(
-    tmp_path: Path, db_url: str, clock: Clock, apps: list[App]
+    tmp_path: Path, db_url: str, clock: FakeClock, apps: list[App]
 ) -> None:
-    app = make_app(tmp_path, db_url, {"noise": {"max_per_hour": 1}})
+    app = make_app(tmp_path, db_url, {"noise": {"max_per_hour": 1}}, clock)
     apps.append(app)
     store(app, 1, T0)
     store(app, 2, T0)
     store(app, 3, T0)
-    clock.now = datetime(2026, 11, 20, 10, 0, tzinfo=UTC)
+    clock.at = datetime(2026, 11, 20, 10, 0, tzinfo=UTC)
     deliver(app)
-    store(app, 2, clock.now, outlet="b.example")  # a copy of a story that was rolled up
+    store(app, 2, clock.at, outlet="b.example")  # a copy of a story that was rolled up
     deliver(app)
     slack = recorder(app)
     assert slack.kinds() == ["new_item", "digest"]
@@ -302,16 +295,17 @@ def test_a_follow_up_is_skipped_when_its_story_went_out_in_a_digest(
 
 
 def test_held_alerts_are_released_once_by_one_of_two_replicas(
-    tmp_path: Path, db_url: str, clock: Clock, apps: list[App]
+    tmp_path: Path, db_url: str, clock: FakeClock, apps: list[App]
 ) -> None:
-    app = make_app(tmp_path, db_url, {"noise": {"max_per_hour": 1}})
+    app = make_app(tmp_path, db_url, {"noise": {"max_per_hour": 1}}, clock)
     apps.append(app)
     other = build_app(app.config, environ={})
     other.notifiers = app.notifiers
+    other.clock = clock
     apps.append(other)
     for n in range(4):
         store(app, n, T0)
-    clock.now = datetime(2026, 11, 20, 10, 0, tzinfo=UTC)
+    clock.at = datetime(2026, 11, 20, 10, 0, tzinfo=UTC)
     assert delivery.release_held(app) + delivery.release_held(other) == 3
     with app.sessions() as session:
         digests = [r for r in session.query(AlertRow) if r.kind == "digest"]

@@ -11,8 +11,9 @@ import pytest
 
 from monitor.domain.errors import NotifyError
 from monitor.domain.model import Alert, Delivery
+from monitor.domain.notifier_config import EmailConfig, NotifiersConfig
 from notifiers import build_notifiers
-from notifiers.email import EmailConfig, EmailNotifier
+from notifiers.email import EmailNotifier
 from tests.smtp_server import SmtpServer, Tls, make_tls
 from tests.test_notify_render import load_alert as load_fixture
 
@@ -100,9 +101,7 @@ def test_bad_route_recipients_are_permanent(smtp: SmtpServer, channel: str) -> N
 def test_auth_with_password_from_environment() -> None:
     with SmtpServer(auth=("newsmon", "s3cret")) as server:
         cfg = config(server, username="newsmon", password_env="SMTP_PW")
-        notifier = build_notifiers(
-            slack=None, email=cfg, console=None, environ={"SMTP_PW": "s3cret"}
-        )
+        notifier = build_notifiers(NotifiersConfig(email=cfg), environ={"SMTP_PW": "s3cret"})
         notifier["email"].send(load_alert("new_item"))
         assert [got.authenticated_as for got in server.messages] == ["newsmon"]
         wrong = EmailNotifier(cfg, password="wrong")
@@ -115,7 +114,7 @@ def test_auth_with_password_from_environment() -> None:
 def test_missing_password_names_the_variable() -> None:
     cfg = EmailConfig.model_validate({"username": "u", "password_env": "MY_SMTP_PW"})
     with pytest.raises(NotifyError, match=r"\$MY_SMTP_PW"):
-        build_notifiers(slack=None, email=cfg, console=None, environ={})
+        build_notifiers(NotifiersConfig(email=cfg), environ={})
 
 
 def test_server_requiring_auth_refuses_anonymous_permanently() -> None:

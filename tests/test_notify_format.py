@@ -53,7 +53,7 @@ def content(kind: AlertKind = "figure_change", **kwargs: object) -> AlertContent
 
 
 def test_every_alert_kind_has_a_label() -> None:
-    assert set(KIND_LABELS) == set(typing.get_args(AlertKind))
+    assert set(KIND_LABELS) == set(AlertKind)
     assert KIND_LABELS["dashboard"] == "Figure dashboard" and KIND_LABELS["digest"] == "Digest"
 
 

@@ -11,43 +11,57 @@ import pytest
 import notifiers
 from monitor.domain.errors import NotifyError
 from monitor.domain.model import Delivery
+from monitor.domain.notifier_config import (
+    NOTIFIER_NAMES,
+    ConsoleConfig,
+    EmailConfig,
+    NotifiersConfig,
+    SlackConfig,
+)
 from notifiers import REGISTRY, build_notifiers
-from notifiers.console import ConsoleConfig, ConsoleNotifier
-from notifiers.email import EmailConfig
-from notifiers.slack import SlackConfig
+from notifiers.console import ConsoleNotifier
 from tests.test_notify_render import load_alert
 
 PACKAGE = Path(notifiers.__file__).parent
-ALLOWED_FROM_MONITOR = {"monitor.domain.model", "monitor.domain.errors"}
+ALLOWED_FROM_MONITOR = {
+    "monitor.domain.model",
+    "monitor.domain.errors",
+    "monitor.domain.notifier_config",
+}
 
 
 def test_registry_lists_every_notifier_with_its_config() -> None:
     assert set(REGISTRY) == {"slack", "email", "console"}
+    assert tuple(REGISTRY) == NOTIFIER_NAMES  # the config sections are the registry's
     assert REGISTRY["slack"].config is SlackConfig
     assert REGISTRY["email"].config is EmailConfig
     assert REGISTRY["console"].config is ConsoleConfig
 
 
 def test_build_notifiers_builds_only_configured_ones() -> None:
-    built = build_notifiers(slack=None, email=None, console=ConsoleConfig(), environ={})
+    built = build_notifiers(NotifiersConfig(console=ConsoleConfig()), environ={})
     assert list(built) == ["console"]
     assert built["console"].name == "console"
-    assert build_notifiers(slack=None, email=None, console=None, environ={}) == {}
+    assert build_notifiers(NotifiersConfig(), environ={}) == {}
+
+
+def test_each_config_section_is_validated_by_its_notifiers_model() -> None:
+    sections = NotifiersConfig.model_fields
+    for name, entry in REGISTRY.items():
+        assert sections[name].annotation == entry.config | None
 
 
 def test_missing_secret_error_never_contains_other_secrets() -> None:
     env = {"NEWSMON_SMTP_PASSWORD": "hunter2-secret"}
     with pytest.raises(NotifyError) as caught:
-        build_notifiers(slack=SlackConfig(), email=EmailConfig(), console=None, environ=env)
+        build_notifiers(NotifiersConfig(slack=SlackConfig(), email=EmailConfig()), environ=env)
     assert "SLACK_BOT_TOKEN" in str(caught.value) and "hunter2" not in str(caught.value)
     assert caught.value.permanent
 
 
 def test_every_notifier_answers_already_sent_and_paces() -> None:
     built = build_notifiers(
-        slack=SlackConfig(),
-        email=EmailConfig(),
-        console=ConsoleConfig(),
+        NotifiersConfig(slack=SlackConfig(), email=EmailConfig(), console=ConsoleConfig()),
         environ={"SLACK_WEBHOOK_URL": "http://127.0.0.1:9/hook"},
     )
     for notifier in built.values():
@@ -91,15 +105,25 @@ def _imports(path: Path) -> set[str]:
     return names
 
 
-@pytest.mark.parametrize("path", sorted(PACKAGE.glob("*.py")), ids=lambda p: p.name)
+def _module(path: Path) -> str:
+    """``notifiers.slack`` for notifiers/slack.py and for every module of notifiers/slack/."""
+    top = path.relative_to(PACKAGE).parts[0]
+    return "notifiers." + top.removesuffix(".py")
+
+
+@pytest.mark.parametrize(
+    "path", sorted(PACKAGE.rglob("*.py")), ids=lambda p: str(p.relative_to(PACKAGE))
+)
 def test_notifiers_import_only_domain_types_and_no_other_notifier(path: Path) -> None:
     imports = _imports(path)
     from_monitor = {name for name in imports if name.split(".")[0] == "monitor"}
     assert from_monitor <= ALLOWED_FROM_MONITOR, f"{path.name} imports {from_monitor}"
     assert not {name for name in imports if name.split(".")[0] == "storage"}
-    if path.name != "__init__.py":
-        siblings = {n for n in imports if n.startswith("notifiers.")} - {
-            "notifiers.base",
-            "notifiers.format",
-        }
+    if path != PACKAGE / "__init__.py":
+        own = _module(path)
+        siblings = {
+            n
+            for n in imports
+            if n.startswith("notifiers.") and n != own and not n.startswith(own + ".")
+        } - {"notifiers.base", "notifiers.format"}
         assert not siblings, f"{path.name} imports another notifier: {siblings}"

@@ -10,8 +10,9 @@ import pytest
 
 from monitor.domain.errors import NotifyError
 from monitor.domain.model import Alert, Delivery
+from monitor.domain.notifier_config import NotifiersConfig, SlackConfig
 from notifiers import build_notifiers
-from notifiers.slack import SlackConfig, SlackError, SlackNotifier
+from notifiers.slack import SlackError, SlackNotifier
 from tests.slack_server import SlackServer, find_mentions
 from tests.test_notify_render import HOSTILE, _dashboard, _digest, _huge, load_alert
 
@@ -235,10 +236,10 @@ def test_already_sent_without_permission_says_none(slack: SlackServer) -> None:
 def test_build_notifiers_prefers_token_then_webhook(slack: SlackServer) -> None:
     config = SlackConfig(base_url=slack.base_url.rstrip("/"))
     env = {"SLACK_BOT_TOKEN": slack.token, "SLACK_WEBHOOK_URL": slack.webhook_url}
-    notifiers = build_notifiers(slack=config, email=None, console=None, environ=env)
+    notifiers = build_notifiers(NotifiersConfig(slack=config), environ=env)
     notifiers["slack"].send(load_alert("new_item"))
     only_hook = {"SLACK_WEBHOOK_URL": slack.webhook_url}
-    build_notifiers(slack=config, email=None, console=None, environ=only_hook)["slack"].send(
+    build_notifiers(NotifiersConfig(slack=config), environ=only_hook)["slack"].send(
         load_alert("new_item")
     )
     assert [c.method for c in slack.calls] == ["chat.postMessage", "webhook"]
@@ -247,7 +248,7 @@ def test_build_notifiers_prefers_token_then_webhook(slack: SlackServer) -> None:
 def test_build_notifiers_names_missing_secret_variables() -> None:
     config = SlackConfig(token_env="MY_TOKEN", webhook_url_env="MY_HOOK")
     with pytest.raises(NotifyError, match=r"\$MY_TOKEN .*\$MY_HOOK"):
-        build_notifiers(slack=config, email=None, console=None, environ={})
+        build_notifiers(NotifiersConfig(slack=config), environ={})
 
 
 # --- dashboards: chat.update of a figure's thread parent ------------------------------------

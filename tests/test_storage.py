@@ -259,12 +259,11 @@ def test_concurrent_senders_claim_every_alert_exactly_once(engine: Engine) -> No
                 taken = queries.claim_alert(session, owner, NOW, LEASE)
             if taken is None:
                 return
-            row, resumed = taken
-            assert not resumed
+            assert not taken.resumed
             with sessions(engine).begin() as session:
-                queries.mark_sent(session, row.id, owner, NOW, None)
+                queries.mark_sent(session, taken.id, owner, NOW, None)
             with lock:
-                claimed[row.id] += 1
+                claimed[taken.id] += 1
 
     run_threads(sender, [f"r{n}" for n in range(4)])
     assert sorted(claimed) == ids and set(claimed.values()) == {1}
@@ -276,13 +275,13 @@ def test_an_alert_whose_sender_died_is_resumed_after_its_lease(engine: Engine) -
     (alert_id,) = add_alerts(engine, 1)
     with sessions(engine).begin() as session:
         taken = queries.claim_alert(session, "dead", NOW, LEASE)
-        assert taken is not None and taken[0].id == alert_id
+        assert taken is not None and taken.id == alert_id
     with sessions(engine).begin() as session:
         assert queries.claim_alert(session, "r2", NOW + timedelta(seconds=LEASE - 1), LEASE) is None
     with sessions(engine).begin() as session:
         later = NOW + timedelta(seconds=LEASE + 1)
         taken = queries.claim_alert(session, "r2", later, LEASE)
-        resumed = (taken[0].id, taken[1]) if taken else None
+        resumed = (taken.id, taken.resumed) if taken else None
     assert resumed == (alert_id, True)  # the caller checks the channel before resending
 
 

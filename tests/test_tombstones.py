@@ -1,9 +1,9 @@
 """A story already stored is never new again, whatever retention drops.
 
 ``newsmon run --once`` and the service's retention job against a local feed server, with
-the clock moved 91 days ahead (``monitor.pipeline.cycle.utcnow``, which the service's
-retention reads too), on SQLite and PostgreSQL: items past ``retention.items`` lose their
-text but keep their identity as a tombstone while the feed carries them, and go once it
+the clock moved 91 days ahead (a fake clock every app is built with, the CLI's and the
+retention job's), on SQLite and PostgreSQL: items past ``retention.items`` lose their text
+but keep their identity as a tombstone while the feed carries them, and go once it
 no longer does.
 """
 
@@ -17,14 +17,13 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from monitor.alerting import delivery
 from monitor.config.settings import load_config
-from monitor.pipeline import cycle
-from monitor.service import runner as service
+from monitor.service import app as app_module
 from monitor.service.app import build_app
 from monitor.service.runner import Service
 from storage.models import Item
 from tests.conftest import REPO
+from tests.fakeclock import FakeClock
 from tests.feedserver import FeedServer
 from tests.test_baseline import DEMINING, NIS, ZELENSKY, alerted, rss, rss_item, run_once
 from tests.test_baseline import write_config as baseline_config
@@ -33,20 +32,11 @@ T0 = datetime.now(UTC).replace(microsecond=0)
 DAY = timedelta(days=1)
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = T0
-
-    def __call__(self) -> datetime:
-        return self.now
-
-
 @pytest.fixture
-def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
-    fake = Clock()
-    for module in (cycle, service):
-        monkeypatch.setattr(module, "utcnow", fake)
-    monkeypatch.setattr(delivery, "clock", lambda _app: fake())
+def clock(monkeypatch: pytest.MonkeyPatch) -> FakeClock:
+    """The clock of every app built meanwhile, the CLI's included."""
+    fake = FakeClock(T0)
+    monkeypatch.setattr(app_module, "database_clock", lambda engine, local=None: fake)
     return fake
 
 
@@ -66,7 +56,7 @@ def stored_items(config: str) -> dict[str, bool]:
 
 
 def test_a_story_the_feed_still_carries_after_retention_is_not_announced_again(
-    tmp_path: Path, db_url: str, clock: Clock, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, db_url: str, clock: FakeClock, capsys: pytest.CaptureFixture[str]
 ) -> None:
     shutil.copytree(REPO / "watchlists", tmp_path / "watchlists")
     # Undated entries and max_age "off": no age rule hides a repeat, only identity can.
@@ -79,7 +69,7 @@ def test_a_story_the_feed_still_carries_after_retention_is_not_announced_again(
 
         # 91 days later retention prunes the items (90 days) and the sent alerts (30 days)
         # while the feed still carries both stories; a third one makes its body change.
-        clock.now = T0 + 91 * DAY
+        clock.at = T0 + 91 * DAY
         retention(config)
         assert stored_items(config) == {"zelensky": True, "demining": True}
         assert cli_alert_ids(config) == set()  # delivered alerts are gone too
@@ -90,10 +80,10 @@ def test_a_story_the_feed_still_carries_after_retention_is_not_announced_again(
         assert set(alerted(config)) == {"nis"}  # the pruned stories are not new again
 
         # The feed drops the Zelensky story: its tombstone goes, the carried one stays.
-        clock.now = T0 + 92 * DAY
+        clock.at = T0 + 92 * DAY
         feeds.add("/kyiv.xml", rss(nis, demining), content_type="application/rss+xml")
         assert "0 new items" in run_once(config, capsys)
-        clock.now = T0 + 94 * DAY
+        clock.at = T0 + 94 * DAY
         retention(config)
         assert stored_items(config) == {"demining": True, "nis": False}
 

@@ -27,23 +27,29 @@ import asyncio
 import itertools
 import logging
 import time
-import weakref
-from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
 
-from monitor.alerting.noise import HeldAlert, roll_up
+from monitor.alerting.noise import roll_up
 from monitor.alerting.plan import THREADED
+from monitor.domain.clock import Clock
 from monitor.domain.errors import NotifyError
-from monitor.domain.model import Alert, Delivery, content_from_json, content_to_json
+from monitor.domain.model import (
+    Alert,
+    AlertKind,
+    ClaimedAlert,
+    Delivery,
+    content_from_json,
+    content_to_json,
+)
 from monitor.service.app import App
+from monitor.service.metrics import Metrics
 from monitor.sources.schedule import delivery_backoff
 from notifiers.base import Notifier
 from storage import queries
-from storage.models import AlertRow
 
 log = logging.getLogger("newsmon.delivery")
 
@@ -51,46 +57,14 @@ GAUGE_EVERY = 50  # alerts between two updates of the pending gauge (a grouped c
 WAITING = ("pending", "sending", "held")  # a thread's first alert may still go out
 
 
-def local_now() -> datetime:
-    """This process's clock."""
-    return datetime.now(UTC)
-
-
-def database_now(app: App) -> datetime:
-    """Now, by the database's clock (on SQLite, by this host's: the file is on it).
-
-    This clock's offset from the database's is measured (half a round trip at most off)
-    and measured again every ``OFFSET_TTL`` seconds, not asked for on every stamp: two
-    stamps per alert sent would each cost a round trip."""
-    if app.engine.dialect.name != "postgresql":
-        return local_now()
-    measured = _offsets.get(app.engine)
-    if measured is None or time.monotonic() - measured[0] > OFFSET_TTL:
-        with app.readers() as session:
-            before = local_now()
-            server = queries.database_now(session)
-            after = local_now()
-        measured = (time.monotonic(), server - (before + (after - before) / 2))
-        _offsets[app.engine] = measured
-    return local_now() + measured[1]
-
-
-OFFSET_TTL = 30.0
-_offsets: weakref.WeakKeyDictionary[Engine, tuple[float, timedelta]] = weakref.WeakKeyDictionary()
-
-
-# The clock leases and due times are stamped with; tests replace it with a fake one.
-clock: Callable[[App], datetime] = database_now
-
-
-def to_alert(row: AlertRow) -> Alert:
+def to_alert(row: ClaimedAlert) -> Alert:
     return Alert(
         id=row.id,
-        kind=row.kind,  # type: ignore[arg-type]
+        kind=row.kind,
         notifier=row.notifier,
         channel=row.channel,
         content=content_from_json(row.content),
-        state=row.state,  # type: ignore[arg-type]
+        state=row.state,
         attempts=row.attempts,
         created_at=row.created_at,
     )
@@ -119,10 +93,10 @@ def release_held(app: App, now: datetime | None = None) -> int:
     time): per channel, new stories are rolled into one digest alert, the rest become
     pending as they are. One transaction, so a digest and its members' new state commit
     together; returns how many held alerts were released or rolled up."""
-    now = now or clock(app)
+    now = now or app.clock.now()
     done = 0
     with app.sessions.begin() as session:
-        held = [_held(row) for row in queries.due_held(session, now)]
+        held = queries.due_held(session, now)
         for group in roll_up(held, THREADED):
             released = [alert.id for alert in group.released]
             if group.digest is not None:
@@ -144,24 +118,11 @@ def release_held(app: App, now: datetime | None = None) -> int:
                     released += members
                 else:
                     done += queries.roll_into(session, members, digest_id)
-                    app.metrics.alert("digest", "created")
+                    app.metrics.alert(AlertKind.DIGEST, "created")
             done += queries.release_held(session, released, now)
     if done:
         log.info("released %d held alerts", done)
     return done
-
-
-def _held(row: AlertRow) -> HeldAlert:
-    return HeldAlert(
-        id=row.id,
-        kind=row.kind,  # type: ignore[arg-type]
-        notifier=row.notifier,
-        channel=row.channel,
-        reason=row.hold_reason or "",
-        note=row.hold_note or "",
-        until=row.next_attempt_at,
-        content=content_from_json(row.content),
-    )
 
 
 async def deliver_pending(
@@ -178,18 +139,17 @@ async def deliver_pending(
     for handled in itertools.count(1):
         if (limit is not None and sent + failed >= limit) or (stop and stop.is_set()):
             break
-        now, lease = clock(app), app.config.leases.alert
+        now, lease = app.clock.now(), app.config.leases.alert
         with app.sessions.begin() as session:
             claimed = queries.claim_alert(session, app.owner, now, lease)
         if claimed is None:
             break
-        row, resumed = claimed
-        outcome = await _deliver_one(app, row, resumed, pacer, blocked)
+        outcome = await _deliver_one(app, claimed, pacer, blocked)
         sent += outcome == "sent"
         failed += outcome == "failed"
         if handled % GAUGE_EVERY == 0:
-            _update_pending_gauge(app)
-    _update_pending_gauge(app)
+            _update_pending_gauge(app.sessions, app.metrics)
+    _update_pending_gauge(app.sessions, app.metrics)
     return sent, failed
 
 
@@ -221,118 +181,123 @@ async def deliver_waiting(app: App, budget: float) -> Drained:
     while True:
         sent, failed = await deliver_pending(app)
         result.sent, result.failed = result.sent + sent, result.failed + failed
-        result.waiting = waiting_alerts(app)
+        result.waiting = waiting_alerts(app.readers)
         if not result.waiting:
             return result
         due = min(w.next_at for w in result.waiting)
-        wait = max((due - clock(app)).total_seconds(), 0.05)
+        wait = max((due - app.clock.now()).total_seconds(), 0.05)
         if wait > deadline - time.monotonic():
             return result
         log.info("waiting %.1fs for the next delivery attempt", wait)
         await asyncio.sleep(wait)  # a time the channel asked for, not an event
 
 
-def waiting_alerts(app: App) -> list[Waiting]:
+def waiting_alerts(readers: sessionmaker[Session]) -> list[Waiting]:
     """Per channel, the alerts pending or being sent and when the next may go."""
-    with app.readers() as session:
+    with readers() as session:
         return [Waiting(*row) for row in queries.waiting_alerts(session)]
 
 
 async def _deliver_one(
     app: App,
-    row: AlertRow,
-    resumed: bool,
+    row: ClaimedAlert,
     pacer: _Pacer,
     blocked: dict[tuple[str, str | None], datetime],
 ) -> str:
-    key = (row.notifier, row.channel)
+    key, outbox = (row.notifier, row.channel), Outbox.of(app)
     extra: dict[str, Any] = {"alert_id": row.id, "notifier": row.notifier, "channel": row.channel}
     notifier = app.notifiers.get(row.notifier)
     if notifier is None:
-        _finish_failed(app, row, f"notifier {row.notifier!r} is not configured")
+        outbox.mark_failed(row, f"notifier {row.notifier!r} is not configured")
         log.error("alert failed: notifier %s is not configured", row.notifier, extra=extra)
         return "failed"
     if key in blocked:  # an earlier alert of this channel is waiting: keep the order
-        wait = max(1.0, (blocked[key] - clock(app)).total_seconds())
-        _finish_retry(app, row, "waiting for an earlier alert of this channel", wait, count=False)
+        wait = max(1.0, (blocked[key] - app.clock.now()).total_seconds())
+        outbox.retry_later(row, "waiting for an earlier alert of this channel", wait, count=False)
         return "deferred"
     alert = to_alert(row)
-    thread = _thread_of(app, row)
-    if outcome := _check_thread(app, row, thread, extra):
+    thread = _thread_of(app.sessions, row)
+    if outcome := _check_thread(outbox, app.readers, row, thread, extra):
         return outcome
     if thread is not None:
         alert.thread_id, alert.thread_channel = thread.ts, thread.remote_channel
     try:
         try:
-            if resumed and (remote := await _already_sent(notifier, alert)):
+            if row.resumed and (remote := await _already_sent(notifier, alert)):
                 log.info("alert was already delivered before a restart", extra=extra)
-                _finish_sent(app, row, Delivery(remote))
+                outbox.mark_sent(row, Delivery(remote))
                 return "sent"
             await pacer.wait(notifier, row.channel)
         except asyncio.CancelledError:  # stopped before sending: another replica may take it
-            _release(app, row, resumed)
+            outbox.release(row)
             raise
         delivery = await asyncio.to_thread(notifier.send, alert)
         pacer.sent(notifier, row.channel)
     except NotifyError as exc:
         if exc.permanent:
-            _finish_failed(app, row, str(exc))
+            outbox.mark_failed(row, str(exc))
             log.error("alert failed permanently: %s", exc, extra=extra)
             return "failed"
         delay = max(
             exc.retry_after or 0.0,
             delivery_backoff(row.attempts + 1, app.config.delivery.backoff_max),
         )
-        _finish_retry(app, row, str(exc), delay)
-        blocked[key] = clock(app) + timedelta(seconds=delay)
+        outbox.retry_later(row, str(exc), delay)
+        blocked[key] = app.clock.now() + timedelta(seconds=delay)
         log.warning("alert delivery failed, retrying in %.0fs: %s", delay, exc, extra=extra)
         return "retry"
-    _finish_sent(app, row, delivery)
+    outbox.mark_sent(row, delivery)
     log.info("alert sent", extra={**extra, "kind": row.kind})
     return "sent"
 
 
 def _check_thread(
-    app: App, row: AlertRow, thread: queries.ThreadRef | None, extra: dict[str, Any]
+    outbox: Outbox,
+    readers: sessionmaker[Session],
+    row: ClaimedAlert,
+    thread: queries.ThreadRef | None,
+    extra: dict[str, Any],
 ) -> str | None:
     """For a reply in a thread (a follow-up, a dashboard edit): what to do instead of
     sending it, if anything — the outcome, or None to send it now."""
     if row.notifier not in THREADED or row.kind not in ("follow_up", "dashboard"):
         return None
     if thread is None:
-        return _without_thread(app, row, extra)
+        return _without_thread(outbox, readers, row, extra)
     if row.kind == "dashboard" and thread.parent_item_id == row.item_id:
         reason = "the thread's first message is this change itself"
-        _finish_skipped(app, row, reason)
+        outbox.mark_skipped(row, reason)
         log.info("alert skipped: %s", reason, extra=extra)
         return "skipped"
     return None
 
 
-def _without_thread(app: App, row: AlertRow, extra: dict[str, Any]) -> str:
+def _without_thread(
+    outbox: Outbox, readers: sessionmaker[Session], row: ClaimedAlert, extra: dict[str, Any]
+) -> str:
     """A reply whose thread is not there (yet): wait for the alert that starts it while
     that may still go out, fail with it when it failed, else skip."""
     parent = None
     if row.thread_key:
-        with app.readers() as session:
+        with readers() as session:
             parent = queries.thread_parent(
                 session, row.notifier, row.channel, row.thread_key, row.id
             )
     if parent is not None and parent.state in WAITING:
-        wait = max(1.0, (parent.due - clock(app)).total_seconds()) if parent.due else 60.0
+        wait = max(1.0, (parent.due - outbox.clock.now()).total_seconds()) if parent.due else 60.0
         reason = f"waiting for alert {parent.id}, which starts its thread ({parent.state})"
-        _finish_retry(app, row, reason, wait, count=False, keep_order=False)
+        outbox.retry_later(row, reason, wait, count=False, keep_order=False)
         return "deferred"
     if parent is not None and parent.state == "failed":
         reason = f"alert {parent.id}, which starts its thread, failed (--retry-failed: both)"
-        _finish_failed(app, row, reason)
+        outbox.mark_failed(row, reason)
         log.warning("alert failed: %s", reason, extra=extra)
         return "failed"
     if row.kind == "dashboard":
         skip = "no thread to update: the figure's first alert in this channel was not sent"
     else:
         skip = "the story's alert was not posted on its own (rolled into a digest, or failed)"
-    _finish_skipped(app, row, skip)
+    outbox.mark_skipped(row, skip)
     log.info("alert skipped: %s", skip, extra=extra)
     return "skipped"
 
@@ -345,76 +310,88 @@ async def _already_sent(notifier: Notifier, alert: Alert) -> str | None:
     return str(result) if result else None
 
 
-def _thread_of(app: App, row: AlertRow) -> queries.ThreadRef | None:
+def _thread_of(sessions: sessionmaker[Session], row: ClaimedAlert) -> queries.ThreadRef | None:
     """The message this alert replies to (or, for a dashboard, edits): the first one sent
     under its thread key."""
     if not row.thread_key or row.notifier not in THREADED:
         return None
-    with app.sessions() as session:
+    with sessions() as session:
         return queries.find_thread(session, row.notifier, row.channel, row.thread_key)
 
 
-def _finish_sent(app: App, row: AlertRow, delivery: Delivery) -> None:
-    """Mark sent; the first message sent under a thread key starts that thread."""
-    now = clock(app)
-    remote_id = delivery.remote_id
-    with app.sessions.begin() as session:
-        queries.mark_sent(session, row.id, app.owner, now, remote_id)
-        starts = row.kind != "dashboard" and row.notifier in THREADED
-        if row.thread_key and remote_id and starts:
-            queries.add_thread(
-                session,
-                notifier=row.notifier,
-                channel=row.channel,
-                key=row.thread_key,
-                ts=remote_id,
-                remote_channel=delivery.remote_channel,
-                parent_alert_id=row.id,
-                now=now,
+@dataclass(frozen=True)
+class Outbox:
+    """What finishing a claimed alert needs: this replica's sessions, lease owner, clock
+    and metrics. Each method records one outcome in its own transaction."""
+
+    sessions: sessionmaker[Session]
+    owner: str
+    clock: Clock
+    metrics: Metrics
+
+    @classmethod
+    def of(cls, app: App) -> Outbox:
+        return cls(app.sessions, app.owner, app.clock, app.metrics)
+
+    def mark_sent(self, row: ClaimedAlert, delivery: Delivery) -> None:
+        """Mark sent; the first message sent under a thread key starts that thread."""
+        now = self.clock.now()
+        remote_id = delivery.remote_id
+        with self.sessions.begin() as session:
+            queries.mark_sent(session, row.id, self.owner, now, remote_id)
+            starts = row.kind != "dashboard" and row.notifier in THREADED
+            if row.thread_key and remote_id and starts:
+                queries.add_thread(
+                    session,
+                    notifier=row.notifier,
+                    channel=row.channel,
+                    key=row.thread_key,
+                    ts=remote_id,
+                    remote_channel=delivery.remote_channel,
+                    parent_alert_id=row.id,
+                    now=now,
+                )
+        self.metrics.delivered(row.kind, (now - row.created_at).total_seconds())
+
+    def mark_skipped(self, row: ClaimedAlert, reason: str) -> None:
+        with self.sessions.begin() as session:
+            queries.mark_skipped(session, row.id, self.owner, reason)
+        self.metrics.alert(row.kind, "skipped")
+
+    def mark_failed(self, row: ClaimedAlert, error: str) -> None:
+        with self.sessions.begin() as session:
+            queries.mark_failed(session, row.id, self.owner, error)
+        self.metrics.alert(row.kind, "failed")
+
+    def retry_later(
+        self,
+        row: ClaimedAlert,
+        error: str,
+        delay: float,
+        *,
+        count: bool = True,
+        keep_order: bool = True,
+    ) -> None:
+        due = self.clock.now() + timedelta(seconds=delay)
+        with self.sessions.begin() as session:
+            queries.mark_retry(
+                session, row.id, self.owner, error, due, count=count, keep_order=keep_order
             )
-    app.metrics.delivered(row.kind, (now - row.created_at).total_seconds())  # type: ignore[arg-type]
+        if count:
+            self.metrics.alert(row.kind, "retried")
+
+    def release(self, row: ClaimedAlert) -> None:
+        """Give up a claimed alert this replica did not send, for another to take at once.
+        A resumed one stays resumed: an earlier attempt may have sent it, so whoever takes
+        it next must look in the channel first."""
+        with self.sessions.begin() as session:
+            queries.release_alert(
+                session, row.id, self.owner, self.clock.now(), resumed=row.resumed
+            )
+        log.info("alert released on stop", extra={"alert_id": row.id})
 
 
-def _finish_skipped(app: App, row: AlertRow, reason: str) -> None:
-    with app.sessions.begin() as session:
-        queries.mark_skipped(session, row.id, app.owner, reason)
-    app.metrics.alert(row.kind, "skipped")  # type: ignore[arg-type]
-
-
-def _finish_failed(app: App, row: AlertRow, error: str) -> None:
-    with app.sessions.begin() as session:
-        queries.mark_failed(session, row.id, app.owner, error)
-    app.metrics.alert(row.kind, "failed")  # type: ignore[arg-type]
-
-
-def _finish_retry(
-    app: App,
-    row: AlertRow,
-    error: str,
-    delay: float,
-    *,
-    count: bool = True,
-    keep_order: bool = True,
-) -> None:
-    due = clock(app) + timedelta(seconds=delay)
-    with app.sessions.begin() as session:
-        queries.mark_retry(
-            session, row.id, app.owner, error, due, count=count, keep_order=keep_order
-        )
-    if count:
-        app.metrics.alert(row.kind, "retried")  # type: ignore[arg-type]
-
-
-def _release(app: App, row: AlertRow, resumed: bool) -> None:
-    """Give up a claimed alert this replica did not send, for another to take at once. A
-    resumed one stays resumed: an earlier attempt may have sent it, so whoever takes it
-    next must look in the channel first."""
-    with app.sessions.begin() as session:
-        queries.release_alert(session, row.id, app.owner, clock(app), resumed=resumed)
-    log.info("alert released on stop", extra={"alert_id": row.id})
-
-
-def _update_pending_gauge(app: App) -> None:
-    with app.sessions() as session:
+def _update_pending_gauge(sessions: sessionmaker[Session], metrics: Metrics) -> None:
+    with sessions() as session:
         counts = queries.count_alerts(session)
-    app.metrics.alerts_pending(counts.get("pending", 0) + counts.get("sending", 0))
+    metrics.alerts_pending(counts.get("pending", 0) + counts.get("sending", 0))

@@ -22,7 +22,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Literal
 from zoneinfo import ZoneInfo
 
-from monitor.domain.model import AlertContent, AlertKind, Noise, QuietHours, Route
+from monitor.domain.model import AlertContent, AlertKind, HeldAlert, Noise, QuietHours, Route
 
 HoldReason = Literal["digest", "quiet_hours", "cooldown"]
 HOUR = timedelta(hours=1)
@@ -72,7 +72,7 @@ def next_digest(route: Route, now: datetime) -> datetime:
 
 def _quiet_kind(kind: AlertKind) -> AlertKind:
     # a follow-up is a reply to a new story: quiet when new stories are
-    return "new_item" if kind == "follow_up" else kind
+    return AlertKind.NEW_ITEM if kind == AlertKind.FOLLOW_UP else kind
 
 
 def _describe(quiet: QuietHours) -> str:
@@ -155,20 +155,6 @@ def hour_end(now: datetime) -> datetime:
 
 
 @dataclass(frozen=True, slots=True)
-class HeldAlert:
-    """A held alert as the release step sees it."""
-
-    id: int
-    kind: AlertKind
-    notifier: str
-    channel: str | None
-    reason: str
-    note: str
-    until: datetime
-    content: AlertContent
-
-
-@dataclass(frozen=True, slots=True)
 class RollUp:
     """One channel's due group: ``members`` become one digest; ``released`` go as they are."""
 
@@ -215,7 +201,7 @@ def digest_content(members: Sequence[HeldAlert]) -> AlertContent:
         parts.append(f"{changes} figure {'change' if changes == 1 else 'changes'}")
     notes = list(dict.fromkeys(m.note for m in members if m.note))
     return AlertContent(
-        kind="digest",
+        kind=AlertKind.DIGEST,
         watchlists=watchlists,
         title="Digest: " + " and ".join(parts),
         url=None,

@@ -171,13 +171,13 @@ def plan_new_item(
     return [
         PlannedAlert(
             dedup_key=f"new_item:story:{story_id}:{notifier}:{channel or ''}",
-            kind="new_item",
+            kind=AlertKind.NEW_ITEM,
             notifier=notifier,
             channel=channel,
             watchlists=group.watchlists,
-            content=_content("new_item", article, group, _summary(article), content_also),
+            content=_content(AlertKind.NEW_ITEM, article, group, _summary(article), content_also),
             thread_key=story_thread(story_id),
-            digest=group.digest("new_item"),
+            digest=group.digest(AlertKind.NEW_ITEM),
         )
         for (notifier, channel), group in groups.items()
     ]
@@ -198,12 +198,12 @@ def plan_follow_up(
     return [
         PlannedAlert(
             dedup_key=f"follow_up:item:{item_id}:{notifier}:{channel or ''}",
-            kind="follow_up",
+            kind=AlertKind.FOLLOW_UP,
             notifier=notifier,
             channel=channel,
             watchlists=list(names),
             content=AlertContent(
-                kind="follow_up",
+                kind=AlertKind.FOLLOW_UP,
                 watchlists=list(names),
                 title=article.title,
                 url=article.url,
@@ -255,19 +255,19 @@ def plan_figure_change(
                 if change not in group.changes:
                     group.changes.append(change)
     planned = []
-    thread_kinds: tuple[AlertKind, ...] = ("figure_change", "dashboard")
+    thread_kinds: tuple[AlertKind, ...] = (AlertKind.FIGURE_CHANGE, AlertKind.DASHBOARD)
     for (notifier, channel, threaded), group in groups.items():
         where = f"{notifier}:{channel or ''}"
         if threaded is None:
             planned.append(
                 PlannedAlert(
                     dedup_key=f"figure_change:item:{item_id}:{where}",
-                    kind="figure_change",
+                    kind=AlertKind.FIGURE_CHANGE,
                     notifier=notifier,
                     channel=channel,
                     watchlists=group.watchlists,
-                    content=_content("figure_change", article, group, ""),
-                    digest=group.digest("figure_change"),
+                    content=_content(AlertKind.FIGURE_CHANGE, article, group, ""),
+                    digest=group.digest(AlertKind.FIGURE_CHANGE),
                 )
             )
             continue
@@ -281,7 +281,9 @@ def plan_figure_change(
                     watchlists=group.watchlists,
                     content=_content(kind, article, group, ""),
                     thread_key=figure_thread(threaded),
-                    digest=group.digest("figure_change") if kind == "figure_change" else None,
+                    digest=group.digest(AlertKind.FIGURE_CHANGE)
+                    if kind == AlertKind.FIGURE_CHANGE
+                    else None,
                 )
             )
     return planned

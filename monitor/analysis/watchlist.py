@@ -63,6 +63,7 @@ from monitor.domain.model import (
     QuietHours,
     Route,
 )
+from monitor.domain.notifier_config import NOTIFIER_NAMES
 
 __all__ = [
     "Examples",
@@ -71,7 +72,6 @@ __all__ = [
     "load_watchlists",
 ]
 
-NOTIFIERS = ("slack", "email", "console")
 
 # --- the domain type ------------------------------------------------------------------------
 
@@ -328,8 +328,8 @@ def _kind_problems(kinds: list[str], at: At, *loc: str | int) -> list[Problem]:
 
 
 def _route_problems(route: RouteModel) -> list[str]:
-    if route.notifier not in NOTIFIERS:
-        return [f"unknown notifier {route.notifier!r} ({', '.join(NOTIFIERS)})"]
+    if route.notifier not in NOTIFIER_NAMES:
+        return [f"unknown notifier {route.notifier!r} ({', '.join(NOTIFIER_NAMES)})"]
     problems = []
     if route.channel and route.notifier != "slack":
         problems.append("channel is for slack routes only")

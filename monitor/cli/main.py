@@ -13,7 +13,7 @@ import logging
 import sys
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
-from typing import Any, get_args
+from typing import Any
 
 from monitor import __version__
 from monitor.config.settings import Config, find_config_path, load_config
@@ -123,7 +123,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
         raise ConfigError([_problem(str(directory), "watchlist directory not found")])
     watchlists = load_watchlists(directory)
     problems = check_examples(watchlists, FigureExtractor)
-    configured = {name for name in ("slack", "email", "console") if getattr(config.notifiers, name)}
+    configured = set(config.notifiers.configured())
     for problem in problems:
         print(problem, file=sys.stderr)
     if problems:
@@ -367,7 +367,7 @@ def build_parser() -> argparse.ArgumentParser:
     feeds.add_argument("--json", action="store_true", help="print JSON")
     alerts = add("alerts", cmd_alerts, "recent alerts and their delivery state")
     alerts.add_argument("--json", action="store_true", help="print JSON")
-    alerts.add_argument("--state", choices=list(get_args(AlertState)))
+    alerts.add_argument("--state", choices=[state.value for state in AlertState])
     alerts.add_argument("--limit", type=int, default=100, help="how many (default 100)")
     alerts.add_argument("--retry", type=int, metavar="ID", help="re-queue failed alert ID")
     alerts.add_argument("--retry-failed", action="store_true", help="re-queue every failed alert")

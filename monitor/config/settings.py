@@ -24,9 +24,7 @@ from pydantic import (
 
 from monitor.config.yamlfile import YamlDoc, load_yaml, validate_doc
 from monitor.domain.errors import ConfigError, Problem
-from notifiers.console import ConsoleConfig
-from notifiers.email import EmailConfig
-from notifiers.slack import SlackConfig
+from monitor.domain.notifier_config import NotifiersConfig
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d|w)?\s*$")
 _UNIT_SECONDS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800, None: 1}
@@ -126,12 +124,6 @@ class FetchConfig(_Strict):
         if self.min_interval > self.max_interval:
             raise ValueError("min_interval must not be longer than max_interval")
         return self
-
-
-class NotifiersConfig(_Strict):
-    slack: SlackConfig | None = None
-    email: EmailConfig | None = None
-    console: ConsoleConfig | None = None
 
 
 class HttpConfig(_Strict):

@@ -12,21 +12,44 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime, time
+from enum import StrEnum
 from typing import Any, Literal
 
 Qualifier = Literal["exact", "at_least", "over", "about", "up_to", "nearly", "under"]
+
+
 # Watchlists ask for the user-facing ALERT_KINDS only; the others are made by newsmon:
 # - ``follow_up``: a syndicated copy of an alerted story, a reply in the story's thread;
 # - ``dashboard``: an edit (Slack ``chat.update``) of the message that started a figure's
 #   thread, so it always shows the current range of estimates;
 # - ``digest``: one message rolling up alerts that were held (over a watchlist's hourly
 #   limit, during its quiet hours, or for a route's hourly/daily digest).
-AlertKind = Literal["new_item", "figure_change", "follow_up", "dashboard", "digest"]
-ALERT_KINDS: tuple[AlertKind, ...] = ("new_item", "figure_change")
+class AlertKind(StrEnum):
+    """What an alert is about; its value is what the database and JSON hold."""
+
+    NEW_ITEM = "new_item"
+    FIGURE_CHANGE = "figure_change"
+    FOLLOW_UP = "follow_up"
+    DASHBOARD = "dashboard"
+    DIGEST = "digest"
+
+
+ALERT_KINDS: tuple[AlertKind, ...] = (AlertKind.NEW_ITEM, AlertKind.FIGURE_CHANGE)
+
+
 # ``held``: waiting for its release time (quiet hours, cooldown, digest); ``rolled``: held,
 # then delivered as part of a digest alert; ``skipped``: nothing to deliver (e.g. a dashboard
 # edit for a thread that was never started), with the reason in ``last_error``.
-AlertState = Literal["pending", "sending", "sent", "failed", "held", "rolled", "skipped"]
+class AlertState(StrEnum):
+    """Where an alert is in the outbox; its value is what the database holds."""
+
+    PENDING = "pending"
+    SENDING = "sending"
+    SENT = "sent"
+    FAILED = "failed"
+    HELD = "held"
+    ROLLED = "rolled"
+    SKIPPED = "skipped"
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,7 +112,7 @@ class Route:
     channel: str | None = None
     to: tuple[str, ...] = ()
     digest: DigestPeriod | None = None
-    digest_kinds: tuple[AlertKind, ...] = ("new_item",)
+    digest_kinds: tuple[AlertKind, ...] = (AlertKind.NEW_ITEM,)
     digest_at: time = time(8, 0)
     timezone: str = "UTC"
 
@@ -102,7 +125,7 @@ class QuietHours:
     start: time
     end: time
     timezone: str = "UTC"
-    kinds: tuple[AlertKind, ...] = ("new_item", "figure_change")
+    kinds: tuple[AlertKind, ...] = (AlertKind.NEW_ITEM, AlertKind.FIGURE_CHANGE)
 
 
 @dataclass(frozen=True, slots=True)
@@ -224,6 +247,39 @@ class AlertContent:
     note: str = ""
 
 
+@dataclass(frozen=True, slots=True)
+class HeldAlert:
+    """A held alert as the release step sees it (quiet hours, cooldown, digest)."""
+
+    id: int
+    kind: AlertKind
+    notifier: str
+    channel: str | None
+    reason: str
+    note: str
+    until: datetime
+    content: AlertContent
+
+
+@dataclass(frozen=True, slots=True)
+class ClaimedAlert:
+    """An alert's outbox row as this replica claimed it to send (``content`` as stored by
+    ``content_to_json``). ``resumed``: it was in ``sending`` with its lease run out, so an
+    earlier attempt may have sent it and the channel is asked first."""
+
+    id: int
+    kind: AlertKind
+    notifier: str
+    channel: str | None
+    content: dict[str, Any]
+    state: AlertState
+    attempts: int
+    created_at: datetime
+    thread_key: str | None
+    item_id: int | None
+    resumed: bool = False
+
+
 @dataclass(slots=True)
 class Alert:
     """An alert as the outbox holds it."""
@@ -233,7 +289,7 @@ class Alert:
     notifier: str
     channel: str | None
     content: AlertContent
-    state: AlertState = "pending"
+    state: AlertState = AlertState.PENDING
     attempts: int = 0
     created_at: datetime | None = None
     thread_id: str | None = None  # reply in this thread (Slack: the parent message's ts)

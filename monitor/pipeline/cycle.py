@@ -17,11 +17,12 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Generic, TypeVar
 
-from sqlalchemy import func, select
+from sqlalchemy.orm import Session, sessionmaker
 
 from monitor.alerting.baseline import Baseline, OldNews
 from monitor.alerting.delivery import Waiting, deliver_waiting
 from monitor.analysis.analyse import Analysis
+from monitor.config.settings import Config, FetchConfig
 from monitor.domain.errors import FetchError
 from monitor.domain.model import Article, Entry
 from monitor.domain.text import normalise_whitespace
@@ -31,10 +32,11 @@ from monitor.parse.article import needs_article
 from monitor.pipeline import parsepool
 from monitor.pipeline.ingest import Ingested, NewEntry, record_entries
 from monitor.service.app import App
+from monitor.service.metrics import Metrics, PollOutcome
 from monitor.sources.fetch import ARTICLE_ACCEPT, Fetcher, FetchResult
 from monitor.sources.schedule import IDLE_DIVISOR, Bounds, failure_delay, is_flagged, success_delay
 from storage import queries
-from storage.models import Feed, Item
+from storage.models import Feed
 
 log = logging.getLogger("newsmon.cycle")
 
@@ -42,14 +44,10 @@ FEED_LEASE_MIN = 300.0
 STORE_CHUNK = 400  # entries per transaction: bounded lock time however large the feed
 
 
-def utcnow() -> datetime:
-    return datetime.now(UTC)
-
-
 @dataclass
 class PollResult:
     feed: str
-    outcome: str  # ok, not_modified, unchanged, error, gone
+    outcome: PollOutcome
     entries: int = 0
     new: int = 0
     alerts: int = 0
@@ -73,26 +71,21 @@ class CycleReport:
         return sum(p.baseline for p in self.polls)
 
 
-def _bounds(app: App) -> Bounds:
-    fetch = app.config.fetch
+def _bounds(fetch: FetchConfig) -> Bounds:
     return Bounds(fetch.min_interval, fetch.max_interval, fetch.idle_interval)
 
 
-def _newest_items(app: App, now: datetime) -> dict[int, datetime]:
+def _newest_items(
+    readers: sessionmaker[Session], idle: float | None, now: datetime
+) -> dict[int, datetime]:
     """Per feed, when it last gave a new item, for feeds that did within the adaptive
     horizon (idle_interval × IDLE_DIVISOR). One grouped query for a whole batch of polls:
     the horizon is scanned once instead of once per feed."""
-    idle = app.config.fetch.idle_interval
     if idle is None:
         return {}
     horizon = now - timedelta(seconds=idle * IDLE_DIVISOR)
-    with app.readers() as session:
-        rows = session.execute(
-            select(Item.feed_id, func.max(Item.first_seen_at))
-            .where(Item.first_seen_at >= horizon, Item.feed_id.is_not(None))
-            .group_by(Item.feed_id)
-        ).all()
-    return {feed_id: newest for feed_id, newest in rows if feed_id is not None}
+    with readers() as session:
+        return queries.newest_items(session, horizon)
 
 
 R = TypeVar("R")
@@ -218,7 +211,9 @@ class PollBatch:
 
     @classmethod
     async def start(cls, app: App) -> PollBatch:
-        newest = await asyncio.to_thread(_newest_items, app, utcnow())
+        newest = await asyncio.to_thread(
+            _newest_items, app.readers, app.config.fetch.idle_interval, app.clock.now()
+        )
         return cls(FeedWriter(app), EntryWriter(app), newest)
 
     def quiet_for(self, feed: Feed, now: datetime) -> float | None:
@@ -227,15 +222,15 @@ class PollBatch:
         return None if newest is None else max(0.0, (now - newest).total_seconds())
 
 
-def _quiet_for(app: App, feed: Feed, batch: PollBatch, now: datetime) -> float | None:
-    return 0.0 if app.config.fetch.idle_interval is None else batch.quiet_for(feed, now)
+def _quiet_for(idle: float | None, feed: Feed, batch: PollBatch, now: datetime) -> float | None:
+    return 0.0 if idle is None else batch.quiet_for(feed, now)
 
 
-def feed_lease(app: App) -> float:
+def feed_lease(config: Config) -> float:
     """Long enough for a slow poll with its article fetches; expires if the replica dies."""
-    if app.config.leases.feed is not None:
-        return app.config.leases.feed
-    return max(FEED_LEASE_MIN, app.config.fetch.timeout * 10)
+    if config.leases.feed is not None:
+        return config.leases.feed
+    return max(FEED_LEASE_MIN, config.fetch.timeout * 10)
 
 
 async def poll_feed(
@@ -259,21 +254,21 @@ async def poll_feed(
         outcome = await _failed_or_released(app, feed, batch, error)
     finally:
         renewal.cancel()
-    app.metrics.poll(outcome.outcome, time.monotonic() - started)  # type: ignore[arg-type]
+    app.metrics.poll(outcome.outcome, time.monotonic() - started)
     return outcome
 
 
 async def _process(
     app: App, fetcher: Fetcher, feed: Feed, batch: PollBatch, result: FetchResult
 ) -> PollResult:
-    now = utcnow()
+    now, idle = app.clock.now(), app.config.fetch.idle_interval
     asked = feed.server_interval  # learned from the last full response: a 304 has no <ttl>
     delay = success_delay(
         feed.interval_seconds,
-        _bounds(app),
+        _bounds(app.config.fetch),
         ttl=asked,
         max_age=result.cache_max_age,
-        quiet_for=_quiet_for(app, feed, batch, now),
+        quiet_for=_quiet_for(idle, feed, batch, now),
     )
     if result.not_modified or result.body is None:
         await _finish(app, feed, batch, now, delay=delay, result=result,
@@ -295,10 +290,10 @@ async def _process(
     new, alerts, baseline = stored.new, stored.alerts, stored.baseline
     delay = success_delay(
         feed.interval_seconds,
-        _bounds(app),
+        _bounds(app.config.fetch),
         ttl=parsed.ttl_seconds,
         max_age=result.cache_max_age,
-        quiet_for=0.0 if new else _quiet_for(app, feed, batch, utcnow()),
+        quiet_for=0.0 if new else _quiet_for(idle, feed, batch, app.clock.now()),
     )
     warning = f"parsed with errors: {parsed.error}" if parsed.error else None
     await _finish(
@@ -362,7 +357,7 @@ async def _keep_lease(app: App, feed: Feed) -> None:
     """Renew the lease on ``feed`` every third of its length while it is being polled: a
     poll that outlived its lease (many new entries, slow article pages) had a concurrent
     twin in another replica, fetching and storing the same feed again."""
-    lease = feed_lease(app)
+    lease = feed_lease(app.config)
     while True:
         await asyncio.sleep(lease / 3)
         try:
@@ -377,7 +372,9 @@ async def _keep_lease(app: App, feed: Feed) -> None:
 
 def _renew(app: App, feed_id: int, lease: float) -> bool:
     with app.sessions.begin() as session:
-        return queries.renew_feed(session, feed_id, app.owner, utcnow() + timedelta(seconds=lease))
+        return queries.renew_feed(
+            session, feed_id, app.owner, app.clock.now() + timedelta(seconds=lease)
+        )
 
 
 RELEASE_RETRIES = (0.5, 1.0, 2.0, 4.0, 8.0)  # seconds between attempts to give a lease up
@@ -396,23 +393,23 @@ async def _failed_or_released(
         log.error("poll could not be recorded: %s", error, extra={"feed": feed.url})
         for pause in RELEASE_RETRIES:
             try:
-                await asyncio.to_thread(_release, app, feed.id)
+                await asyncio.to_thread(_release, app.sessions, app.owner, feed.id)
                 break
             except Exception:  # still down: wait and try again
                 await asyncio.sleep(pause)
         return PollResult(feed.url, "error", error=error)
 
 
-def _release(app: App, feed_id: int) -> None:
-    with app.sessions.begin() as session:
-        queries.release_feed(session, feed_id, app.owner)
+def _release(sessions: sessionmaker[Session], owner: str, feed_id: int) -> None:
+    with sessions.begin() as session:
+        queries.release_feed(session, feed_id, owner)
 
 
 async def _failed(app: App, feed: Feed, batch: PollBatch, exc: FetchError) -> PollResult:
-    now = utcnow()
+    now = app.clock.now()
     failures = feed.consecutive_failures + 1
     delay = failure_delay(
-        feed.interval_seconds, failures, _bounds(app), retry_after=exc.retry_after
+        feed.interval_seconds, failures, _bounds(app.config.fetch), retry_after=exc.retry_after
     )
     record = queries.PollRecord(
         ok=False,
@@ -447,11 +444,11 @@ async def _failed(app: App, feed: Feed, batch: PollBatch, exc: FetchError) -> Po
 
 
 def _fresh_entries(
-    app: App, keyed: Sequence[KeyedEntry]
+    readers: sessionmaker[Session], metrics: Metrics, keyed: Sequence[KeyedEntry]
 ) -> tuple[list[KeyedEntry], tuple[int, ...]]:
     """The entries not stored yet, oldest first; and the tombstones (pruned items) among
     the others, which the feed still carries."""
-    with app.readers() as session:
+    with readers() as session:
         # GUIDs first: an entry whose GUID is stored is not new, and in a feed that only
         # changed a little that is every entry but the new ones, so the URL and content
         # lookups (the same query twice more) run only for the rest.
@@ -481,7 +478,7 @@ def _fresh_entries(
             (k.url_key for k in old if k.guid_key not in known and k.url_key),
             (k.content_hash for k in old if k.guid_key not in known),
         )
-    app.metrics.items("duplicate", len(keyed) - len(fresh))
+    metrics.items("duplicate", len(keyed) - len(fresh))
     epoch = datetime.min.replace(tzinfo=UTC)
     fresh.sort(key=lambda k: k.entry.published_at or epoch)
     return fresh, tuple(carried)
@@ -507,13 +504,13 @@ async def ingest_entries(
     that a feed with many new entries never stalls the other feeds' downloads into their
     deadlines.
     """
-    fresh, carried = await asyncio.to_thread(_fresh_entries, app, keyed)
+    fresh, carried = await asyncio.to_thread(_fresh_entries, app.readers, app.metrics, keyed)
     if not fresh:
         return Stored(carried=carried)
     budget = _ArticleBudget(MAX_ARTICLES_PER_POLL)
     articles = [await build_article(app, fetcher, feed, k.entry, k.outlet, budget) for k in fresh]
     analyses = await parsepool.analyse(app.compiled, articles, feed=feed.url)
-    rule, seen, first_poll = _baseline(app, feed), utcnow(), feed.last_success_at is None
+    rule, seen, first_poll = _baseline(app, feed), app.clock.now(), feed.last_success_at is None
     entries = [
         _new_entry(
             feed,
@@ -533,7 +530,7 @@ async def ingest_entries(
         new += 1
         alerts += result.alerts
         baseline += result.baseline
-        _count(app, item, result, feed)
+        _count(app.metrics, item, result, feed)
     return Stored(new, alerts, baseline, carried)
 
 
@@ -568,19 +565,22 @@ def _store(app: App, batch: Sequence[NewEntry]) -> list[Ingested]:
     for start in range(0, len(batch), STORE_CHUNK):
         with app.store_lock, app.sessions() as session:
             stored += record_entries(
-                session, batch[start : start + STORE_CHUNK], routing=app.routing(), now=utcnow()
+                session,
+                batch[start : start + STORE_CHUNK],
+                routing=app.routing(),
+                now=app.clock.now(),
             )
     return stored
 
 
-def _count(app: App, item: NewEntry, result: Ingested, feed: Feed) -> None:
+def _count(metrics: Metrics, item: NewEntry, result: Ingested, feed: Feed) -> None:
     for kind in result.alert_kinds:
-        app.metrics.alert(kind, "created")
-    app.metrics.items("new" if result.new_story else "syndicated")
+        metrics.alert(kind, "created")
+    metrics.items("new" if result.new_story else "syndicated")
     for match in item.matches:
-        app.metrics.matched(match.watchlist)
+        metrics.matched(match.watchlist)
     for obs in item.observations:
-        app.metrics.figure_extracted(obs.figure)
+        metrics.figure_extracted(obs.figure)
     for change in result.changes:
         log.info(
             "figure %s changed to %s–%s",
@@ -617,7 +617,7 @@ async def build_article(
     """The entry's text, or the linked page's main text when the feed carries only a summary
     (while ``budget`` lasts: past it, the entry's own text)."""
     text = entry.text
-    mode = _fetch_mode(app, feed)
+    mode = app.fetch_modes.get(feed.url, "never")
     if (
         entry.url
         and needs_article(entry, mode, app.config.fetch.article_min_chars)
@@ -643,14 +643,10 @@ async def build_article(
     )
 
 
-def _fetch_mode(app: App, feed: Feed) -> str:
-    return app.fetch_modes.get(feed.url, "never")
-
-
 def sync_feeds(app: App) -> None:
     specs = [queries.FeedSpec(f.url, f.name, f.interval) for f in app.config.feeds]
     with app.sessions.begin() as session:
-        queries.sync_feeds(session, specs, utcnow())
+        queries.sync_feeds(session, specs, app.clock.now())
 
 
 async def poll_due(
@@ -665,10 +661,11 @@ async def poll_due(
 
 
 def _claim(app: App, everything: bool, limit: int | None) -> list[Feed]:
-    now = utcnow()
+    now = app.clock.now()
     due_by = now + timedelta(days=36500) if everything else None
+    lease = feed_lease(app.config)
     with app.sessions.begin() as session:
-        return queries.claim_due_feeds(session, app.owner, now, feed_lease(app), limit, due_by)
+        return queries.claim_due_feeds(session, app.owner, now, lease, limit, due_by)
 
 
 async def run_once(app: App, fetcher: Fetcher | None = None) -> CycleReport:

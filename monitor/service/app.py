@@ -15,6 +15,7 @@ import threading
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from functools import cached_property
 from pathlib import Path
 
@@ -25,11 +26,14 @@ from monitor.analysis.figures import FigureExtractor
 from monitor.analysis.matching import Matcher
 from monitor.analysis.watchlist import Watchlist, load_watchlists
 from monitor.config.settings import Config
+from monitor.domain.clock import Clock, DatabaseClock, SystemClock
 from monitor.domain.errors import ConfigError, Problem
+from monitor.domain.notifier_config import NOTIFIER_NAMES
 from monitor.pipeline.ingest import Routing
 from monitor.service.metrics import Metrics
 from notifiers import build_notifiers
 from notifiers.base import Notifier
+from storage import queries
 from storage.db import make_engine, read_sessions, sessions, upgrade
 
 log = logging.getLogger("newsmon")
@@ -88,7 +92,9 @@ def load_compiled(directory: Path) -> Compiled:
 
 def default_channels(config: Config) -> dict[str, str | None]:
     slack = config.notifiers.slack
-    return {"slack": slack.channel if slack else None, "email": None, "console": None}
+    channels: dict[str, str | None] = dict.fromkeys(NOTIFIER_NAMES)
+    channels["slack"] = slack.channel if slack else None
+    return channels
 
 
 def instance_id() -> str:
@@ -104,6 +110,8 @@ class App:
     compiled: Compiled
     notifiers: dict[str, Notifier]
     metrics: Metrics
+    # Leases, due times and polls are stamped with it (build_app: the database's clock).
+    clock: Clock = field(default_factory=SystemClock)
     owner: str = field(default_factory=instance_id)
     reload_error: str | None = None
     # Serialises this replica's ingest transactions (worker threads); other replicas are
@@ -168,6 +176,21 @@ def _with_mtimes(compiled: Compiled, mtimes: Mapping[str, float]) -> Compiled:
     )
 
 
+def database_clock(engine: Engine, local: Clock | None = None) -> Clock:
+    """The database's clock on PostgreSQL; on SQLite ``local`` (by default this host's), as
+    the file is on this host."""
+    local = local or SystemClock()
+    if engine.dialect.name != "postgresql":
+        return local
+    readers = read_sessions(engine)
+
+    def server_now() -> datetime:
+        with readers() as session:
+            return queries.database_now(session)
+
+    return DatabaseClock(server_now, local)
+
+
 def build_app(
     config: Config, *, migrate: bool = True, environ: Mapping[str, str] | None = None
 ) -> App:
@@ -176,12 +199,9 @@ def build_app(
     engine = make_engine(config.database.url)
     if migrate:
         upgrade(engine)
-    notifiers = build_notifiers(
-        slack=config.notifiers.slack,
-        email=config.notifiers.email,
-        console=config.notifiers.console,
-        environ=os.environ if environ is None else environ,
-    )
+    notifiers = build_notifiers(config.notifiers, os.environ if environ is None else environ)
     metrics = Metrics()
     metrics.watchlists_loaded(compiled.by_name)
-    return App(config, engine, sessions(engine), compiled, notifiers, metrics)
+    return App(
+        config, engine, sessions(engine), compiled, notifiers, metrics, database_clock(engine)
+    )

@@ -124,7 +124,7 @@ class Metrics:
             self._polls.labels(outcome)
         for result in get_args(ItemResult):
             self._items.labels(result)
-        for kind in get_args(AlertKind):
+        for kind in AlertKind:
             for state in get_args(AlertState):
                 self._alerts.labels(kind, state)
         for error in get_args(FeedErrorKind):

@@ -24,7 +24,7 @@ from datetime import UTC, datetime, timedelta
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from monitor.alerting.delivery import deliver_pending
-from monitor.pipeline.cycle import poll_due, sync_feeds, utcnow
+from monitor.pipeline.cycle import poll_due, sync_feeds
 from monitor.service.app import App
 from monitor.service.health import HealthServer, start_health_server
 from monitor.sources.fetch import Fetcher
@@ -91,7 +91,7 @@ class Service:
         self.app.reload_watchlists()
 
     async def _retention(self) -> None:
-        now = utcnow()
+        now = self.app.clock.now()
         retention = self.app.config.retention
         with self.app.sessions.begin() as session:
             alerts, items = queries.prune(
