@@ -99,6 +99,12 @@ def test_a_value_the_text_dates_in_the_past_is_history() -> None:
             "Photo: Reuters\nRadio Free Asia said 1,400 North Korean soldiers had reached Kursk.",
             "Radio Free Asia",
         ),
+        # an adverb between the source and its verb
+        (
+            "As Ukraine's army chief Petro Marchenko previously noted, 1,200 North Korean "
+            "soldiers were killed near Sudzha.",
+            "Petro Marchenko",
+        ),
         # more reporting verbs than "said"
         (
             "Pyongyang's leader Kim Il-sung reminded the crowd that 1,100 North Korean engineers"

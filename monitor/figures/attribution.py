@@ -102,7 +102,11 @@ _ATTRIBUTION_BEFORE = re.compile(
 )
 
 
-_ATTRIBUTION_VERB = re.compile(rf"(?:\s+(?:they|it|he|she))?\s+{_REPORTING_VERB}\b")
+# an adverb may stand between a source and its verb ("as Syrskyi previously noted")
+_ATTRIBUTION_VERB = re.compile(
+    rf"(?:\s+(?:they|it|he|she))?(?:\s+(?:previously|earlier|also|later|first|again|[a-z]+ly))?"
+    rf"\s+{_REPORTING_VERB}\b"
+)
 
 
 _SAID_BEFORE_NAME = re.compile(r",\s*(?:said|says|according to)\s+")
