@@ -105,6 +105,17 @@ def test_a_value_the_text_dates_in_the_past_is_history() -> None:
             "soldiers were killed near Sudzha.",
             "Petro Marchenko",
         ),
+        # a list of sources, before its verb or after "according to"; "States" is a name
+        (
+            "The United States, Japan, and their partners believe North Korea has sent 11,000 "
+            "troops to Russia.",
+            "United States, Japan, and their partners",
+        ),
+        (
+            "Some 11,500 North Korean troops are in Russia, according to British, Japanese and "
+            "Polish intelligence.",
+            "British, Japanese and Polish intelligence",
+        ),
         # more reporting verbs than "said"
         (
             "Pyongyang's leader Kim Il-sung reminded the crowd that 1,100 North Korean engineers"

@@ -86,10 +86,10 @@ _REPORTING_VERB = (
 )
 
 
-# "an estimated 2,000", "its estimate:", "(Ukrainian estimates)": the word is not a verb
-# "an estimated 2,000", "its estimate:", "are estimated to": the word is no reporting verb
+# "an estimated 2,000", "its estimate:", "are estimated to", "the United States": the word
+# is no reporting verb
 _NOT_A_VERB_BEFORE = re.compile(
-    r"\b(?:an?|the|its|their|his|her|our|whose|are|is|was|were|be|been|being)\s*$"
+    r"\b(?:an?|the|its|their|his|her|our|whose|are|is|was|were|be|been|being|united)\s*$"
 )
 
 
@@ -318,6 +318,34 @@ _INSTITUTION = re.compile(
 )
 
 
+# one item of a list of sources: a short capitalised name ("the U.S.", "South Korea")
+_LIST_ITEM = re.compile(r"\s*(?:[Tt]he\s+)?[A-Z][\w'’.-]*(?:\s+[A-Z][\w'’.-]*){0,3}\s*")
+_LIST_END = re.compile(r"\s*(?:and|or)\s")
+
+
+# a comma that continues a list of sources: an item or none, then "and" and a name
+_LIST_AHEAD = re.compile(
+    r",\s*(?:(?:[Tt]he\s+)?[A-Z][\w'’-]*(?:\s+[A-Z][\w'’-]*){0,3},?\s+)?(?:and|or)\s+"
+    r"(?:the\s+)?[A-Z]"
+)
+
+
+def _list_start(chunk: str, cut: int) -> int:
+    """Where a list of sources before a verb begins ("The United States, South Korea, and
+    their allies believe"): the comma ``cut`` gives way to the commas before it while
+    each item between is a short capitalised name and the last item begins with "and"."""
+    if chunk[cut : cut + 1] != "," or not _LIST_END.match(chunk, cut + 1):
+        return cut
+    while True:
+        before = chunk.rfind(",", 0, cut)
+        item = chunk[before + 1 : cut]
+        if not _LIST_ITEM.fullmatch(item):
+            return cut
+        if before < 0:
+            return before
+        cut = before
+
+
 class Attributions:
     """Who the sentences of one text say states something (cached per sentence)."""
 
@@ -374,6 +402,8 @@ class Attributions:
             ):
                 break
             end = m.end()
+            if words < 7 and _LIST_AHEAD.match(self.text, end):
+                continue  # "according to the U.S., South Korean and Ukrainian intelligence"
             if words >= 7 or self.text[end : end + 1] in ",;:.":
                 break
         return end, _clean_source(self.text[pos:end])
@@ -401,6 +431,7 @@ class Attributions:
             chunk.lower().rfind(" that "),
             *dashes,
         )
+        cut = _list_start(chunk, cut)
         words = chunk[cut + 1 :].split()[-8:]
         text = " ".join(words)
         return pos - len(text), _clean_source(text) or described
