@@ -116,6 +116,24 @@ def test_a_value_the_text_dates_in_the_past_is_history() -> None:
             "Polish intelligence.",
             "British, Japanese and Polish intelligence",
         ),
+        # the outer clause: the speaker of a "that" clause over a source cited inside it
+        (
+            "Deputy Ambassador Ivan Moroz stated that according to allied data, Russia has "
+            "launched at least 15 North Korean missiles at Ukraine.",
+            "Ivan Moroz",
+        ),
+        # an attribution closing the sentence holds it: the troops "report" their losses
+        (
+            "North Korean units have reported about 3,000 casualties near Sudzha, according "
+            "to the Estonian defence ministry.",
+            "Estonian defence ministry",
+        ),
+        # "reports X" after the figure, and whom X cites
+        (
+            "North Korea has supplied some 2 million artillery shells to Russia this year, "
+            "reports The Guardian, citing Western officials.",
+            "The Guardian",
+        ),
         # more reporting verbs than "said"
         (
             "Pyongyang's leader Kim Il-sung reminded the crowd that 1,100 North Korean engineers"

@@ -109,7 +109,9 @@ _ATTRIBUTION_VERB = re.compile(
 )
 
 
-_SAID_BEFORE_NAME = re.compile(r",\s*(?:said|says|according to)\s+")
+_SAID_BEFORE_NAME = re.compile(
+    r",\s*(?:said|says|reports|reported|writes|wrote|according to)\s+(?=[A-Z]|the\s+[A-Z])", re.I
+)
 
 
 _GENERIC_SOURCES = frozenset(
@@ -346,6 +348,11 @@ def _list_start(chunk: str, cut: int) -> int:
         cut = before
 
 
+_THAT = re.compile(r"\s+that\b")
+_COMMA_BEFORE = re.compile(r",[\s\"”’]*$")
+_CLOSING_WORDS = 8  # the words a closing attribution may leave to the sentence end ("on Friday")
+
+
 class Attributions:
     """Who the sentences of one text say states something (cached per sentence)."""
 
@@ -439,8 +446,19 @@ class Attributions:
     def source(
         self, q: Quantity, sent: Sentence, attributions: list[tuple[int, int, str | None]]
     ) -> str | None:
+        """Who states the figure at ``q``: the outer clause's source, in this order — the
+        speaker of a "that" clause holding it ("Wood stated that according to American
+        data, …": Wood); an attribution closing the sentence ("…, according to the
+        ministry."); the nearest before it; the first after it; the one source of the
+        sentence before, when this one names none."""
         named = [a for a in attributions if a[2]]
         before = [a for a in named if a[1] <= q.start]
+        speaker = self._speaker(q, before)
+        if speaker is not None:
+            return speaker
+        closing = self._closing(q, sent, named)
+        if closing is not None:
+            return closing
         if before:
             return max(before, key=lambda a: a[1])[2]
         if named:
@@ -450,6 +468,35 @@ class Attributions:
             return None
         names = {a[2] for a in self.in_sentence(prev) if a[2]}
         return names.pop() if len(names) == 1 else None
+
+    def _speaker(self, q: Quantity, before: list[tuple[int, int, str | None]]) -> str | None:
+        """The first source before ``q`` whose verb opens a "that" clause running to the
+        figure unbroken by a comma (a source cited inside the clause is the speaker's)."""
+        for _, end, name in sorted(before):
+            if _THAT.match(self.low, end):
+                inner = [a for a in before if a[0] >= end]
+                reach = min((a[0] for a in inner), default=q.start)
+                if "," not in self.text[end:reach]:
+                    return name
+        return None
+
+    def _closing(
+        self, q: Quantity, sent: Sentence, named: list[tuple[int, int, str | None]]
+    ) -> str | None:
+        """The attribution that closes the sentence after the figure ("…, state media
+        reported.", "…, according to the ministry."): it holds the whole sentence, a source
+        named before the figure included. Only a few words without a number may follow
+        it, or the attributions it cites ("reports The Times, citing officials")."""
+        for start, end, name in sorted(a for a in named if a[0] >= q.end):
+            if self.text[start] != "," and not _COMMA_BEFORE.search(self.text, sent.start, start):
+                continue
+            rest = self.text[end : sent.end]
+            for other_start, other_end, _ in named:
+                if end <= other_start < sent.end:
+                    rest = rest.replace(self.text[other_start:other_end], " ")
+            if not re.search(r"\d", rest) and len(rest.split()) <= _CLOSING_WORDS:
+                return name
+        return None
 
     def resolved(self, name: str | None, pos: int) -> str | None:
         """The source as the text names it in full: the person, not their title ("Defence
