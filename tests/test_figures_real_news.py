@@ -134,6 +134,11 @@ def test_a_value_the_text_dates_in_the_past_is_history() -> None:
             "reports The Guardian, citing Western officials.",
             "The Guardian",
         ),
+        # a title before a surname the text never writes in full stays: it says who
+        (
+            "Polish President Nowak confirmed that 14,000 North Korean soldiers are in Russia.",
+            "Polish President Nowak",
+        ),
         # more reporting verbs than "said"
         (
             "Pyongyang's leader Kim Il-sung reminded the crowd that 1,100 North Korean engineers"

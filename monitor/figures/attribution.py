@@ -500,19 +500,23 @@ class Attributions:
 
     def resolved(self, name: str | None, pos: int) -> str | None:
         """The source as the text names it in full: the person, not their title ("Defence
-        Secretary John Smith" → "John Smith"); a reference ("the agency", "Lee") as the
+        Secretary John Smith" → "John Smith") unless the name is a surname the text never
+        writes in full; a reference ("the agency", "Lee") as the
         name it refers to — written earlier in the text, or else soon after (a lede names
         "the prosecutor" before the next sentence gives the name)."""
         if name is None:
             return None
-        name = _person_after_title(name)
+        written, name = name, _person_after_title(name)
         words = name.split()
         if len(words) == 1 and words[0][:1].isupper():
             surname = words[0]
             full = self._named(
-                pos, lambda p: len(p) >= 2 and surname in (p[0], p[-1]) and p != words
+                pos,
+                lambda p: (
+                    surname in (p[0], p[-1]) and len(_person_after_title(" ".join(p)).split()) >= 2
+                ),
             )
-            return full or name
+            return full or written  # "Ukrainian President Zelensky": the title says who
         orgs = _REFERENCE_HEADS.get(name.lower())
         if orgs:
             return self._named(pos, lambda p: any(org in p for org in orgs)) or name
