@@ -128,6 +128,13 @@ def test_a_value_the_text_dates_in_the_past_is_history() -> None:
             "to the Estonian defence ministry.",
             "Estonian defence ministry",
         ),
+        # the sentence after it names no one: the closing source carries over
+        (
+            "North Korean units have reported about 3,000 casualties near Sudzha, according "
+            "to the Estonian defence ministry. That is a quarter of the 12,000 North Korean "
+            "troops sent to Russia last year.",
+            "Estonian defence ministry",
+        ),
         # "reports X" after the figure, and whom X cites
         (
             "North Korea has supplied some 2 million artillery shells to Russia this year, "

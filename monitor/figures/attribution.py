@@ -449,14 +449,14 @@ class Attributions:
         """Who states the figure at ``q``: the outer clause's source, in this order — the
         speaker of a "that" clause holding it ("Wood stated that according to American
         data, …": Wood); an attribution closing the sentence ("…, according to the
-        ministry."); the nearest before it; the first after it; the one source of the
-        sentence before, when this one names none."""
+        ministry."); the nearest before it; the first after it; when this one names none,
+        the one source of the sentence before, or the attribution closing it."""
         named = [a for a in attributions if a[2]]
         before = [a for a in named if a[1] <= q.start]
         speaker = self._speaker(q, before)
         if speaker is not None:
             return speaker
-        closing = self._closing(q, sent, named)
+        closing = self._closing(q.end, sent, named)
         if closing is not None:
             return closing
         if before:
@@ -466,8 +466,11 @@ class Attributions:
         prev = None if attributions else self.sentences.previous(sent)
         if prev is None:
             return None
-        names = {a[2] for a in self.in_sentence(prev) if a[2]}
-        return names.pop() if len(names) == 1 else None
+        carried = [a for a in self.in_sentence(prev) if a[2]]
+        names = {a[2] for a in carried}
+        if len(names) == 1:
+            return names.pop()
+        return self._closing(prev.start, prev, carried)  # the source holding all of it
 
     def _speaker(self, q: Quantity, before: list[tuple[int, int, str | None]]) -> str | None:
         """The first source before ``q`` whose verb opens a "that" clause running to the
@@ -481,13 +484,13 @@ class Attributions:
         return None
 
     def _closing(
-        self, q: Quantity, sent: Sentence, named: list[tuple[int, int, str | None]]
+        self, after: int, sent: Sentence, named: list[tuple[int, int, str | None]]
     ) -> str | None:
         """The attribution that closes the sentence after the figure ("…, state media
         reported.", "…, according to the ministry."): it holds the whole sentence, a source
         named before the figure included. Only a few words without a number may follow
         it, or the attributions it cites ("reports The Times, citing officials")."""
-        for start, end, name in sorted(a for a in named if a[0] >= q.end):
+        for start, end, name in sorted(a for a in named if a[0] >= after):
             if self.text[start] != "," and not _COMMA_BEFORE.search(self.text, sent.start, start):
                 continue
             rest = self.text[end : sent.end]
