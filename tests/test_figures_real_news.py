@@ -128,6 +128,12 @@ def test_a_value_the_text_dates_in_the_past_is_history() -> None:
             "to the Estonian defence ministry.",
             "Estonian defence ministry",
         ),
+        # an "according to" opening the sentence holds it, a closing one its last clause
+        (
+            "According to the Financial Times half of Russia's shells came from North Korea "
+            "and the rest were made at home, as claimed by some Ukrainian officials.",
+            "Financial Times",
+        ),
         # the sentence after it names no one: the closing source carries over
         (
             "North Korean units have reported about 3,000 casualties near Sudzha, according "

@@ -448,14 +448,23 @@ class Attributions:
     ) -> str | None:
         """Who states the figure at ``q``: the outer clause's source, in this order — the
         speaker of a "that" clause holding it ("Wood stated that according to American
-        data, …": Wood); an attribution closing the sentence ("…, according to the
-        ministry."); the nearest before it; the first after it; when this one names none,
-        the one source of the sentence before, or the attribution closing it."""
+        data, …": Wood); an "according to" opening the sentence; an attribution closing
+        the sentence ("…, according to the ministry."); the nearest before it; the first
+        after it; when this one names none, the one source of the sentence before, or the
+        attribution closing it."""
         named = [a for a in attributions if a[2]]
         before = [a for a in named if a[1] <= q.start]
         speaker = self._speaker(q, before)
         if speaker is not None:
             return speaker
+        opening = [
+            a
+            for a in before
+            if not self.text[sent.start : a[0]].strip(" \"“‘'(-")
+            and self.low.startswith(("according to", "citing"), a[0])
+        ]
+        if opening:  # "According to X, …, as claimed by Y.": X holds the sentence
+            return opening[0][2]
         closing = self._closing(q.end, sent, named)
         if closing is not None:
             return closing
