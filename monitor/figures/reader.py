@@ -54,6 +54,7 @@ from monitor.figures.vocabulary import (
     SHARE_OF,
     TOKEN,
     WEEK_OR_MONTH,
+    WIDER_UNITS,
     WORD,
 )
 from monitor.model import Article, FigureSpec, Observation
@@ -584,6 +585,8 @@ class Reader:
         low, high, unit = q.low, q.high, spec.unit
         if q.percent:
             unit = "percent"
+        elif phrase.noun in WIDER_UNITS:  # "hundreds of thousands of munitions" are no shells
+            unit = phrase.noun
         elif spec.unit == "days":
             per = DAYS_PER.get((phrase.noun or "").rstrip("s"), (1.0, 1.0))
             if per == (1.0, 1.0) and (m := WEEK_OR_MONTH.match(self.low, q.core_end)):

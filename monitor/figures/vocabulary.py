@@ -194,6 +194,11 @@ NO_NOUN = AUXILIARIES | frozenset(
 )
 
 
+# counted nouns wider than the unit of the figure they fall under: the value is counted in
+# them ("2 million munitions" may be rockets, bombs or cartridges as well as shells)
+WIDER_UNITS = frozenset(["munitions", "ammunition"])
+
+
 WEEK_OR_MONTH = re.compile(r"-(week|month|year)\b")
 
 
