@@ -1,9 +1,16 @@
 """``attributed_to``: who states a figure, as the text names them.
 
-"according to X", "X said", "citing X", "as reported by X" name a source; the person
-rather than the title before the name ("Defence Secretary John Smith" → "John Smith"); a
-reference ("the agency", a surname alone) is the name the text wrote in full earlier.
-Generic sources ("reports", "some analysts") are no source.
+"according to X", "X said", "citing X", "as reported by X", "…, reports X" name a source;
+the person rather than the title before the name ("Defence Secretary John Smith" → "John
+Smith"), unless only a surname follows it that the text never writes in full; a reference
+("the agency", a surname alone) is the name the text wrote in full earlier. Generic
+sources ("reports", "some analysts") are no source. A list of sources is one source.
+
+Where a sentence names several, the figure belongs to the outer clause (see
+:meth:`Attributions.source`): whoever states the whole sentence states its figures, and
+a source cited inside ("according to American data" after "Wood stated that") is the
+speaker's evidence, not the speaker. Reading the clause structure this far is enough for
+news copy, where attributions sit at the edges of a sentence.
 """
 
 from __future__ import annotations
