@@ -152,6 +152,11 @@ def test_a_value_the_text_dates_in_the_past_is_history() -> None:
             "Polish President Nowak confirmed that 14,000 North Korean soldiers are in Russia.",
             "Polish President Nowak",
         ),
+        # who revises an estimate states it
+        (
+            "The Polish army raised its estimate of North Korean casualties to 5,100.",
+            "Polish army",
+        ),
         # more reporting verbs than "said"
         (
             "Pyongyang's leader Kim Il-sung reminded the crowd that 1,100 North Korean engineers"

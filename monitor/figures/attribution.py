@@ -89,7 +89,10 @@ _REPORTING_VERB = (
     r"|acknowledged|acknowledges|admitted|admits|alleged|alleges|warned|warns|concluded"
     r"|characterized|characterised|described|describes|explained|stressed|emphasized"
     r"|emphasised|specified|testified|briefed|informed|cited|quoted|reminded|recalled|hailed"
-    r"|declared|insisted|argued|asserted|maintained|boasted|pointed out|projected|projects)"
+    r"|declared|insisted|argued|asserted|maintained|boasted|pointed out|projected|projects"
+    # who revises an estimate states it: "Seoul raised its estimate of … to 4,000"
+    r"|(?:raised|raises|increased|increases|revised|revises|lowered|lowers|updated|updates)"
+    r" (?:its |their |his |her |the )?(?:estimates?|estimated|count|tally|toll|assessment))"
 )
 
 
