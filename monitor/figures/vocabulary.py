@@ -190,6 +190,8 @@ NO_NOUN = AUXILIARIES | frozenset(
         "this",
         "these",
         "those",
+        # a time after the number is no noun: "4,000 last month", "3,000 each year"
+        *("last", "next", "each", "every", "yesterday", "today", "earlier", "ago"),
     ]
 )
 
