@@ -184,8 +184,8 @@ def test_real_news_development_part_keeps_its_score() -> None:
             scores.add(doc_id, predictor.predict(text, doc), doc)
     tp, fp, fn = (scores.figures[k] for k in ("tp", "fp", "fn"))
     precision, recall = tp / (tp + fp), tp / (tp + fn)
-    # reached: precision 0.988, recall 0.890, F1 0.936; attribution right on 67 of the 81
+    # reached: precision 0.988, recall 0.901, F1 0.943; attribution right on 68 of the 82
     # figures found (docs/figures-quality.md)
-    assert precision >= 0.98 and recall >= 0.88, scores.summary()
-    assert 2 * precision * recall / (precision + recall) >= 0.93, scores.summary()
+    assert precision >= 0.98 and recall >= 0.89, scores.summary()
+    assert 2 * precision * recall / (precision + recall) >= 0.94, scores.summary()
     assert scores.attribution_right / tp >= 0.82, scores.summary()
