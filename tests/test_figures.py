@@ -276,9 +276,9 @@ def test_a_value_in_headline_and_body_keeps_the_body_attribution() -> None:
          "nk_troops_deployed", "Seoul"),
         ("About 800 North Korean soldiers were killed in March, the general staff said.",
          "nk_killed", "general staff"),
-        # "its estimate" is a noun: no source rather than a wrong one
+        # "its estimate" is a noun, and who updates it states the figure
         ("The spy agency has updated its estimate: 1,100 North Korean soldiers were killed.",
-         "nk_killed", None),
+         "nk_killed", "spy agency"),
         # the number itself is never its own source
         ("Two North Korean prisoners, aged 21 and 24, said they had been captured in Kursk.",
          "nk_captured", None),

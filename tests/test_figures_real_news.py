@@ -99,6 +99,64 @@ def test_a_value_the_text_dates_in_the_past_is_history() -> None:
             "Photo: Reuters\nRadio Free Asia said 1,400 North Korean soldiers had reached Kursk.",
             "Radio Free Asia",
         ),
+        # an adverb between the source and its verb
+        (
+            "As Ukraine's army chief Petro Marchenko previously noted, 1,200 North Korean "
+            "soldiers were killed near Sudzha.",
+            "Petro Marchenko",
+        ),
+        # a list of sources, before its verb or after "according to"; "States" is a name
+        (
+            "The United States, Japan, and their partners believe North Korea has sent 11,000 "
+            "troops to Russia.",
+            "United States, Japan, and their partners",
+        ),
+        (
+            "Some 11,500 North Korean troops are in Russia, according to British, Japanese and "
+            "Polish intelligence.",
+            "British, Japanese and Polish intelligence",
+        ),
+        # the outer clause: the speaker of a "that" clause over a source cited inside it
+        (
+            "Deputy Ambassador Ivan Moroz stated that according to allied data, Russia has "
+            "launched at least 15 North Korean missiles at Ukraine.",
+            "Ivan Moroz",
+        ),
+        # an attribution closing the sentence holds it: the troops "report" their losses
+        (
+            "North Korean units have reported about 3,000 casualties near Sudzha, according "
+            "to the Estonian defence ministry.",
+            "Estonian defence ministry",
+        ),
+        # an "according to" opening the sentence holds it, a closing one its last clause
+        (
+            "According to the Financial Times half of Russia's shells came from North Korea "
+            "and the rest were made at home, as claimed by some Ukrainian officials.",
+            "Financial Times",
+        ),
+        # the sentence after it names no one: the closing source carries over
+        (
+            "North Korean units have reported about 3,000 casualties near Sudzha, according "
+            "to the Estonian defence ministry. That is a quarter of the 12,000 North Korean "
+            "troops sent to Russia last year.",
+            "Estonian defence ministry",
+        ),
+        # "reports X" after the figure, and whom X cites
+        (
+            "North Korea has supplied some 2 million artillery shells to Russia this year, "
+            "reports The Guardian, citing Western officials.",
+            "The Guardian",
+        ),
+        # a title before a surname the text never writes in full stays: it says who
+        (
+            "Polish President Nowak confirmed that 14,000 North Korean soldiers are in Russia.",
+            "Polish President Nowak",
+        ),
+        # who revises an estimate states it
+        (
+            "The Polish army raised its estimate of North Korean casualties to 5,100.",
+            "Polish army",
+        ),
         # more reporting verbs than "said"
         (
             "Pyongyang's leader Kim Il-sung reminded the crowd that 1,100 North Korean engineers"
@@ -126,6 +184,8 @@ def test_real_news_development_part_keeps_its_score() -> None:
             scores.add(doc_id, predictor.predict(text, doc), doc)
     tp, fp, fn = (scores.figures[k] for k in ("tp", "fp", "fn"))
     precision, recall = tp / (tp + fp), tp / (tp + fn)
-    # reached: precision 0.975, recall 0.868, F1 0.919 (docs/figures-quality.md)
-    assert precision >= 0.97 and recall >= 0.86, scores.summary()
-    assert 2 * precision * recall / (precision + recall) >= 0.91, scores.summary()
+    # reached: precision 0.988, recall 0.901, F1 0.943; attribution right on 68 of the 82
+    # figures found (docs/figures-quality.md)
+    assert precision >= 0.98 and recall >= 0.89, scores.summary()
+    assert 2 * precision * recall / (precision + recall) >= 0.94, scores.summary()
+    assert scores.attribution_right / tp >= 0.82, scores.summary()

@@ -20,7 +20,8 @@ Rules, in order:
    word that names nothing we know is itself the noun ("the two Koreas"): not ours. A
    partitive takes the noun of its whole ("3,000 of the 10,000 soldiers sent"; "800 of
    them" takes the noun named before); the whole of "two out of five missiles" is a total
-   of everything, no figure. A counted noun can be the cue itself ("600 deaths").
+   of everything, no figure. A counted noun can be the cue itself ("600 deaths"); "nine
+   members of the regiment" are soldiers; "munitions" are counted as munitions, not shells.
 3. The predicate: the cue right after the counted noun phrase across auxiliaries and
    adverbs ("were reportedly killed") or right before the number ("killed some 240",
    "dispatched a total of") — the number's own predicate — before any cue merely nearby.
@@ -39,8 +40,12 @@ Rules, in order:
 6. Negated, hypothetical and merely possible statements ("denied", "if", "could send")
    yield nothing; a phrase fronted by a comma ("If confirmed, …") does not reach the
    figure, and "would" is reported speech's "will".
-7. ``attributed_to`` (:mod:`.attribution`) and ``as_of`` (:mod:`.dates`): "since
-   November" starts a running total, today's value, not history.
+7. ``attributed_to`` (:mod:`.attribution`) is the outer clause's source: the speaker of a
+   "that" clause over a source cited inside it, an "according to" opening the sentence,
+   an attribution closing it ("…, according to the ministry.", "…, reports The Times,
+   citing …") over one before the figure; a list of sources is one ("U.S., South Korean
+   and Ukrainian intelligence"). ``as_of`` (:mod:`.dates`): "since November" starts a
+   running total, today's value, not history.
 8. Durations are days: a week 7, a month 28 to 31, a year 365 or 366 ("six months" is
    168–186 days).
 """

@@ -1,9 +1,16 @@
 """``attributed_to``: who states a figure, as the text names them.
 
-"according to X", "X said", "citing X", "as reported by X" name a source; the person
-rather than the title before the name ("Defence Secretary John Smith" → "John Smith"); a
-reference ("the agency", a surname alone) is the name the text wrote in full earlier.
-Generic sources ("reports", "some analysts") are no source.
+"according to X", "X said", "citing X", "as reported by X", "…, reports X" name a source;
+the person rather than the title before the name ("Defence Secretary John Smith" → "John
+Smith"), unless only a surname follows it that the text never writes in full; a reference
+("the agency", a surname alone) is the name the text wrote in full earlier. Generic
+sources ("reports", "some analysts") are no source. A list of sources is one source.
+
+Where a sentence names several, the figure belongs to the outer clause (see
+:meth:`Attributions.source`): whoever states the whole sentence states its figures, and
+a source cited inside ("according to American data" after "Wood stated that") is the
+speaker's evidence, not the speaker. Reading the clause structure this far is enough for
+news copy, where attributions sit at the edges of a sentence.
 """
 
 from __future__ import annotations
@@ -82,14 +89,17 @@ _REPORTING_VERB = (
     r"|acknowledged|acknowledges|admitted|admits|alleged|alleges|warned|warns|concluded"
     r"|characterized|characterised|described|describes|explained|stressed|emphasized"
     r"|emphasised|specified|testified|briefed|informed|cited|quoted|reminded|recalled|hailed"
-    r"|declared|insisted|argued|asserted|maintained|boasted|pointed out|projected|projects)"
+    r"|declared|insisted|argued|asserted|maintained|boasted|pointed out|projected|projects"
+    # who revises an estimate states it: "Seoul raised its estimate of … to 4,000"
+    r"|(?:raised|raises|increased|increases|revised|revises|lowered|lowers|updated|updates)"
+    r" (?:its |their |his |her |the )?(?:estimates?|estimated|count|tally|toll|assessment))"
 )
 
 
-# "an estimated 2,000", "its estimate:", "(Ukrainian estimates)": the word is not a verb
-# "an estimated 2,000", "its estimate:", "are estimated to": the word is no reporting verb
+# "an estimated 2,000", "its estimate:", "are estimated to", "the United States": the word
+# is no reporting verb
 _NOT_A_VERB_BEFORE = re.compile(
-    r"\b(?:an?|the|its|their|his|her|our|whose|are|is|was|were|be|been|being)\s*$"
+    r"\b(?:an?|the|its|their|his|her|our|whose|are|is|was|were|be|been|being|united)\s*$"
 )
 
 
@@ -102,10 +112,16 @@ _ATTRIBUTION_BEFORE = re.compile(
 )
 
 
-_ATTRIBUTION_VERB = re.compile(rf"(?:\s+(?:they|it|he|she))?\s+{_REPORTING_VERB}\b")
+# an adverb may stand between a source and its verb ("as Syrskyi previously noted")
+_ATTRIBUTION_VERB = re.compile(
+    rf"(?:\s+(?:they|it|he|she))?(?:\s+(?:previously|earlier|also|later|first|again|[a-z]+ly))?"
+    rf"\s+{_REPORTING_VERB}\b"
+)
 
 
-_SAID_BEFORE_NAME = re.compile(r",\s*(?:said|says|according to)\s+")
+_SAID_BEFORE_NAME = re.compile(
+    r",\s*(?:said|says|reports|reported|writes|wrote|according to)\s+(?=[A-Z]|the\s+[A-Z])", re.I
+)
 
 
 _GENERIC_SOURCES = frozenset(
@@ -314,6 +330,39 @@ _INSTITUTION = re.compile(
 )
 
 
+# one item of a list of sources: a short capitalised name ("the U.S.", "South Korea")
+_LIST_ITEM = re.compile(r"\s*(?:[Tt]he\s+)?[A-Z][\w'’.-]*(?:\s+[A-Z][\w'’.-]*){0,3}\s*")
+_LIST_END = re.compile(r"\s*(?:and|or)\s")
+
+
+# a comma that continues a list of sources: an item or none, then "and" and a name
+_LIST_AHEAD = re.compile(
+    r",\s*(?:(?:[Tt]he\s+)?[A-Z][\w'’-]*(?:\s+[A-Z][\w'’-]*){0,3},?\s+)?(?:and|or)\s+"
+    r"(?:the\s+)?[A-Z]"
+)
+
+
+def _list_start(chunk: str, cut: int) -> int:
+    """Where a list of sources before a verb begins ("The United States, South Korea, and
+    their allies believe"): the comma ``cut`` gives way to the commas before it while
+    each item between is a short capitalised name and the last item begins with "and"."""
+    if chunk[cut : cut + 1] != "," or not _LIST_END.match(chunk, cut + 1):
+        return cut
+    while True:
+        before = chunk.rfind(",", 0, cut)
+        item = chunk[before + 1 : cut]
+        if not _LIST_ITEM.fullmatch(item):
+            return cut
+        if before < 0:
+            return before
+        cut = before
+
+
+_THAT = re.compile(r"\s+that\b")
+_COMMA_BEFORE = re.compile(r",[\s\"”’]*$")
+_CLOSING_WORDS = 8  # the words a closing attribution may leave to the sentence end ("on Friday")
+
+
 class Attributions:
     """Who the sentences of one text say states something (cached per sentence)."""
 
@@ -370,6 +419,8 @@ class Attributions:
             ):
                 break
             end = m.end()
+            if words < 7 and _LIST_AHEAD.match(self.text, end):
+                continue  # "according to the U.S., South Korean and Ukrainian intelligence"
             if words >= 7 or self.text[end : end + 1] in ",;:.":
                 break
         return end, _clean_source(self.text[pos:end])
@@ -397,6 +448,7 @@ class Attributions:
             chunk.lower().rfind(" that "),
             *dashes,
         )
+        cut = _list_start(chunk, cut)
         words = chunk[cut + 1 :].split()[-8:]
         text = " ".join(words)
         return pos - len(text), _clean_source(text) or described
@@ -404,8 +456,28 @@ class Attributions:
     def source(
         self, q: Quantity, sent: Sentence, attributions: list[tuple[int, int, str | None]]
     ) -> str | None:
+        """Who states the figure at ``q``: the outer clause's source, in this order — the
+        speaker of a "that" clause holding it ("Wood stated that according to American
+        data, …": Wood); an "according to" opening the sentence; an attribution closing
+        the sentence ("…, according to the ministry."); the nearest before it; the first
+        after it; when this one names none, the one source of the sentence before, or the
+        attribution closing it."""
         named = [a for a in attributions if a[2]]
         before = [a for a in named if a[1] <= q.start]
+        speaker = self._speaker(q, before)
+        if speaker is not None:
+            return speaker
+        opening = [
+            a
+            for a in before
+            if not self.text[sent.start : a[0]].strip(" \"“‘'(-")
+            and self.low.startswith(("according to", "citing"), a[0])
+        ]
+        if opening:  # "According to X, …, as claimed by Y.": X holds the sentence
+            return opening[0][2]
+        closing = self._closing(q.end, sent, named)
+        if closing is not None:
+            return closing
         if before:
             return max(before, key=lambda a: a[1])[2]
         if named:
@@ -413,24 +485,60 @@ class Attributions:
         prev = None if attributions else self.sentences.previous(sent)
         if prev is None:
             return None
-        names = {a[2] for a in self.in_sentence(prev) if a[2]}
-        return names.pop() if len(names) == 1 else None
+        carried = [a for a in self.in_sentence(prev) if a[2]]
+        names = {a[2] for a in carried}
+        if len(names) == 1:
+            return names.pop()
+        return self._closing(prev.start, prev, carried)  # the source holding all of it
+
+    def _speaker(self, q: Quantity, before: list[tuple[int, int, str | None]]) -> str | None:
+        """The first source before ``q`` whose verb opens a "that" clause running to the
+        figure unbroken by a comma (a source cited inside the clause is the speaker's)."""
+        for _, end, name in sorted(before):
+            if _THAT.match(self.low, end):
+                inner = [a for a in before if a[0] >= end]
+                reach = min((a[0] for a in inner), default=q.start)
+                if "," not in self.text[end:reach]:
+                    return name
+        return None
+
+    def _closing(
+        self, after: int, sent: Sentence, named: list[tuple[int, int, str | None]]
+    ) -> str | None:
+        """The attribution that closes the sentence after the figure ("…, state media
+        reported.", "…, according to the ministry."): it holds the whole sentence, a source
+        named before the figure included. Only a few words without a number may follow
+        it, or the attributions it cites ("reports The Times, citing officials")."""
+        for start, end, name in sorted(a for a in named if a[0] >= after):
+            if self.text[start] != "," and not _COMMA_BEFORE.search(self.text, sent.start, start):
+                continue
+            rest = self.text[end : sent.end]
+            for other_start, other_end, _ in named:
+                if end <= other_start < sent.end:
+                    rest = rest.replace(self.text[other_start:other_end], " ")
+            if not re.search(r"\d", rest) and len(rest.split()) <= _CLOSING_WORDS:
+                return name
+        return None
 
     def resolved(self, name: str | None, pos: int) -> str | None:
         """The source as the text names it in full: the person, not their title ("Defence
-        Secretary John Smith" → "John Smith"); a reference ("the agency", "Lee") as the
+        Secretary John Smith" → "John Smith") unless the name is a surname the text never
+        writes in full; a reference ("the agency", "Lee") as the
         name it refers to — written earlier in the text, or else soon after (a lede names
         "the prosecutor" before the next sentence gives the name)."""
         if name is None:
             return None
-        name = _person_after_title(name)
+        written, name = name, _person_after_title(name)
         words = name.split()
         if len(words) == 1 and words[0][:1].isupper():
             surname = words[0]
             full = self._named(
-                pos, lambda p: len(p) >= 2 and surname in (p[0], p[-1]) and p != words
+                pos,
+                lambda p: (
+                    surname in (p[0], p[-1]) and len(_person_after_title(" ".join(p)).split()) >= 2
+                ),
             )
-            return full or name
+            return full or written  # "Ukrainian President Zelensky": the title says who
         orgs = _REFERENCE_HEADS.get(name.lower())
         if orgs:
             return self._named(pos, lambda p: any(org in p for org in orgs)) or name

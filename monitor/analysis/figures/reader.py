@@ -37,12 +37,14 @@ from monitor.analysis.figures.vocabulary import (
     DURATIONS,
     FOR_A,
     FUTURE,
+    GROUP_MEMBERS,
     HELP_VERBS,
     HYPOTHETICAL,
     INCREMENT_WORDS,
     INVERTED_CONDITIONAL,
     LINKING_CUES,
     MAX_CUE_WORDS,
+    MEMBERS_OF,
     MODAL_BEFORE,
     NEGATION,
     NO_NOUN,
@@ -54,6 +56,7 @@ from monitor.analysis.figures.vocabulary import (
     SHARE_OF,
     TOKEN,
     WEEK_OR_MONTH,
+    WIDER_UNITS,
     WORD,
 )
 from monitor.analysis.phrases import normalise_phrase as norm
@@ -175,7 +178,7 @@ class Reader:
     def _phrases(
         self, quantities: list[Quantity], units: list[Hit], cues: list[Hit]
     ) -> list[_Phrase]:
-        phrases = [self._noun_phrase(q, q.end, units, cues) for q in quantities]
+        phrases = [self._members(q) or self._noun_phrase(q, q.end, units, cues) for q in quantities]
         for p in phrases:
             if p.q.percent:  # "one in three soldiers sent": the participle is not the share's
                 p.of_start = p.q.end
@@ -210,6 +213,11 @@ class Reader:
                     # deployment", "a third of these casualties"): not a share we track
                     p.noun_known = False
         return phrases
+
+    def _members(self, q: Quantity) -> _Phrase | None:
+        """ "nine members of the regiment": the members of a military group, its soldiers."""
+        members = MEMBERS_OF.match(self.low, q.end)
+        return _Phrase(q, members.end(), GROUP_MEMBERS, True) if members else None
 
     def _noun_phrase(self, q: Quantity, pos: int, units: list[Hit], cues: list[Hit]) -> _Phrase:
         """The noun the number counts, across modifiers ("1,500 North Korean special
@@ -583,6 +591,8 @@ class Reader:
         low, high, unit = q.low, q.high, spec.unit
         if q.percent:
             unit = "percent"
+        elif phrase.noun in WIDER_UNITS:  # "hundreds of thousands of munitions" are no shells
+            unit = phrase.noun
         elif spec.unit == "days":
             per = DAYS_PER.get((phrase.noun or "").rstrip("s"), (1.0, 1.0))
             if per == (1.0, 1.0) and (m := WEEK_OR_MONTH.match(self.low, q.core_end)):

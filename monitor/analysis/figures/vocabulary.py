@@ -190,8 +190,27 @@ NO_NOUN = AUXILIARIES | frozenset(
         "this",
         "these",
         "those",
+        # a time after the number is no noun: "4,000 last month", "3,000 each year"
+        *("last", "next", "each", "every", "yesterday", "today", "earlier", "ago"),
     ]
 )
+
+
+# "nine members of the regiment": the members of a military group are its soldiers
+MILITARY_GROUPS = (
+    "regiment|unit|battalion|brigade|division|army|contingent|corps|detachment|company"
+    "|platoon|squad|force|forces"
+)
+MEMBERS_OF = re.compile(
+    rf"\s*members\s+of\s+(?:the\s+|its\s+|their\s+|an?\s+|this\s+|that\s+)?"
+    rf"(?:[\w'’-]+\s+){{0,3}}?(?:{MILITARY_GROUPS})s?\b"
+)
+GROUP_MEMBERS = "soldiers"  # the counted noun they stand for
+
+
+# counted nouns wider than the unit of the figure they fall under: the value is counted in
+# them ("2 million munitions" may be rockets, bombs or cartridges as well as shells)
+WIDER_UNITS = frozenset(["munitions", "ammunition"])
 
 
 WEEK_OR_MONTH = re.compile(r"-(week|month|year)\b")
