@@ -1,0 +1,63 @@
+"""Spanish: "11.000", "2,3 millones", "alrededor de", "al menos", "más de", "miles"."""
+
+from monitor.figures.languages.grammar import (
+    DOZENS,
+    HUNDREDS,
+    SEVERAL_THOUSAND,
+    TENS_OF_THOUSANDS,
+    THOUSANDS,
+    Grammar,
+)
+
+SPANISH = Grammar(
+    code="es",
+    decimal_comma=True,
+    scales={r"mil": 1e3, r"millones|millón": 1e6},
+    words={
+        r"dos": 2,
+        r"tres": 3,
+        r"cuatro": 4,
+        r"cinco": 5,
+        r"seis": 6,
+        r"siete": 7,
+        r"ocho": 8,
+        r"nueve": 9,
+        r"diez": 10,
+        r"once": 11,
+        r"doce": 12,
+        r"veinte": 20,
+        r"cien|ciento": 100,
+        r"mil|un\s+millar": 1e3,
+    },
+    vague={
+        r"decenas\s+de\s+miles": TENS_OF_THOUSANDS,
+        r"varios\s+miles": SEVERAL_THOUSAND,
+        r"miles": THOUSANDS,
+        r"cientos|centenares": HUNDREDS,
+        r"decenas": DOZENS,
+    },
+    before=[
+        (r"al\s+menos|por\s+lo\s+menos|como\s+mínimo|no\s+menos\s+de", "at_least"),
+        (r"más\s+de", "over"),
+        (r"hasta", "up_to"),
+        (r"casi|cerca\s+de", "nearly"),
+        (r"menos\s+de", "under"),
+        (r"alrededor\s+de|unos|unas|aproximadamente|en\s+torno\s+a|cerca\s+de\s+unos", "about"),
+    ],
+    not_after=r"\s?(?:años\b|km\b|kilómetros|metros|por\s+ciento|%|dólares|euros|de\s+(?:enero|febrero|marzo|abril|mayo|junio|julio|agosto|septiembre|octubre|noviembre|diciembre)|días\s+después|fases\b)",
+    not_before=r"(?:enero|febrero|marzo|abril|mayo|junio|julio|agosto|septiembre|octubre|noviembre|diciembre|semestre\s+de|kn-|hwasong-)\s*$",
+    negation=r"\b(?:no|nunca|negó|niega|desmintió|si|podría\w*|planea\w*|enviaría\w*)\b",
+    partitive=r"\s*de\s+(?:los|las|estos|ellos)?\s*",
+    range_join=r"\s*(?:-|–|a)\s*",
+    oblique=r"\b(?:a|en|de|contra|para|con|hacia|desde)\s+(?:la|el|los|las)?\s*$",
+    others=(
+        "ruso*",
+        "rusa*",
+        "ucraniano*",
+        "ucraniana*",
+        "surcorean*",
+        "estadounidense*",
+        "civil*",
+        "niños",
+    ),
+)
