@@ -63,7 +63,7 @@ KOREAN = Grammar(
     partitive=r"(?:명\s?)?(?:가운데|중)",
     range_join=r"\s?(?:~|-|–|에서)\s?",
     oblique=r"(?:에게|에서|에|로|으로|와|과|를|을)(?!\w)",
-    clause_break=r"[;:]|[,，]\s|(?:으며|하며|했고|이고|지만|는데)\s",
+    clause_break=r"[;:]|[,，]\s|(?<=으며|하며|했고|이고|지만|는데)\s",
     special=unit_numbers,
     number_end=r"(?![\d.,]\d)",
     others=(

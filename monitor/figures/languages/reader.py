@@ -14,7 +14,8 @@ The rules of :mod:`monitor.figures`, shallow enough to hold across six languages
 4. Negated, conditional and merely possible statements yield nothing.
 5. Subject: a subject in the number's own noun phrase decides; else the nearest subject
    (ours or a competing one) in the sentence that is not governed by a preposition, before
-   the number first; else the last one named in the three sentences before.
+   the number first; else whether ours is named in the nearest of the three sentences
+   before that names any.
 """
 
 from __future__ import annotations
@@ -102,6 +103,7 @@ class LanguageReader:
         self.g = vocabulary.grammar
         self.text = text
         self.sentences = sentence_spans(text)
+        self._numbers: list[int] = []  # where the numbers of the sentence being read are
 
     def observations(self) -> Iterable[Observation]:
         for k, (start, end) in enumerate(self.sentences):
@@ -112,10 +114,26 @@ class LanguageReader:
                 q for q in self.g.quantities(self.text, start, end) if self._may_be_figure(q)
             ]
             wholes = self._wholes(quantities)
+            self._numbers = [q.core_start for q in quantities if q.core_start not in wholes]
+            parts = [q for q in quantities if q.core_start not in wholes]
+            owned = self._owned_cues(parts, cues)
             for q in quantities:
                 if q.core_start in wholes:
                     continue
-                yield from self._observe(q, k, cues, wholes)
+                free = [c for c in cues if owned.get(c.start, q.core_start) == q.core_start]
+                yield from self._observe(q, k, free, wholes)
+
+    def _owned_cues(self, quantities: list[Quantity], cues: list[_Hit]) -> dict[int, int]:
+        """A cue right after a number (its noun aside) is that number's predicate and no
+        other's: "600 soldados han muerto y otros 4.100 han resultado heridos"."""
+        owned: dict[int, int] = {}
+        for q in quantities:
+            nxt = min((c for c in cues if c.start >= q.end), key=lambda c: c.start, default=None)
+            if nxt is None or any(q.end <= n < nxt.start for n in self._numbers):
+                continue
+            if len(self.text[q.end : nxt.start].split()) <= 3:
+                owned.setdefault(nxt.start, q.core_start)
+        return owned
 
     def _hits(self, terms: Sequence[_Term], start: int, end: int) -> list[_Hit]:
         hits = [
@@ -211,7 +229,7 @@ class LanguageReader:
         clause: tuple[int, int],
         fitting: frozenset[int],
     ) -> tuple[_Hit, frozenset[int]] | None:
-        best: tuple[int, _Hit] | None = None
+        best: tuple[tuple[int, bool], _Hit] | None = None
         for cue in cues:
             if not (clause[0] <= cue.start and cue.end <= clause[1]) or not cue.owners & fitting:
                 continue
@@ -223,8 +241,12 @@ class LanguageReader:
                 gap = len(self.text[np_end : cue.start].split())
             else:
                 gap = 0
-            if gap <= _MAX_WORDS and (best is None or gap < best[0]):
-                best = (gap, cue)
+            between = (cue.end, q.start) if cue.end <= q.start else (np_end, cue.start)
+            if any(between[0] <= n < between[1] for n in self._numbers):
+                continue  # not past another number: "Von den 11.000 Soldaten seien 1.000 gefallen"
+            rank = (gap, cue.end <= q.start)  # on a tie, the cue after the number: its verb
+            if gap <= _MAX_WORDS and (best is None or rank < best[0]):
+                best = (rank, cue)
         return None if best is None else (best[1], best[1].owners & fitting)
 
     def _one_figure(self, ids: frozenset[int], noun: _Hit | None) -> frozenset[int]:
@@ -256,8 +278,8 @@ class LanguageReader:
             return min(mentions, key=lambda m: abs(m[0] - q.end))[1]
         for j in range(k - 1, max(-1, k - 4), -1):
             mentions = self._mentions(own, *self.sentences[j])
-            if mentions:
-                return mentions[-1][1]
+            if mentions:  # as the English reader: any of ours named there
+                return any(ours for _, ours in mentions)
         return False
 
     def _mentions(self, own: list[_Term], start: int, end: int) -> list[tuple[int, bool]]:
