@@ -182,7 +182,7 @@ class LanguageReader:
             and len(self.text[noun_from : u.start].split()) <= 3
         ]
         noun = units[0] if units else self._noun_before(q, sent_start)
-        np_end = noun.end if noun else q.end
+        np_end = max(noun.end, q.end) if noun else q.end
         fitting = self.v.readable if noun is None else noun.owners & self.v.readable
         if noun is None:  # a number with no noun of ours: only figures counting anything
             fitting = fitting - self.v.with_units if self._other_noun(q) else fitting
