@@ -55,6 +55,7 @@ class Grammar:
     oblique: str = r"$^"  # a preposition before a name, or a particle after it (ko)
     particles: str = ""  # ko: endings a noun takes without a space
     clause_break: str = r"[;:]|\s[–—]\s"
+    verb_final: bool = False  # ko: negation and mood come after the verb, at the clause end
     # whose figures are not ours: Russian and Ukrainian forces, the South's, civilians
     others: tuple[str, ...] = ()
     number_end: str = r"(?!\w)"  # ko: a particle or counter follows digits: "600명이"

@@ -192,7 +192,7 @@ class LanguageReader:
             return []
         cue, ids = best
         ids = self._one_figure(ids, noun)
-        if not ids or self._negated(q, cue, clause[0]):
+        if not ids or self._negated(q, cue, clause):
             return []
         if not self._about_subject(q, np_end, k, ids):
             return []
@@ -259,9 +259,11 @@ class LanguageReader:
                 return named
         return frozenset()
 
-    def _negated(self, q: Quantity, cue: _Hit, clause_start: int) -> bool:
-        lo = max(clause_start, min(q.start, cue.start) - 30)
-        hi = max(q.start, cue.end)
+    def _negated(self, q: Quantity, cue: _Hit, clause: tuple[int, int]) -> bool:
+        """A negation or a hedge near the number and its cue; where the verb ends the
+        clause (Korean), anywhere after them in the clause ("파병할 가능성은 없다")."""
+        lo = max(clause[0], min(q.start, cue.start) - 30)
+        hi = clause[1] if self.g.verb_final else max(q.start, cue.end)
         return bool(self.g.pattern("negation", self.g.negation).search(self.text, lo, hi))
 
     def _about_subject(self, q: Quantity, np_end: int, k: int, ids: frozenset[int]) -> bool:
