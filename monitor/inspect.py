@@ -92,7 +92,11 @@ def inspect_article(article: Article, compiled: Compiled) -> dict[str, Any]:
         for item in explain(article):
             if item.watchlist not in matched:
                 not_matched.append({"name": item.watchlist, "reason": item.reason})
+    from monitor.figures.languages.detect import detect_language
+
+    language = article.language or detect_language(article.full_text)
     return {
+        "language": language,
         "watchlists": [
             {"name": m.watchlist, "matched_terms": list(m.matched_terms)} for m in matches
         ],
@@ -109,6 +113,7 @@ def inspect_article(article: Article, compiled: Compiled) -> dict[str, Any]:
                 "quote": o.quote,
                 "increment": o.increment,
                 "as_of": o.as_of.isoformat() if o.as_of else None,
+                "language": o.language,  # None: read by the English reader
             }
             for o in observations
         ],
@@ -127,7 +132,11 @@ def format_value(low: float, high: float, qualifier: str, unit: str) -> str:
 
 
 def render_inspect(result: dict[str, Any]) -> str:
-    lines = ["Watchlists matched:"]
+    from monitor.model import LANGUAGE_NAMES
+
+    language = result.get("language")
+    lines = [f"Language: {LANGUAGE_NAMES.get(language, language)} ({language})"] if language else []
+    lines.append("Watchlists matched:")
     lines += [f"  {w['name']}: {', '.join(w['matched_terms'])}" for w in result["watchlists"]] or [
         "  (none)"
     ]
@@ -142,11 +151,21 @@ def render_inspect(result: dict[str, Any]) -> str:
         )
         lines.append(
             f"  {f['figure']}: {format_value(f['low'], f['high'], f['qualifier'], f['unit'])}"
-            f"{who}{flags}\n      “{f['quote']}”"
+            f"{who}{flags}\n      “{f['quote']}”{_in_language(f)}"
         )
     if not result["figures"]:
         lines.append("  (none)")
     return "\n".join(lines)
+
+
+def _in_language(figure: dict[str, Any]) -> str:
+    """ " (in Korean)" after a quote not in English, so a reader knows what they see."""
+    from monitor.model import LANGUAGE_NAMES
+
+    language = figure.get("language")
+    if not language or language == "en":
+        return ""
+    return f" (in {LANGUAGE_NAMES.get(language, language)})"
 
 
 def _iso(value: datetime | None) -> str | None:

@@ -210,6 +210,7 @@ class Observation:
     quote: str
     increment: bool = False
     as_of: date | None = None
+    language: str | None = None  # the quote's language when read from a non-English text
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)

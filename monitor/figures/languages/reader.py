@@ -325,4 +325,5 @@ class LanguageReader:
             quote=quote,
             increment=q.increment,
             as_of=None,
+            language=self.g.code,
         )
