@@ -102,3 +102,21 @@ def test_declared_language_and_grammar_lookup() -> None:
     assert declared_language("") is None
     assert grammar_of("ru-RU") is GRAMMARS["ru"]
     assert grammar_of("en") is None
+
+
+def test_a_feed_declares_the_language_of_its_entries() -> None:
+    from monitor.parse import parse_feed
+
+    rss = (
+        b'<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>t</title>'
+        b"<link>http://ko.test/</link><description>d</description><language>ko-KR</language>"
+        b"<item><title>\xeb\xb6\x81\xed\x95\x9c</title><link>http://ko.test/1</link></item>"
+        b"</channel></rss>"
+    )
+    parsed = parse_feed(rss, url="http://ko.test/rss")
+    assert [e.language for e in parsed.entries] == ["ko"]
+    atom = (
+        b'<feed xmlns="http://www.w3.org/2005/Atom" xml:lang="de"><title>t</title><id>x</id>'
+        b"<entry><title>Nordkorea</title><id>e1</id><link href='http://de.test/1'/></entry></feed>"
+    )
+    assert [e.language for e in parse_feed(atom, url="http://de.test/atom").entries] == ["de"]
