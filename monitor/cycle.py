@@ -27,6 +27,7 @@ from monitor.baseline import Baseline, OldNews
 from monitor.delivery import Waiting, deliver_waiting
 from monitor.errors import FetchError
 from monitor.fetch import ARTICLE_ACCEPT, Fetcher, FetchResult
+from monitor.figures.languages.detect import detect_language
 from monitor.identity import EntryKeys, KeyedEntry
 from monitor.ingest import Ingested, NewEntry, record_entries
 from monitor.model import Article, Entry
@@ -640,6 +641,7 @@ async def build_article(
         url=entry.url,
         outlet=outlet,
         published_at=entry.published_at,
+        language=entry.language or detect_language(f"{entry.title}\n\n{text}"),
     )
 
 

@@ -50,6 +50,7 @@ class Entry:
     content: str = ""
     published_at: datetime | None = None
     author: str | None = None
+    language: str | None = None  # as the feed declares it (<language>, xml:lang), if it does
 
     @property
     def text(self) -> str:
