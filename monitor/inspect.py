@@ -20,6 +20,9 @@ if TYPE_CHECKING:
 _HTML = re.compile(rb"^\s*(<!doctype html|<html|<head|<body|<article|<div|<p[\s>])", re.I)
 
 
+_HTML_LANG = re.compile(rb"<html\b[^>]*?\blang=[\"']?([A-Za-z]{2,3})\b", re.I)
+
+
 def _looks_like_html(data: bytes) -> bool:
     return bool(_HTML.match(data[:2048]))
 
@@ -39,7 +42,11 @@ def article_from_bytes(data: bytes, source: str, published_at: datetime | None =
         title_match = re.search(rb"<title[^>]*>(.*?)</title>", data, re.I | re.S)
         title = html_to_text(title_match.group(1).decode("utf-8", "replace")) if title_match else ""
         url = source if "://" in source else None
-        return Article(title, normalise_whitespace(text), url=url, published_at=published_at)
+        lang = _HTML_LANG.search(data[:4096])
+        language = lang.group(1).decode("ascii").lower() if lang else None
+        return Article(
+            title, normalise_whitespace(text), url, published_at=published_at, language=language
+        )
     text = normalise_whitespace(data.decode("utf-8", "replace"))
     return Article(title="", text=text, url=None, published_at=published_at)
 
