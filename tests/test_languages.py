@@ -120,3 +120,19 @@ def test_a_feed_declares_the_language_of_its_entries() -> None:
         b"<entry><title>Nordkorea</title><id>e1</id><link href='http://de.test/1'/></entry></feed>"
     )
     assert [e.language for e in parse_feed(atom, url="http://de.test/atom").entries] == ["de"]
+
+
+@pytest.mark.parametrize(
+    ("language", "text", "who"),
+    [
+        ("de", "Laut Kyjiw sind mindestens 200 nordkoreanische Soldaten gefallen.", "Kyjiw"),
+        ("es", "Según Seúl, al menos 200 soldados norcoreanos han muerto.", "Seúl"),
+        ("fr", "Selon Kiev, au moins 200 soldats nord-coréens ont été tués.", "Kiev"),
+        ("ru", "По данным ГУР, погибли около 200 северокорейских военных.", "ГУР"),
+        ("uk", "За даними ГУР, загинули щонайменше 200 північнокорейських солдатів.", "ГУР"),
+        ("ko", "국방부에 따르면 북한군 최소 200명이 전사했다.", "국방부"),
+    ],
+)
+def test_who_states_the_figure(extractor: Any, language: str, text: str, who: str) -> None:
+    found = extractor.extract(Article(title="", text=text, language=language))
+    assert [o.attributed_to for o in found] == [who]

@@ -51,4 +51,9 @@ GERMAN = Grammar(
     range_join=r"\s*(?:-|–|bis)\s*",
     oblique=r"\b(?:an|in|nach|aus|gegen|für|mit|gegenüber|bei|zu|von|seite)\s+(?:de[nmrs]?|die|das)?\s*$",
     others=("russisch*", "ukrainisch*", "südkorean*", "amerikanisch*", "Zivilist*", "Kinder*"),
+    sources=(
+        r"\blaut\s+(?P<who>(?:de[mnr]|die|das)?\s*[\w-]+(?:\s+(?-i:[A-ZÄÖÜ])[\w-]*){0,3})",
+        r"\b(?:schreibt|schrieb|berichtet|berichtete|sagte|sagt|erklärte|teilte)\s+(?P<who>(?:der|die|das)\s+(?-i:[A-ZÄÖÜ])[\w-]*(?:\s+(?-i:[A-ZÄÖÜ])[\w-]*){0,3})",
+        r"(?P<who>(?:Der|Die|Das)\s+[\w-]+(?:\s+(?-i:[A-ZÄÖÜ])[\w-]*){0,2})\s+(?:teilte|sagte|erklärte|berichtete|schätzt)",
+    ),
 )

@@ -58,6 +58,7 @@ class Grammar:
     verb_final: bool = False  # ko: negation and mood come after the verb, at the clause end
     # whose figures are not ours: Russian and Ukrainian forces, the South's, civilians
     others: tuple[str, ...] = ()
+    sources: tuple[str, ...] = ()  # who states a figure: patterns with a group "who"
     number_end: str = r"(?!\w)"  # ko: a particle or counter follows digits: "600명이"
     special: Callable[[str, int, int], list[tuple[int, int, Range]]] | None = None
     compiled: dict[str, re.Pattern[str]] = field(default_factory=dict, compare=False)

@@ -26,6 +26,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from monitor.figures.languages.grammar import Grammar
+from monitor.figures.languages.sources import source_in
 from monitor.figures.numbers import Quantity
 from monitor.model import FigureSpec, Observation
 
@@ -198,7 +199,10 @@ class LanguageReader:
             return []
         quote_start, quote_end = min(q.start, cue.start), max(np_end, cue.end, q.end)
         quote = self.text[quote_start:quote_end].strip(' ,;"“”«»')
-        return [self._observation(self.v.specs[i], q, quote) for i in sorted(ids)]
+        source = source_in(self.g, self.text, *self.sentences[k])
+        if source is None and k > 0:
+            source = source_in(self.g, self.text, *self.sentences[k - 1])
+        return [self._observation(self.v.specs[i], q, quote, source) for i in sorted(ids)]
 
     def _noun_before(self, q: Quantity, sent_start: int) -> _Hit | None:
         """A counted noun right before the number: "미사일 약 50발", "공병 1000명"."""
@@ -312,7 +316,9 @@ class LanguageReader:
             return bool(oblique.search(self.text, end, word_end))
         return bool(oblique.search(self.text, max(0, start - 20), start))
 
-    def _observation(self, spec: FigureSpec, q: Quantity, quote: str) -> Observation:
+    def _observation(
+        self, spec: FigureSpec, q: Quantity, quote: str, source: str | None
+    ) -> Observation:
         return Observation(
             figure=spec.name,
             watchlist=spec.watchlist,
@@ -321,7 +327,7 @@ class LanguageReader:
             high=q.high,
             unit=spec.unit,
             qualifier=q.qualifier,
-            attributed_to=None,
+            attributed_to=source,
             quote=quote,
             increment=q.increment,
             as_of=None,

@@ -60,4 +60,8 @@ SPANISH = Grammar(
         "civil*",
         "niños",
     ),
+    sources=(
+        r"\bsegún\s+(?P<who>(?:el|la|los|las)?\s*[^,.;]{2,60}?)(?=[,.;]|\s+(?:el|la|los|las)\s)",
+        r"(?P<who>(?:El|La|Los|Las)?\s*(?-i:[A-ZÁÉÍÓÚÑ])[\w-]*(?:\s+(?:de\s+|del\s+)?(?-i:[A-ZÁÉÍÓÚÑ])[\w-]*){0,4})\s+(?:dijo|afirmó|declaró|aseguró|informó|estima|calcula|cree)",
+    ),
 )
