@@ -136,3 +136,47 @@ def test_a_feed_declares_the_language_of_its_entries() -> None:
 def test_who_states_the_figure(extractor: Any, language: str, text: str, who: str) -> None:
     found = extractor.extract(Article(title="", text=text, language=language))
     assert [o.attributed_to for o in found] == [who]
+
+
+BROKEN = """\
+name: broken
+terms:
+  north_korea: [North Korea]
+match: {all_of: [north_korea]}
+alerts: []
+figures:
+  nk_killed: {unit: people, cues: [killed], subjects: [North Korean]}
+languages:
+  xx:
+    terms: {north_korea: ["Nordkorea*"]}
+  de:
+    terms:
+      nowhere: ["Nordkorea*"]
+    figures:
+      nk_dead: {cues: ["gefallen*"]}
+"""
+
+
+def test_language_blocks_are_validated_with_file_and_line() -> None:
+    from monitor.errors import ConfigError
+    from monitor.watchlist import load_watchlist_text
+
+    with pytest.raises(ConfigError) as err:
+        load_watchlist_text(BROKEN, "broken.yaml")
+    problems = {(p.line, p.message.split(" (")[0].split(":")[0]) for p in err.value.problems}
+    assert problems == {
+        (9, "unknown language 'xx'"),
+        (13, "unknown group 'nowhere'"),
+        (15, "unknown figure 'nk_dead'"),
+    }
+
+
+def test_a_stem_alias_matches_any_ending() -> None:
+    from monitor.matching import Matcher
+    from monitor.watchlist import load_watchlist_text
+
+    korean = 'languages:\n  ko:\n    terms: {north_korea: ["북한*"]}\n'
+    text = BROKEN.split("languages:")[0] + korean
+    matcher = Matcher([load_watchlist_text(text, "broken.yaml")])
+    assert matcher.match(Article(title="", text="북한군은 러시아에 있다."))
+    assert not matcher.match(Article(title="", text="남한군은 서울에 있다."))
