@@ -110,3 +110,4 @@ def test_korean_and_english_corroborate_and_ukrainian_changes_the_figure(
     assert len(posted) == 1
     text = json.dumps(posted[0], ensure_ascii=False)
     assert "15,000" in text and "12,000" in text, text  # before → after
+    assert "15 тисяч" in text and "(Ukrainian)" in text, text  # the quote, in its language
