@@ -51,7 +51,19 @@ FRENCH = Grammar(
     partitive=r"\s*(?:des|sur|parmi\s+les)\s+",
     range_join=r"\s*(?:-|–|à)\s*",
     oblique=r"\b(?:à|en|de|contre|pour|avec|vers|depuis|par)\s+(?:la|le|les|l['’])?\s*$",
-    others=("russe*", "ukrainien*", "sud-coréen*", "américain*", "civil*", "enfants"),
+    # countries as the subject; "в Россию", "nach Russland" are no subject (oblique)
+    others=(
+        "russe*",
+        "ukrainien*",
+        "sud-coréen*",
+        "américain*",
+        "civil*",
+        "enfants",
+        "Russie",
+        "Ukraine",
+        "Kiev",
+        "Moscou",
+    ),
     sources=(
         r"\bselon\s+(?P<who>(?:le|la|les|l['’])?\s*[^,.;]{2,60}?)(?=[,.;])",
         r"(?P<who>(?:Le|La|Les)?\s*(?-i:[A-ZÉ])[\w-]*(?:\s+(?-i:[A-ZÉ])[\w-]*){0,4})\s+a\s+(?:déclaré|affirmé|indiqué|estimé)",

@@ -50,7 +50,19 @@ GERMAN = Grammar(
     partitive=r"\s*(?:von|unter)\s+(?:den|diesen|ihnen)?\s*",
     range_join=r"\s*(?:-|–|bis)\s*",
     oblique=r"\b(?:an|in|nach|aus|gegen|für|mit|gegenüber|bei|zu|von|seite)\s+(?:de[nmrs]?|die|das)?\s*$",
-    others=("russisch*", "ukrainisch*", "südkorean*", "amerikanisch*", "Zivilist*", "Kinder*"),
+    # countries as the subject; "в Россию", "nach Russland" are no subject (oblique)
+    others=(
+        "russisch*",
+        "ukrainisch*",
+        "südkorean*",
+        "amerikanisch*",
+        "Zivilist*",
+        "Kinder*",
+        "Russland",
+        "Ukraine",
+        "Kiew",
+        "Moskau",
+    ),
     sources=(
         r"\blaut\s+(?P<who>(?:de[mnr]|die|das)?\s*[\w-]+(?:\s+(?-i:[A-ZÄÖÜ])[\w-]*){0,3})",
         r"\b(?:schreibt|schrieb|berichtet|berichtete|sagte|sagt|erklärte|teilte)\s+(?P<who>(?:der|die|das)\s+(?-i:[A-ZÄÖÜ])[\w-]*(?:\s+(?-i:[A-ZÄÖÜ])[\w-]*){0,3})",

@@ -67,6 +67,7 @@ KOREAN = Grammar(
     clause_break=r"[;:]|[,，]\s|(?<=으며|하며|했고|이고|지만|는데)\s",
     special=unit_numbers,
     number_end=r"(?![\d.,]\d)",
+    # countries as the subject; "в Россию", "nach Russland" are no subject (oblique)
     others=(
         "러시아군*",
         "러시아 군*",
@@ -77,6 +78,12 @@ KOREAN = Grammar(
         "미군*",
         "민간인*",
         "어린이*",
+        "러시아는",
+        "러시아가",
+        "우크라이나는",
+        "우크라이나가",
+        "한국은",
+        "미국은",
     ),
     sources=(
         r"(?P<who>[가-힣A-Za-z·]+(?:\s[가-힣A-Za-z·]+){0,3}?)(?:에\s따르면|에 의하면)",

@@ -48,6 +48,7 @@ RUSSIAN = Grammar(
     partitive=r"\s*(?:из|от)\s+",
     range_join=r"\s*(?:-|–|до)\s*",
     oblique=r"\b(?:в|на|против|для|с|у|к|по|из|за|от)\s+$",
+    # countries as the subject; "в Россию", "nach Russland" are no subject (oblique)
     others=(
         "российск*",
         "русск*",
@@ -56,6 +57,10 @@ RUSSIAN = Grammar(
         "американск*",
         "мирн* жител*",
         "дет*",
+        "Россия",
+        "Украина",
+        "ВСУ",
+        "Киев",
     ),
     sources=(
         r"\bпо\s+данным\s+(?P<who>[^,.;]{2,60}?)(?=[,.;])",

@@ -50,6 +50,7 @@ SPANISH = Grammar(
     partitive=r"\s*de\s+(?:los|las|estos|ellos)?\s*",
     range_join=r"\s*(?:-|–|a)\s*",
     oblique=r"\b(?:a|en|de|contra|para|con|hacia|desde)\s+(?:la|el|los|las)?\s*$",
+    # countries as the subject; "в Россию", "nach Russland" are no subject (oblique)
     others=(
         "ruso*",
         "rusa*",
@@ -59,6 +60,10 @@ SPANISH = Grammar(
         "estadounidense*",
         "civil*",
         "niños",
+        "Rusia",
+        "Ucrania",
+        "Kiev",
+        "Moscú",
     ),
     sources=(
         r"\bsegún\s+(?P<who>(?:el|la|los|las)?\s*[^,.;]{2,60}?)(?=[,.;]|\s+(?:el|la|los|las)\s)",

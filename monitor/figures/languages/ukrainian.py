@@ -50,6 +50,7 @@ UKRAINIAN = Grammar(
     partitive=r"\s*(?:з|із|зі)\s+",
     range_join=r"\s*(?:-|–|до)\s*",
     oblique=r"\b(?:в|у|на|проти|для|з|до|по|за|від)\s+$",
+    # countries as the subject; "в Россию", "nach Russland" are no subject (oblique)
     others=(
         "російськ*",
         "українськ*",
@@ -58,6 +59,11 @@ UKRAINIAN = Grammar(
         "цивільн*",
         "дітей",
         "діти",
+        "Росія",
+        "росія",
+        "Україна",
+        "ЗСУ",
+        "Москва",
     ),
     sources=(
         r"\bза\s+даними\s+(?P<who>[^,.;]{2,60}?)(?=[,.;])",
