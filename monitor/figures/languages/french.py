@@ -29,6 +29,7 @@ FRENCH = Grammar(
         r"vingt": 20,
         r"cent": 100,
         r"mille|un\s+millier": 1e3,
+        r"un\s+million": 1e6,
     },
     vague={
         r"des\s+dizaines\s+de\s+milliers": TENS_OF_THOUSANDS,

@@ -28,6 +28,7 @@ GERMAN = Grammar(
         r"zwanzig": 20,
         r"hundert": 100,
         r"tausend": 1e3,
+        r"eine\s+million": 1e6,
     },
     vague={
         r"zehntausende": TENS_OF_THOUSANDS,

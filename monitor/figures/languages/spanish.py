@@ -28,6 +28,7 @@ SPANISH = Grammar(
         r"veinte": 20,
         r"cien|ciento": 100,
         r"mil|un\s+millar": 1e3,
+        r"un\s+millón": 1e6,
     },
     vague={
         r"decenas\s+de\s+miles": TENS_OF_THOUSANDS,
