@@ -69,4 +69,5 @@ FRENCH = Grammar(
         r"\bselon\s+(?P<who>(?:le|la|les|l['’])?\s*[^,.;]{2,60}?)(?=[,.;])",
         r"(?P<who>(?:Le|La|Les)?\s*(?-i:[A-ZÉ])[\w-]*(?:\s+(?-i:[A-ZÉ])[\w-]*){0,4})\s+a\s+(?:déclaré|affirmé|indiqué|estimé)",
     ),
+    clause_break=r"[;:]|\s[–—]\s|\sque\s|\squ['’]",
 )

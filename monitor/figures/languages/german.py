@@ -69,4 +69,5 @@ GERMAN = Grammar(
         r"\b(?:schreibt|schrieb|berichtet|berichtete|sagte|sagt|erklärte|teilte)\s+(?P<who>(?:der|die|das)\s+(?-i:[A-ZÄÖÜ])[\w-]*(?:\s+(?-i:[A-ZÄÖÜ])[\w-]*){0,3})",
         r"(?P<who>(?:Der|Die|Das)\s+[\w-]+(?:\s+(?-i:[A-ZÄÖÜ])[\w-]*){0,2})\s+(?:teilte|sagte|erklärte|berichtete|schätzt)",
     ),
+    clause_break=r"[;:]|\s[–—]\s|,\s*(?:dass|weil|während)\s",
 )

@@ -277,6 +277,12 @@ class LanguageReader:
         in_np = [m for m in mentions if q.core_start <= m[0] < max(np_end, q.end + 25)]
         if in_np:
             return in_np[0][1]
+        # the clause's subject comes first in it ("Nordkorea hat Russland 1,5 Millionen
+        # Granaten geliefert"); a source's clause ("Ucrania dice que …") is another clause
+        clause_start = self._clause(q, start, end)[0]
+        in_clause = [m for m in mentions if clause_start <= m[0] < q.start]
+        if in_clause:
+            return in_clause[0][1]
         before = [m for m in mentions if m[0] < q.start]
         if before:
             return before[-1][1]

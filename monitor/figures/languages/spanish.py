@@ -70,4 +70,5 @@ SPANISH = Grammar(
         r"\bsegún\s+(?P<who>(?:el|la|los|las)?\s*[^,.;]{2,60}?)(?=[,.;]|\s+(?:el|la|los|las)\s)",
         r"(?P<who>(?:El|La|Los|Las)?\s*(?-i:[A-ZÁÉÍÓÚÑ])[\w-]*(?:\s+(?:de\s+|del\s+)?(?-i:[A-ZÁÉÍÓÚÑ])[\w-]*){0,4})\s+(?:dijo|afirmó|declaró|aseguró|informó|estima|calcula|cree)",
     ),
+    clause_break=r"[;:]|\s[–—]\s|\sque\s",
 )
