@@ -26,7 +26,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from monitor.figures.languages.grammar import Grammar
-from monitor.figures.languages.sources import source_in
+from monitor.figures.languages.sources import source_in, source_spans
 from monitor.figures.numbers import Quantity
 from monitor.model import FigureSpec, Observation
 
@@ -273,7 +273,10 @@ class LanguageReader:
     def _about_subject(self, q: Quantity, np_end: int, k: int, ids: frozenset[int]) -> bool:
         own = [t for t in self.v.subjects if t.owners & ids]
         start, end = self.sentences[k]
-        mentions = self._mentions(own, start, end)
+        sources = source_spans(self.g, self.text, start, end)
+        mentions = [
+            m for m in self._mentions(own, start, end) if not any(a <= m[0] < b for a, b in sources)
+        ]
         in_np = [m for m in mentions if q.core_start <= m[0] < max(np_end, q.end + 25)]
         if in_np:
             return in_np[0][1]

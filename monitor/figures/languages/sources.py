@@ -21,6 +21,17 @@ def _compiled(source: str) -> re.Pattern[str]:
     return re.compile(source, re.I)
 
 
+def source_spans(grammar: Grammar, text: str, start: int, end: int) -> list[tuple[int, int]]:
+    """Where the sentence names its sources: "За даними української розвідки" says whose
+    report it is, not whose soldiers are counted."""
+    sentence = text[start:end]
+    return [
+        (start + m.start(), start + m.end())
+        for source in grammar.sources
+        for m in _compiled(source).finditer(sentence)
+    ]
+
+
 def source_in(grammar: Grammar, text: str, start: int, end: int) -> str | None:
     """The first source the grammar's patterns find in ``text[start:end]``, or None."""
     sentence = text[start:end]  # "^" is the sentence's start
