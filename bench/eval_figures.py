@@ -2,6 +2,7 @@
 
     python bench/eval_figures.py [--labels PATH ...] [--split all|dev|holdout]
                                  [--via direct|pipeline|cli] [--english] [--quiet]
+                                 [--language xx ...] [--by-language]
 
 A label file is {"documents": {id: {"text"?: ..., "figures": [...], "not_figures": [...],
 "tolerated"?: [...], "watchlists"?: [...], "watchlists_optional"?: [...],
@@ -22,6 +23,9 @@ Topics: a document's predicted watchlists against its ``watchlists`` (required) 
 matching); ``--via pipeline`` (default) reads the text as the service does: the watchlists
 that match, and the figures of those watchlists only; ``--via cli`` runs
 ``python -m monitor inspect --json`` per document.
+
+``--language xx`` (repeatable) scores the documents of those languages only;
+``--by-language`` adds one summary line per language.
 
 ``--split``: the documents of a label file are split by a fixed rule into a development
 part (two thirds) and a held-out third: ids sorted by their SHA-256, the first third held
@@ -210,22 +214,36 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--split", choices=["all", "dev", "holdout"], default="all")
     parser.add_argument("--via", choices=["direct", "pipeline", "cli"], default="pipeline")
     parser.add_argument("--english", action="store_true", help="English documents only")
+    parser.add_argument(
+        "--language", action="append", help="only documents in this language (repeatable)"
+    )
+    parser.add_argument(
+        "--by-language", action="store_true", help="also print the scores of each language"
+    )
     parser.add_argument("--quiet", action="store_true", help="only the totals")
     args = parser.parse_args(argv)
     predictor = Predictor(args.via)
     overall = Scores()
+    by_language: dict[str, Scores] = {}
     for label_path in args.labels or [p for p in DEFAULT_LABELS if p.exists()]:
         scores = Scores()
         for doc_id, text, doc in documents(label_path, args.split):
-            if args.english and doc.get("language", "en") != "en":
+            language = doc.get("language", "en")
+            if args.english and language != "en":
+                continue
+            if args.language and language not in args.language:
                 continue
             result = predictor.predict(text, doc)
             scores.add(doc_id, result, doc)
             overall.add(doc_id, result, doc)
+            by_language.setdefault(language, Scores()).add(doc_id, result, doc)
         if not args.quiet:
             print("\n".join(scores.lines))
         print(f"{label_path} ({args.split}): {scores.summary()}")
     print(f"overall: {overall.summary()}")
+    if args.by_language:
+        for language in sorted(by_language):
+            print(f"  [{language}] {by_language[language].summary()}")
     if not args.quiet:
         for name in sorted(overall.per_figure):
             print(f"  {name:24} {_prf(overall.per_figure[name])}")

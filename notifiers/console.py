@@ -21,6 +21,7 @@ from notifiers.format import (
     known_value,
     observation_value,
     one_line,
+    quote_in_language,
     range_summary,
 )
 
@@ -49,6 +50,8 @@ def render_console(alert: Alert) -> str:
             f"  {obs.figure}: {observation_value(obs)}"
             + (f" — {one_line(source)}" if source else "")
         )
+        if quote := quote_in_language(obs):
+            lines.append(f"    {quote}")
         for known in change.previous:
             lines.append(
                 f"    before: {known_value(known, obs.unit)} — {one_line(known_source(known))}"

@@ -32,6 +32,7 @@ from notifiers.format import (
     known_value,
     observation_value,
     one_line,
+    quote_in_language,
     range_summary,
     safe_url,
     truncate,
@@ -96,6 +97,8 @@ def _change_lines(change: FigureChange, content: AlertContent) -> list[str]:
     source = change_source(change, content)
     if source:
         lines.append(f"  stated by {one_line(source)}")
+    if quote := quote_in_language(obs):
+        lines.append(f"  quote: {quote}")
     for known in change.previous:
         lines.append(f"  before: {known_value(known, obs.unit)} — {one_line(known_source(known))}")
     if change.spread:
@@ -156,12 +159,14 @@ def _html_change(change: FigureChange, content: AlertContent) -> str:
     history_html = (
         f'<ul style="margin:4px 0 0 0;padding-left:18px;{_MUTED}">{history}</ul>' if history else ""
     )
+    quote = quote_in_language(obs)
+    quote_html = f'<div style="{_MUTED}">{_h(quote)}</div>' if quote else ""
     return (
         f'<tr><td style="{_CELL};font-family:monospace">{_h(obs.figure)}</td>'
         f'<td style="{_CELL};color:#5f6b7a">{_h(before)}</td>'
         f'<td style="{_CELL}"><strong>{_h(observation_value(obs))}</strong>'
         f'<div style="{_MUTED}">{_h(change_source(change, content))}</div>'
-        f"{history_html}{spread}</td></tr>"
+        f"{quote_html}{history_html}{spread}</td></tr>"
     )
 
 

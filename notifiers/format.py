@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from monitor.domain.display import format_value
-from monitor.domain.model import AlertContent, FigureChange, KnownValue, Observation
+from monitor.domain.model import LANGUAGE_NAMES, AlertContent, FigureChange, KnownValue, Observation
 
 ELLIPSIS = "…"
 KIND_LABELS = {
@@ -78,6 +78,15 @@ def change_source(change: FigureChange, content: AlertContent) -> str:
     if content.published_at:
         parts.append(format_date(content.published_at))
     return ", ".join(part for part in parts if part)
+
+
+def quote_in_language(obs: Observation) -> str | None:
+    """The quote of a value read in another language than English, saying which:
+    '“약 1만2000명의 병력을 파병” (Korean)'; None for English."""
+    if not obs.language or obs.language == "en" or not obs.quote:
+        return None
+    name = LANGUAGE_NAMES.get(obs.language, obs.language)
+    return f"“{truncate(one_line(obs.quote), 300)}” ({name})"
 
 
 def format_date(value: datetime) -> str:

@@ -43,9 +43,10 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from monitor.analysis.matching import Alias, Phrase
+from monitor.analysis.matching import Alias, Pattern, Phrase
 from monitor.analysis.phrases import phrase_key
 from monitor.analysis.watchlist_schema import (
+    ExamplesModel,
     FigureModel,
     NoiseModel,
     RouteModel,
@@ -56,8 +57,10 @@ from monitor.config.yamlfile import YamlDoc, parse_yaml, validate_doc
 from monitor.domain.errors import ConfigError, Problem
 from monitor.domain.model import (
     ALERT_KINDS,
+    LANGUAGE_NAMES,
     AlertKind,
     FigureSpec,
+    FigureWords,
     Noise,
     Qualifier,
     QuietHours,
@@ -120,6 +123,7 @@ class FigureExample:
     text: str
     expect: tuple[ExpectedFigure, ...]
     line: int | None
+    language: str | None = None  # the language block it is written in (None: English)
 
 
 @dataclass(frozen=True, slots=True)
@@ -228,6 +232,7 @@ def _check(doc: YamlDoc, model: WatchlistModel, stem: str) -> list[Problem]:
     problems += _check_aliases(model, at)
     problems += _check_delivery(model, at)
     problems += _check_figure_examples(model, at)
+    problems += _check_languages(model, at)
     return problems
 
 
@@ -353,13 +358,80 @@ def _check_figure_examples(model: WatchlistModel, at: At) -> list[Problem]:
     return problems
 
 
+def _check_languages(model: WatchlistModel, at: At) -> list[Problem]:
+    """Each language block names a language newsmon reads, groups and figures that exist."""
+    problems = []
+    known = ", ".join(code for code in LANGUAGE_NAMES if code != "en")
+    for code, block in model.languages.items():
+        if code not in LANGUAGE_NAMES or code == "en":
+            problems.append(at("languages", code)(f"unknown language {code!r} (known: {known})"))
+        for group in block.terms:
+            if group not in model.terms:
+                message = f"unknown group {group!r}: add it to terms first"
+                problems.append(at("languages", code, "terms", group)(message))
+        for name in block.figures:
+            if name not in model.figures:
+                message = f"unknown figure {name!r}: define it in figures first"
+                problems.append(at("languages", code, "figures", name)(message))
+        for i, example in enumerate(block.examples.figures):
+            for j, expected in enumerate(example.expect):
+                where = at("languages", code, "examples", "figures", i, "expect", j)
+                if expected.figure not in model.figures:
+                    problems.append(where(f"unknown figure {expected.figure!r}"))
+    return problems
+
+
+def _terms(model: WatchlistModel) -> tuple[TermGroup, ...]:
+    """The groups with their aliases in every language; the stems of one group in one
+    language become one regex (one search instead of one per stem)."""
+    groups = []
+    for name, aliases in model.terms.items():
+        more: list[Alias] = []
+        for block in model.languages.values():
+            extra = block.terms.get(name, [])
+            stems = [a.regex for a in extra if isinstance(a, Pattern)]
+            more += [a for a in extra if not isinstance(a, Pattern)]
+            if stems:
+                more.append(Pattern("(?:" + "|".join(stems) + ")"))
+        groups.append(TermGroup(name, (*aliases, *more)))
+    return tuple(groups)
+
+
+def _language_examples(doc: YamlDoc, model: WatchlistModel, kind: str) -> tuple[TextExample, ...]:
+    return tuple(
+        TextExample(text, doc.line_of(("languages", code, "examples", kind, i)))
+        for code, block in model.languages.items()
+        for i, text in enumerate(getattr(block.examples, kind))
+    )
+
+
+def _figure_examples(doc: YamlDoc, model: WatchlistModel) -> tuple[FigureExample, ...]:
+    blocks: list[tuple[tuple[str | int, ...], str | None, ExamplesModel]] = [
+        (("examples",), None, model.examples)
+    ]
+    blocks += [
+        (("languages", code, "examples"), code, block.examples)
+        for code, block in model.languages.items()
+    ]
+    return tuple(
+        FigureExample(
+            example.text,
+            tuple(ExpectedFigure(**e.model_dump()) for e in example.expect),
+            doc.line_of((*loc, "figures", i)),
+            language,
+        )
+        for loc, language, examples in blocks
+        for i, example in enumerate(examples.figures)
+    )
+
+
 def _build(doc: YamlDoc, model: WatchlistModel) -> Watchlist:
     examples = model.examples
     return Watchlist(
         name=model.name,
         description=model.description,
         path=doc.path,
-        terms=tuple(TermGroup(name, tuple(aliases)) for name, aliases in model.terms.items()),
+        terms=_terms(model),
         rule=Rule(
             all_of=tuple(model.match.all_of),
             any_of=tuple(g for g in model.match.any_of if isinstance(g, str)),
@@ -369,20 +441,17 @@ def _build(doc: YamlDoc, model: WatchlistModel) -> Watchlist:
         ),
         alerts=frozenset(kind for kind in ALERT_KINDS if kind in model.alerts),
         routes=tuple(_route(r) for r in model.routes),
-        figures=tuple(_figure_spec(model.name, name, f) for name, f in model.figures.items()),
+        figures=tuple(
+            _figure_spec(model.name, name, f, _words(model, name))
+            for name, f in model.figures.items()
+        ),
         noise=_noise(model.noise),
         max_age=model.max_age,
         examples=Examples(
-            match=_texts(doc, "match", examples.match),
-            no_match=_texts(doc, "no_match", examples.no_match),
-            figures=tuple(
-                FigureExample(
-                    example.text,
-                    tuple(ExpectedFigure(**e.model_dump()) for e in example.expect),
-                    doc.line_of(("examples", "figures", i)),
-                )
-                for i, example in enumerate(examples.figures)
-            ),
+            match=_texts(doc, "match", examples.match) + _language_examples(doc, model, "match"),
+            no_match=_texts(doc, "no_match", examples.no_match)
+            + _language_examples(doc, model, "no_match"),
+            figures=_figure_examples(doc, model),
         ),
     )
 
@@ -424,7 +493,20 @@ def _texts(doc: YamlDoc, kind: str, texts: list[str]) -> tuple[TextExample, ...]
     return tuple(TextExample(t, doc.line_of(("examples", kind, i))) for i, t in enumerate(texts))
 
 
-def _figure_spec(watchlist: str, name: str, figure: FigureModel) -> FigureSpec:
+def _words(model: WatchlistModel, figure: str) -> tuple[tuple[str, FigureWords], ...]:
+    return tuple(
+        (code, FigureWords(tuple(w.cues), tuple(w.subjects), tuple(w.units)))
+        for code, block in sorted(model.languages.items())
+        if (w := block.figures.get(figure)) is not None
+    )
+
+
+def _figure_spec(
+    watchlist: str,
+    name: str,
+    figure: FigureModel,
+    languages: tuple[tuple[str, FigureWords], ...] = (),
+) -> FigureSpec:
     return FigureSpec(
         name=name,
         watchlist=watchlist,
@@ -436,4 +518,5 @@ def _figure_spec(watchlist: str, name: str, figure: FigureModel) -> FigureSpec:
         percent=figure.percent,
         money=figure.money,
         tolerance=figure.tolerance,
+        languages=languages,
     )

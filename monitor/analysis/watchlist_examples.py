@@ -71,7 +71,8 @@ def _check_figure_examples_run(
     extractor = extractor_factory(watchlist.figures)
     problems = []
     for example in watchlist.examples.figures:
-        observations = extractor.extract(Article(title="", text=example.text))
+        article = Article(title="", text=example.text, language=example.language)
+        observations = extractor.extract(article)
         for expected in example.expect:
             if not any(_fits(expected, obs) for obs in observations):
                 message = f"example should yield {_describe(expected)} but got {_got(observations)}"

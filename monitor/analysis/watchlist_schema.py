@@ -147,6 +147,12 @@ class FigureModel(_Strict):
     tolerance: float = Field(0.0, ge=0)
 
 
+class FigureWordsModel(_Strict):
+    cues: Annotated[list[Text], AfterValidator(_non_empty("cue"))]
+    subjects: list[Text] = Field(default_factory=list)
+    units: list[Text] = Field(default_factory=list)
+
+
 class ExpectedModel(_Strict):
     figure: str
     low: float
@@ -166,6 +172,34 @@ class ExamplesModel(_Strict):
     figures: list[FigureExampleModel] = Field(default_factory=list)
 
 
+def _language_alias(value: object) -> Alias:
+    """A phrase ending in ``*`` is a stem ("Северн* Коре*"): any ending, for languages
+    whose words inflect or take particles ("북한*" finds 북한군은, 북한이)."""
+    if isinstance(value, str) and "*" in value:
+        if not value.strip()[:1].isalnum():
+            raise PydanticCustomError("alias", f"stem {value!r} must start with a letter")
+        return Pattern(stem_regex(value))
+    return _alias(value)
+
+
+def stem_regex(stem: str) -> str:
+    """The regex of a stem alias: each ``*`` any word ending, a space any separator run."""
+    parts = [re.escape(word).replace(r"\*", r"\w*") for word in stem.split()]
+    return r"[\s\-]+".join(parts)
+
+
+LanguageAlias = Annotated[Alias, BeforeValidator(_language_alias)]
+
+
+class LanguageModel(_Strict):
+    """A watchlist's words in one more language: more aliases for its groups, the
+    figures' words, and examples in that language."""
+
+    terms: dict[str, list[LanguageAlias]] = Field(default_factory=dict)
+    figures: dict[str, FigureWordsModel] = Field(default_factory=dict)
+    examples: ExamplesModel = ExamplesModel()
+
+
 class WatchlistModel(_Strict):
     name: str = Field(pattern=NAME_PATTERN)
     description: str = ""
@@ -180,3 +214,4 @@ class WatchlistModel(_Strict):
     noise: NoiseModel = NoiseModel()
     max_age: MaxAge | None = None  # overrides the feed's and alerts.max_age
     examples: ExamplesModel = ExamplesModel()
+    languages: dict[str, LanguageModel] = Field(default_factory=dict)

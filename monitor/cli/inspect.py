@@ -21,6 +21,9 @@ if TYPE_CHECKING:
 _HTML = re.compile(rb"^\s*(<!doctype html|<html|<head|<body|<article|<div|<p[\s>])", re.I)
 
 
+_HTML_LANG = re.compile(rb"<html\b[^>]*?\blang=[\"']?([A-Za-z]{2,3})\b", re.I)
+
+
 def _looks_like_html(data: bytes) -> bool:
     return bool(_HTML.match(data[:2048]))
 
@@ -40,7 +43,11 @@ def article_from_bytes(data: bytes, source: str, published_at: datetime | None =
         title_match = re.search(rb"<title[^>]*>(.*?)</title>", data, re.I | re.S)
         title = html_to_text(title_match.group(1).decode("utf-8", "replace")) if title_match else ""
         url = source if "://" in source else None
-        return Article(title, normalise_whitespace(text), url=url, published_at=published_at)
+        lang = _HTML_LANG.search(data[:4096])
+        language = lang.group(1).decode("ascii").lower() if lang else None
+        return Article(
+            title, normalise_whitespace(text), url, published_at=published_at, language=language
+        )
     text = normalise_whitespace(data.decode("utf-8", "replace"))
     return Article(title="", text=text, url=None, published_at=published_at)
 
@@ -93,7 +100,11 @@ def inspect_article(article: Article, compiled: Compiled) -> dict[str, Any]:
         for item in explain(article):
             if item.watchlist not in matched:
                 not_matched.append({"name": item.watchlist, "reason": item.reason})
+    from monitor.analysis.figures.languages.detect import detect_language
+
+    language = article.language or detect_language(article.full_text)
     return {
+        "language": language,
         "watchlists": [
             {"name": m.watchlist, "matched_terms": list(m.matched_terms)} for m in matches
         ],
@@ -110,6 +121,7 @@ def inspect_article(article: Article, compiled: Compiled) -> dict[str, Any]:
                 "quote": o.quote,
                 "increment": o.increment,
                 "as_of": o.as_of.isoformat() if o.as_of else None,
+                "language": o.language,  # None: read by the English reader
             }
             for o in observations
         ],
@@ -118,7 +130,11 @@ def inspect_article(article: Article, compiled: Compiled) -> dict[str, Any]:
 
 
 def render_inspect(result: dict[str, Any]) -> str:
-    lines = ["Watchlists matched:"]
+    from monitor.domain.model import LANGUAGE_NAMES
+
+    language = result.get("language")
+    lines = [f"Language: {LANGUAGE_NAMES.get(language, language)} ({language})"] if language else []
+    lines.append("Watchlists matched:")
     lines += [f"  {w['name']}: {', '.join(w['matched_terms'])}" for w in result["watchlists"]] or [
         "  (none)"
     ]
@@ -133,11 +149,21 @@ def render_inspect(result: dict[str, Any]) -> str:
         )
         lines.append(
             f"  {f['figure']}: {format_value(f['low'], f['high'], f['qualifier'], f['unit'])}"
-            f"{who}{flags}\n      “{f['quote']}”"
+            f"{who}{flags}\n      “{f['quote']}”{_in_language(f)}"
         )
     if not result["figures"]:
         lines.append("  (none)")
     return "\n".join(lines)
+
+
+def _in_language(figure: dict[str, Any]) -> str:
+    """ " (in Korean)" after a quote not in English, so a reader knows what they see."""
+    from monitor.domain.model import LANGUAGE_NAMES
+
+    language = figure.get("language")
+    if not language or language == "en":
+        return ""
+    return f" (in {LANGUAGE_NAMES.get(language, language)})"
 
 
 def _iso(value: datetime | None) -> str | None:

@@ -64,6 +64,7 @@ class Entry:
     content: str = ""
     published_at: datetime | None = None
     author: str | None = None
+    language: str | None = None  # as the feed declares it (<language>, xml:lang), if it does
 
     @property
     def text(self) -> str:
@@ -91,6 +92,7 @@ class Article:
     url: str | None = None
     outlet: str | None = None
     published_at: datetime | None = None
+    language: str | None = None  # ISO 639-1 when known (the feed's, the page's); else read
 
     @property
     def full_text(self) -> str:
@@ -165,6 +167,34 @@ class FigureSpec:
     percent: bool = True
     money: bool = False
     tolerance: float = 0.0
+    # the same figure's words in other languages: (language code, its words), sorted
+    languages: tuple[tuple[str, FigureWords], ...] = ()
+
+    def words(self, language: str) -> FigureWords | None:
+        """The figure's cues, subjects and counted nouns in ``language``, if it has any."""
+        return next((w for code, w in self.languages if code == language), None)
+
+
+# The languages newsmon reads figures in, and the names alerts give them.
+LANGUAGE_NAMES = {
+    "en": "English",
+    "de": "German",
+    "es": "Spanish",
+    "fr": "French",
+    "ko": "Korean",
+    "ru": "Russian",
+    "uk": "Ukrainian",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class FigureWords:
+    """A figure's vocabulary in one language other than English (a watchlist's
+    ``languages:`` block). A word ending in ``*`` is a stem: it matches any ending."""
+
+    cues: tuple[str, ...]
+    subjects: tuple[str, ...] = ()
+    units: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -195,6 +225,7 @@ class Observation:
     quote: str
     increment: bool = False
     as_of: date | None = None
+    language: str | None = None  # the quote's language when read from a non-English text
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)

@@ -33,6 +33,8 @@ Decisions:
 
 from __future__ import annotations
 
+import re
+from dataclasses import replace
 from datetime import UTC, datetime
 
 from monitor.domain.errors import FetchError
@@ -55,7 +57,24 @@ def parse_feed(
         raise FetchError(f"empty response instead of a feed: {url}")
     if head.startswith((b"{", b"[")) or "json" in (content_type or "").lower():
         return bounded(parse_json_feed(body, url, now))
-    return bounded(_parse_xml_feed(body, url, content_type, now))
+    return _with_language(bounded(_parse_xml_feed(body, url, content_type, now)), body)
+
+
+# An RSS channel's <language> or the root element's xml:lang, within the feed's head.
+_DECLARED_LANGUAGE = re.compile(
+    rb"<language>\s*([A-Za-z]{2,3})(?:[-_][A-Za-z0-9]+)*\s*</language>"
+    rb"|<(?:rss|feed|rdf:RDF|channel)\b[^>]*\bxml:lang=[\"']([A-Za-z]{2,3})",
+)
+
+
+def _with_language(parsed: ParsedFeed, body: bytes) -> ParsedFeed:
+    """Every entry with the language its feed declares (an entry's own wins)."""
+    m = _DECLARED_LANGUAGE.search(body[:8192])
+    if m is None:
+        return parsed
+    language = (m.group(1) or m.group(2)).decode("ascii").lower()
+    entries = [e if e.language else replace(e, language=language) for e in parsed.entries]
+    return replace(parsed, entries=entries)
 
 
 def _parse_xml_feed(body: bytes, url: str, content_type: str | None, now: datetime) -> ParsedFeed:

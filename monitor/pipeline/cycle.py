@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from monitor.alerting.baseline import Baseline, OldNews
 from monitor.alerting.delivery import Waiting, deliver_waiting
 from monitor.analysis.analyse import Analysis
+from monitor.analysis.figures.languages.detect import detect_language
 from monitor.config.settings import Config, FetchConfig
 from monitor.domain.errors import FetchError
 from monitor.domain.model import Article, Entry
@@ -640,6 +641,7 @@ async def build_article(
         url=entry.url,
         outlet=outlet,
         published_at=entry.published_at,
+        language=entry.language or detect_language(f"{entry.title}\n\n{text}"),
     )
 
 

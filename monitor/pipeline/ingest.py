@@ -436,6 +436,7 @@ def _item_row(new: NewEntry, txt: _Text, story_id: int, now: datetime) -> dict[s
         "summary": entry.summary,
         "text": article.text,
         "author": entry.author,
+        "language": article.language,
         "published_at": article.published_at,
         "first_seen_at": now,
         "matched": [m.watchlist for m in new.matches],

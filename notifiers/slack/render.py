@@ -22,6 +22,7 @@ from notifiers.format import (
     observation_value,
     one_line,
     plural,
+    quote_in_language,
     range_summary,
     safe_url,
     truncate,
@@ -159,6 +160,8 @@ def _change_block(change: FigureChange, content: AlertContent) -> dict[str, Any]
     source = change_source(change, content)
     if source:
         lines.append(f"_{_inline(source, 300)}_")
+    if quote := quote_in_language(obs):
+        lines.append(_inline(quote, 400))
     if change.previous:
         lines.append("Before (latest first):")
         for known in change.previous[:PREVIOUS_SHOWN]:

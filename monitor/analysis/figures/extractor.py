@@ -6,6 +6,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from monitor.analysis.figures.languages.detect import detect_language
+from monitor.analysis.figures.languages.reader import LanguageReader, LanguageVocabulary
+from monitor.analysis.figures.languages.registry import grammar_of
 from monitor.analysis.figures.phrases import phrase_pattern
 from monitor.analysis.figures.reader import Reader
 from monitor.analysis.figures.vocabulary import COMPETING, DURATIONS, TOKEN
@@ -51,6 +54,7 @@ class FigureExtractor:
         self.spec_units = [self._units_of(spec) for spec in self.specs]
         self.explicit_units = [frozenset(norm(u) for u in spec.units) for spec in self.specs]
         self._fitting: dict[tuple[str | None, bool, bool], frozenset[int]] = {}
+        self._languages: dict[str, LanguageVocabulary] = {}
 
     def _units_of(self, spec: FigureSpec) -> frozenset[str]:
         units = {norm(u) for u in spec.units}
@@ -87,7 +91,27 @@ class FigureExtractor:
                 kept = found.get(key)
                 if kept is None or (kept.attributed_to is None and obs.attributed_to):
                     found[key] = obs
+        for obs in self._in_language(article):
+            key = (obs.figure, obs.watchlist, obs.low, obs.high, obs.unit, obs.qualifier)
+            found.setdefault(key, obs)
         return drop_subsumed(list(found.values()))
+
+    def _in_language(self, article: Article) -> list[Observation]:
+        """The figures an article in another language states (:mod:`.languages`)."""
+        if not any(spec.languages for spec in self.specs):
+            return []
+        grammar = grammar_of(article.language or detect_language(article.full_text))
+        if grammar is None or not any(spec.words(grammar.code) for spec in self.specs):
+            return []
+        vocabulary = self._languages.get(grammar.code)
+        if vocabulary is None:
+            vocabulary = self._languages[grammar.code] = LanguageVocabulary(self.specs, grammar)
+        return [
+            obs
+            for part in (article.text, article.title)
+            if part
+            for obs in LanguageReader(vocabulary, part).observations()
+        ]
 
 
 def _fits(
