@@ -168,6 +168,9 @@ def _open_db(args: argparse.Namespace) -> Any:
 
 
 def cmd_feeds(args: argparse.Namespace) -> int:
+    action = getattr(args, "feeds_action", None)
+    if action is not None:
+        return _feeds_action(args, action)
     from monitor.config.settings import load_config
     from monitor.sources.schedule import is_flagged
     from storage import queries
@@ -215,6 +218,19 @@ def cmd_feeds(args: argparse.Namespace) -> int:
         ["feed", "last poll", "status", "failures", "next poll", "baseline", "last error"],
     )
     return 0
+
+
+def _feeds_action(args: argparse.Namespace, action: str) -> int:
+    from monitor.cli import feeds
+
+    _config(args)  # logging and secret redaction as for every command
+    if action == "add":
+        return feeds.add_feed(args.config, args.url, args.name, args.interval)
+    if action == "remove":
+        return feeds.remove_feed(args.config, args.url)
+    if action == "import":
+        return feeds.import_feeds(args.config, args.file)
+    return feeds.export_feeds(args.config)
 
 
 def _short(iso: str | None) -> str:
@@ -362,8 +378,9 @@ def build_parser() -> argparse.ArgumentParser:
     figs = add("figures", cmd_figures, "stored figure history, newest first")
     figs.add_argument("name", nargs="?", metavar="NAME", help="one figure, e.g. nk_killed")
     figs.add_argument("--json", action="store_true", help="print JSON")
-    feeds = add("feeds", cmd_feeds, "per-feed poll status")
+    feeds = add("feeds", cmd_feeds, "per-feed poll status; add, remove, import, export feeds")
     feeds.add_argument("--json", action="store_true", help="print JSON")
+    _add_feed_actions(feeds, common)
     alerts = add("alerts", cmd_alerts, "recent alerts and their delivery state")
     alerts.add_argument("--json", action="store_true", help="print JSON")
     alerts.add_argument("--state", choices=list(get_args(AlertState)))
@@ -373,6 +390,43 @@ def build_parser() -> argparse.ArgumentParser:
     db = add("db", cmd_db, "database maintenance")
     db.add_argument("action", choices=["upgrade"], help="upgrade: apply schema migrations")
     return parser
+
+
+def _add_feed_actions(feeds: argparse.ArgumentParser, common: argparse.ArgumentParser) -> None:
+    """``feeds add|remove|import|export``: they write the feeds file (``feeds_file``)."""
+    actions = feeds.add_subparsers(dest="feeds_action", metavar="ACTION")
+    add = actions.add_parser(
+        "add",
+        parents=[common],
+        help="add a feed, or the feed a web page announces",
+        description="Add a feed to the feeds file. Given a site's page, find its feed "
+        '(<link rel="alternate">, then common paths such as /feed and /rss.xml); given a '
+        "feed URL, check that it parses.",
+        epilog="example: newsmon feeds add https://www.nknews.org/ --interval 30m",
+    )
+    add.add_argument("url", metavar="URL")
+    add.add_argument("--name", metavar="N", help="display name (default: the feed's title)")
+    add.add_argument("--interval", metavar="I", help="poll interval, e.g. 15m (default 15m)")
+    remove = actions.add_parser(
+        "remove",
+        parents=[common],
+        help="stop polling a feed (its history stays)",
+        epilog="example: newsmon feeds remove https://example.org/rss",
+    )
+    remove.add_argument("url", metavar="URL")
+    imp = actions.add_parser(
+        "import",
+        parents=[common],
+        help="add the feeds of an OPML file (nested outlines; duplicates skipped)",
+        epilog="example: newsmon feeds import subscriptions.opml",
+    )
+    imp.add_argument("file", metavar="FILE", help="an OPML 2.0 file, or - for stdin")
+    actions.add_parser(
+        "export",
+        parents=[common],
+        help="print every configured feed as OPML 2.0",
+        epilog="example: newsmon feeds export > feeds.opml",
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:
