@@ -10,14 +10,16 @@ import argparse
 import asyncio
 import json
 import logging
+import os
 import sys
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
-from typing import Any, get_args
+from pathlib import Path
+from typing import Any, NoReturn, get_args
 
 from monitor import __version__
 from monitor.config.settings import Config, find_config_path, load_config
-from monitor.domain.errors import ConfigError, NewsmonError
+from monitor.domain.errors import ConfigError, NewsmonError, Problem
 from monitor.domain.model import AlertState
 from monitor.service.logs import redact, register_secret_env, setup_logging
 
@@ -123,6 +125,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
     watchlists = load_watchlists(directory)
     problems = check_examples(watchlists, FigureExtractor)
     configured = {name for name in ("slack", "email", "console") if getattr(config.notifiers, name)}
+    problems += _notifier_problems(config, str(find_config_path(args.config) or "<defaults>"))
     for problem in problems:
         print(problem, file=sys.stderr)
     if problems:
@@ -134,6 +137,23 @@ def cmd_validate(args: argparse.Namespace) -> int:
         f"{len(config.feeds)} feeds; notifiers: {', '.join(sorted(configured)) or 'none'}"
     )
     return 0
+
+
+def _notifier_problems(config: Config, where: str) -> list[Problem]:
+    """A configured notifier whose secret is not in the environment: `run` would refuse to
+    start, so `validate` fails too (the message names the variable to set)."""
+    from notifiers import REGISTRY
+
+    problems = []
+    for name, notifier_type in REGISTRY.items():
+        settings = getattr(config.notifiers, name, None)
+        if settings is None:
+            continue
+        try:
+            notifier_type.build(settings, os.environ)
+        except NewsmonError as exc:
+            problems.append(Problem(where, None, f"notifiers.{name}: {exc}"))
+    return problems
 
 
 def _problem(file: str, message: str) -> Any:
@@ -159,11 +179,24 @@ def cmd_inspect(args: argparse.Namespace) -> int:
 
 
 def _open_db(args: argparse.Namespace) -> Any:
-    from storage.db import make_engine, sessions, upgrade
+    """Sessions on an existing database at the latest schema: a listing command never
+    creates or migrates one (a typo in a URL would otherwise list an empty new database)."""
+    from storage.db import make_engine, redact_url, schema_status, sessions
 
-    config = _config(args)
-    engine = make_engine(config.database.url)
-    upgrade(engine)
+    url = _config(args).database.url
+    shown = redact_url(url)
+    engine = make_engine(url)
+    database = engine.url.database
+    is_file = engine.url.get_backend_name() == "sqlite" and database not in (None, ":memory:")
+    if is_file and not Path(str(database)).exists():
+        raise NewsmonError(
+            f"database {shown} does not exist: `newsmon run` or `newsmon db upgrade` "
+            "creates it (check --config or $NEWSMON_DATABASE_URL)"
+        )
+    ready, status = schema_status(engine)
+    if not ready:
+        engine.dispose()
+        raise NewsmonError(f"database {shown}: {status}; `newsmon db upgrade` migrates it")
     return sessions(engine)
 
 
@@ -307,6 +340,8 @@ def cmd_figures(args: argparse.Namespace) -> int:
 
     with _open_db(args)() as session:
         rows = figure_rows(queries.list_observations(session, args.name))
+    if args.name and not rows:
+        _check_figure_name(args, args.name)
     if args.json:
         _print_json(rows)
     elif not rows:
@@ -314,6 +349,16 @@ def cmd_figures(args: argparse.Namespace) -> int:
     else:
         print(render_figure_rows(rows))
     return 0
+
+
+def _check_figure_name(args: argparse.Namespace, name: str) -> None:
+    """A name no watchlist defines is a user error that lists the names there are."""
+    from monitor.analysis.watchlist import load_watchlists
+
+    directory = _config(args).watchlists_dir
+    known = sorted({s.name for wl in load_watchlists(directory) for s in wl.figures})
+    if name not in known:
+        raise NewsmonError(f"no figure named {name!r}; known figures: {', '.join(known)}")
 
 
 def cmd_db(args: argparse.Namespace) -> int:
@@ -338,15 +383,38 @@ def published_date(value: str) -> datetime:
     return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
 
 
+EXAMPLES = {
+    "run": "examples:\n  newsmon run --config newsmon.yaml\n  newsmon run --once   # one cycle",
+    "validate": "example:\n  newsmon validate --config deploy/newsmon.yaml",
+    "inspect": "examples:\n  newsmon inspect article.html --json\n"
+    "  curl -s https://example.org/story | newsmon inspect - --published 2025-06-19",
+    "figures": "examples:\n  newsmon figures\n  newsmon figures nk_killed --json | jq '.[0]'",
+    "feeds": "examples:\n  newsmon feeds --json\n  newsmon feeds add https://www.nknews.org/\n"
+    "  newsmon feeds import subscriptions.opml\n  newsmon feeds export > feeds.opml",
+    "alerts": "examples:\n  newsmon alerts --state failed\n  newsmon alerts --retry-failed",
+    "db": "example:\n  newsmon db upgrade",
+    "backtest": "examples:\n  newsmon backtest --since 30d\n"
+    "  newsmon backtest --watchlist kn-23 --json",
+}
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a usage error exits 1 like every other user error (README)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.print_usage(sys.stderr)
+        self.exit(1, f"{self.prog}: error: {message}\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    common = argparse.ArgumentParser(add_help=False)
+    common = _Parser(add_help=False)
     common.add_argument(
         "--config",
         metavar="FILE",
         default=argparse.SUPPRESS,
         help="config file (default: $NEWSMON_CONFIG, else ./newsmon.yaml, else built-in defaults)",
     )
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="newsmon",
         parents=[common],
         description="Polls news feeds, matches watchlists, tracks figures and sends alerts.",
@@ -357,7 +425,14 @@ def build_parser() -> argparse.ArgumentParser:
     def add(
         name: str, func: Callable[[argparse.Namespace], int], help: str
     ) -> argparse.ArgumentParser:
-        p = sub.add_parser(name, parents=[common], help=help, description=help)
+        p = sub.add_parser(
+            name,
+            parents=[common],
+            help=help,
+            description=help,
+            epilog=EXAMPLES[name],
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+        )
         p.set_defaults(func=func)
         return p
 
@@ -434,10 +509,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not hasattr(args, "config"):
         args.config = None
     try:
-        return int(args.func(args))
+        status = int(args.func(args))
+        sys.stdout.flush()  # a closed pipe shows here, not in the interpreter's last flush
+        return status
     except NewsmonError as exc:
         for line in str(exc).splitlines() or [type(exc).__name__]:
             print(f"newsmon: {line}" if not isinstance(exc, ConfigError) else line, file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:
+        # `newsmon feeds --json | head`: the reader left; end quietly, as cat does. Point
+        # stdout at devnull so the interpreter's final flush does not complain either.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 141
