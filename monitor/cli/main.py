@@ -66,7 +66,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     config = _config(args)
     app = build_app(config)
     if not args.once:
-        run_service(app)
+        run_service(app, find_config_path(args.config))
         return 0
     report = asyncio.run(run_once(app))
     with app.readers() as session:
