@@ -46,12 +46,40 @@ def _table(rows: Sequence[Sequence[object]], headers: Sequence[str]) -> None:
 
 def _config(args: argparse.Namespace) -> Config:
     config = load_config(args.config)
+    if find_config_path(args.config) is None and not config.watchlists_dir.is_dir():
+        config = _quick_start(config)
     setup_logging(config.log.level, config.log.format)
     secrets = [config.notifiers.email.password_env] if config.notifiers.email else []
     if config.notifiers.slack:
         secrets += [config.notifiers.slack.token_env, config.notifiers.slack.webhook_url_env]
     register_secret_env(*secrets)
     return config
+
+
+def _quick_start(config: Config) -> Config:
+    """No config file and no ./watchlists: the shipped watchlists on the bundled sample
+    feeds, alerts on the console (what a fresh `pip install newsmon` runs on)."""
+    from monitor.config.settings import FeedConfig, NotifiersConfig
+    from monitor.shipped import WATCHLISTS, sample_feed_uris
+    from notifiers.console import ConsoleConfig
+
+    print(
+        "newsmon: no newsmon.yaml and no watchlists/ here: using the shipped watchlists "
+        "on the bundled sample feeds, alerts on the console. For your own, create "
+        "newsmon.yaml (feeds, notifiers; see the README) and watchlists/*.yaml, or pass "
+        "--config FILE.",
+        file=sys.stderr,
+    )
+    feeds = config.feeds or [
+        FeedConfig(url=uri, name=name, fetch_article="never", max_age="off")  # type: ignore[arg-type]
+        for uri, name in sample_feed_uris()
+    ]
+    notifiers = config.notifiers
+    if not (notifiers.slack or notifiers.email or notifiers.console):
+        notifiers = NotifiersConfig(console=ConsoleConfig())
+    return config.model_copy(
+        update={"watchlists": str(WATCHLISTS), "feeds": feeds, "notifiers": notifiers}
+    )
 
 
 # ----------------------------------------------------------------------------- commands
