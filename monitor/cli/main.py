@@ -13,7 +13,7 @@ import logging
 import os
 import sys
 from collections.abc import Callable, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, NoReturn, get_args
 
@@ -389,6 +389,47 @@ def _check_figure_name(args: argparse.Namespace, name: str) -> None:
         raise NewsmonError(f"no figure named {name!r}; known figures: {', '.join(known)}")
 
 
+def cmd_backtest(args: argparse.Namespace) -> int:
+    from monitor.cli import backtest
+    from monitor.cli.progress import Progress
+    from monitor.config.settings import parse_duration
+    from monitor.service.app import load_compiled
+
+    try:
+        window = parse_duration(args.since)
+    except ValueError as exc:
+        raise NewsmonError(f"--since {args.since!r}: {exc}") from None
+    config = _config(args)
+    compiled = load_compiled(config.watchlists_dir)
+    if args.watchlist and args.watchlist not in compiled.by_name:
+        known = ", ".join(sorted(compiled.by_name))
+        raise NewsmonError(f"no watchlist named {args.watchlist!r}; known: {known}")
+    since = datetime.now(UTC) - timedelta(seconds=window)
+    with _open_db(args)() as session:
+        stories = backtest.load_stories(session, since, args.watchlist)
+        known_values = backtest.load_known(session, since)
+    with Progress(len(stories), "replaying stories") as progress:
+        verdicts = backtest.replay(
+            stories,
+            compiled,
+            known_values,
+            config.alerts.max_age,
+            feed_max_ages={f.url: f.max_age for f in config.feeds if f.max_age is not None},
+            watchlist=args.watchlist,
+            progress=progress.step,
+        )
+    if args.json:
+        _print_json(
+            {
+                "summary": backtest.summary(verdicts),
+                "stories": [backtest.verdict_json(v) for v in verdicts],
+            }
+        )
+    else:
+        print(backtest.render_verdicts(verdicts, everything=args.all))
+    return 0
+
+
 def cmd_db(args: argparse.Namespace) -> int:
     from storage.db import make_engine, redact_url, upgrade
 
@@ -490,6 +531,18 @@ def build_parser() -> argparse.ArgumentParser:
     alerts.add_argument("--limit", type=int, default=100, help="how many (default 100)")
     alerts.add_argument("--retry", type=int, metavar="ID", help="re-queue failed alert ID")
     alerts.add_argument("--retry-failed", action="store_true", help="re-queue every failed alert")
+    back = add(
+        "backtest",
+        cmd_backtest,
+        "replay stored entries through the current watchlists: what would match and alert, "
+        "beside what did",
+    )
+    back.add_argument("--watchlist", metavar="NAME", help="only this watchlist")
+    back.add_argument(
+        "--since", metavar="DURATION", default="30d", help="how far back (default 30d)"
+    )
+    back.add_argument("--all", action="store_true", help="also list the stories that match nothing")
+    back.add_argument("--json", action="store_true", help="print JSON")
     db = add("db", cmd_db, "database maintenance")
     db.add_argument("action", choices=["upgrade"], help="upgrade: apply schema migrations")
     return parser
