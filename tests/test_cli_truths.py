@@ -119,3 +119,31 @@ def test_every_commands_help_ends_with_an_example(capsys: pytest.CaptureFixture[
         assert info.value.code == 0
         out = capsys.readouterr().out
         assert f"\n  newsmon {name}" in out[out.rindex("\nexample") :], name
+
+
+def test_run_once_progress_counts_feed_fetches_not_article_fetches(tmp_path: Path) -> None:
+    import asyncio
+    import io
+
+    from monitor.cli.progress import CountingFetcher, Progress
+    from monitor.config.settings import FetchConfig
+    from monitor.sources.fetch import ARTICLE_ACCEPT
+
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    feed = tmp_path / "feed.xml"
+    feed.write_bytes((ROOT / "tests/data/feeds/rss20.xml").read_bytes())
+    screen = Terminal()
+
+    async def fetch_three() -> None:
+        with Progress(2, "polling feeds", screen) as progress:
+            async with CountingFetcher(FetchConfig(), progress) as fetcher:  # type: ignore[call-arg]
+                await fetcher.fetch(feed.as_uri(), allow_file=True)
+                await fetcher.fetch(feed.as_uri(), accept=ARTICLE_ACCEPT, allow_file=True)
+                await fetcher.fetch(feed.as_uri(), allow_file=True)
+            assert progress.done == 2
+
+    asyncio.run(fetch_three())
+    assert "polling feeds 2/2" in screen.getvalue()

@@ -86,7 +86,6 @@ def _quick_start(config: Config) -> Config:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from monitor.pipeline.cycle import run_once
     from monitor.service.app import build_app
     from monitor.service.runner import run_service
     from storage import queries
@@ -96,7 +95,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     if not args.once:
         run_service(app, find_config_path(args.config))
         return 0
-    report = asyncio.run(run_once(app))
+    report = asyncio.run(_run_once(app))
     with app.readers() as session:
         held = queries.count_alerts(session).get("held", 0)
         feeds = queries.list_feeds(session)
@@ -140,6 +139,18 @@ def cmd_run(args: argparse.Namespace) -> int:
         print("newsmon: polled none of the feeds it should have", file=sys.stderr)
         return 1
     return 0
+
+
+async def _run_once(app: Any) -> Any:
+    """``run_once`` with a progress line of the feeds polled (on a terminal only)."""
+    from monitor.cli.progress import CountingFetcher, Progress
+    from monitor.pipeline.cycle import run_once
+
+    with Progress(len(app.config.feeds), "polling feeds") as progress:
+        if not progress.enabled:
+            return await run_once(app)
+        async with CountingFetcher(app.config.fetch, progress) as fetcher:
+            return await run_once(app, fetcher)
 
 
 def cmd_validate(args: argparse.Namespace) -> int:

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import sys
 import time
-from typing import TextIO
+from typing import Any, TextIO
+
+from monitor.config.settings import FetchConfig
+from monitor.sources.fetch import FEED_ACCEPT, Fetcher, FetchResult
 
 
 class Progress:
@@ -34,3 +37,19 @@ class Progress:
         if self.enabled and self._drawn:
             self.stream.write("\r\x1b[K")
             self.stream.flush()
+
+
+class CountingFetcher(Fetcher):
+    """A Fetcher that steps ``progress`` after each feed fetch (articles not counted), so
+    ``run --once`` shows how many of its feeds are done without the pipeline knowing."""
+
+    def __init__(self, config: FetchConfig, progress: Progress) -> None:
+        super().__init__(config)
+        self.progress = progress
+
+    async def fetch(self, url: str, **kwargs: Any) -> FetchResult:
+        try:
+            return await super().fetch(url, **kwargs)
+        finally:
+            if kwargs.get("accept", FEED_ACCEPT) == FEED_ACCEPT:
+                self.progress.step()
