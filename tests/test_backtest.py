@@ -105,3 +105,14 @@ def test_progress_is_drawn_on_a_terminal_and_silent_when_piped(
             progress.step()
     assert "\rreplaying stories 3/3" in screen.getvalue()
     assert screen.getvalue().endswith("\r\x1b[K")  # the line is cleared at the end
+
+
+def test_no_alert_would_fire_where_no_configured_notifier_is_routed(
+    monitored: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = monitored / "newsmon.yaml"
+    config.write_text(config.read_text().replace("notifiers:\n  console: {}\n", ""))
+    stories = _backtest(capsys)["stories"]
+    assert isinstance(stories, list)
+    assert all(s["would_alert"] == [] for s in stories)
+    assert any(s["did_alert"] for s in stories)

@@ -12,7 +12,7 @@ digests) is left out: "would fire" means "would be planned".
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 
 from monitor.alerting.baseline import is_old_news
 from monitor.alerting.changes import as_current, compare
+from monitor.alerting.plan import resolve_routes
 from monitor.analysis.analyse import extract_figures
 from monitor.domain.model import Article, KnownValue, Observation
 from monitor.service.app import Compiled
@@ -93,18 +94,20 @@ def replay(
     max_age: float,
     *,
     feed_max_ages: Mapping[str, float] | None = None,
+    notifiers: Collection[str] = ("console",),
     watchlist: str | None = None,
     progress: Callable[[], None] | None = None,
 ) -> list[Verdict]:
     """Each story through the current watchlists, oldest first (pure). An entry's age limit
-    is its watchlist's ``max_age``, else its feed's (``feed_max_ages``), else ``max_age``."""
+    is its watchlist's ``max_age``, else its feed's (``feed_max_ages``), else ``max_age``;
+    an alert fires only where a watchlist routes to one of the configured ``notifiers``."""
     history = _History()
     for series, values in known.items():
         history.known[series].extend(values)
     verdicts = []
     for story in sorted(stories, key=lambda s: s.first_seen_at):
         limit = (feed_max_ages or {}).get(story.feed_url or "", max_age)
-        verdicts.append(_replay_one(story, compiled, history, limit, watchlist))
+        verdicts.append(_replay_one(story, compiled, history, limit, notifiers, watchlist))
         if progress:
             progress()
     return verdicts
@@ -115,6 +118,7 @@ def _replay_one(
     compiled: Compiled,
     history: _History,
     max_age: float,
+    notifiers: Collection[str],
     only: str | None,
 ) -> Verdict:
     article = Article(
@@ -133,14 +137,18 @@ def _replay_one(
     for match in matches:
         wl = compiled.by_name[match.watchlist]
         limit = wl.max_age if wl.max_age is not None else max_age
-        if "new_item" in wl.alerts and not is_old_news(
-            story.published_at, story.first_seen_at, limit, first_poll=False
+        routed = bool(resolve_routes(wl, notifiers, {}))
+        if (
+            routed
+            and "new_item" in wl.alerts
+            and not is_old_news(story.published_at, story.first_seen_at, limit, first_poll=False)
         ):
             alerts.add("new_item")
     for obs in observations:
         known = history.known[(obs.figure, obs.unit)]
         tolerance = compiled.tolerances.get(obs.figure, 0.0)
-        asks = "figure_change" in compiled.by_name[obs.watchlist].alerts
+        wl = compiled.by_name[obs.watchlist]
+        asks = "figure_change" in wl.alerts and bool(resolve_routes(wl, notifiers, {}))
         if asks and compare(obs, known, tolerance, story.outlet) is not None:
             alerts.add("figure_change")
         history.remember(obs, story)

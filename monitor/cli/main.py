@@ -426,6 +426,7 @@ def cmd_backtest(args: argparse.Namespace) -> int:
             known_values,
             config.alerts.max_age,
             feed_max_ages={f.url: f.max_age for f in config.feeds if f.max_age is not None},
+            notifiers=[n for n in ("slack", "email", "console") if getattr(config.notifiers, n)],
             watchlist=args.watchlist,
             progress=progress.step,
         )
