@@ -11,21 +11,25 @@ digests) is left out: "would fire" means "would be planned".
 
 from __future__ import annotations
 
+import argparse
 from collections import defaultdict
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from monitor.alerting.baseline import is_old_news
 from monitor.alerting.changes import as_current, compare
 from monitor.alerting.plan import resolve_routes
 from monitor.analysis.analyse import extract_figures
+from monitor.cli.progress import Progress
+from monitor.config.settings import Config, parse_duration
+from monitor.domain.errors import NewsmonError
 from monitor.domain.model import Article, KnownValue, Observation
-from monitor.service.app import Compiled
+from monitor.service.app import Compiled, load_compiled
 from storage.models import AlertRow, Feed, FigureObservation, FigureSeries, Item
 
 Series = tuple[str, str]  # (figure, unit)
@@ -158,6 +162,47 @@ def _replay_one(
         figures=tuple(observations),
         alerts=tuple(sorted(alerts)),
     )
+
+
+# ----------------------------------------------------------------------------- command
+
+
+def backtest(
+    config: Config,
+    open_db: Callable[[], sessionmaker[Session]],
+    args: argparse.Namespace,
+    *,
+    print_json: Callable[[Any], None],
+) -> int:
+    """``newsmon backtest``: load, replay with a progress line, print."""
+    try:
+        window = parse_duration(args.since)
+    except ValueError as exc:
+        raise NewsmonError(f"--since {args.since!r}: {exc}") from None
+    compiled = load_compiled(config.watchlists_dir)
+    if args.watchlist and args.watchlist not in compiled.by_name:
+        known = ", ".join(sorted(compiled.by_name))
+        raise NewsmonError(f"no watchlist named {args.watchlist!r}; known: {known}")
+    since = datetime.now(UTC) - timedelta(seconds=window)
+    with open_db()() as session:
+        stories = load_stories(session, since, args.watchlist)
+        known_values = load_known(session, since)
+    with Progress(len(stories), "replaying stories") as progress:
+        verdicts = replay(
+            stories,
+            compiled,
+            known_values,
+            config.alerts.max_age,
+            feed_max_ages={f.url: f.max_age for f in config.feeds if f.max_age is not None},
+            notifiers=[n for n in ("slack", "email", "console") if getattr(config.notifiers, n)],
+            watchlist=args.watchlist,
+            progress=progress.step,
+        )
+    if args.json:
+        print_json({"summary": summary(verdicts), "stories": [verdict_json(v) for v in verdicts]})
+    else:
+        print(render_verdicts(verdicts, everything=args.all))
+    return 0
 
 
 # ----------------------------------------------------------------------------- storage

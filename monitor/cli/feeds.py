@@ -9,6 +9,7 @@ fetches and writes.
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import sys
 from dataclasses import dataclass
@@ -168,3 +169,40 @@ def export_feeds(config_path: str | None) -> int:
     feeds = [OpmlFeed(feed.url, feed.name) for feed in config.feeds]
     sys.stdout.write(render_opml(feeds))
     return 0
+
+
+def add_feed_parsers(feeds: argparse.ArgumentParser, common: argparse.ArgumentParser) -> None:
+    """``feeds add|remove|import|export``: they write the feeds file (``feeds_file``)."""
+    actions = feeds.add_subparsers(dest="feeds_action", metavar="ACTION")
+    add = actions.add_parser(
+        "add",
+        parents=[common],
+        help="add a feed, or the feed a web page announces",
+        description="Add a feed to the feeds file. Given a site's page, find its feed "
+        '(<link rel="alternate">, then common paths such as /feed and /rss.xml); given a '
+        "feed URL, check that it parses.",
+        epilog="example: newsmon feeds add https://www.nknews.org/ --interval 30m",
+    )
+    add.add_argument("url", metavar="URL")
+    add.add_argument("--name", metavar="N", help="display name (default: the feed's title)")
+    add.add_argument("--interval", metavar="I", help="poll interval, e.g. 15m (default 15m)")
+    remove = actions.add_parser(
+        "remove",
+        parents=[common],
+        help="stop polling a feed (its history stays)",
+        epilog="example: newsmon feeds remove https://example.org/rss",
+    )
+    remove.add_argument("url", metavar="URL")
+    imp = actions.add_parser(
+        "import",
+        parents=[common],
+        help="add the feeds of an OPML file (nested outlines; duplicates skipped)",
+        epilog="example: newsmon feeds import subscriptions.opml",
+    )
+    imp.add_argument("file", metavar="FILE", help="an OPML 2.0 file, or - for stdin")
+    actions.add_parser(
+        "export",
+        parents=[common],
+        help="print every configured feed as OPML 2.0",
+        epilog="example: newsmon feeds export > feeds.opml",
+    )

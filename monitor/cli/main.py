@@ -13,11 +13,12 @@ import logging
 import os
 import sys
 from collections.abc import Callable, Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, NoReturn, get_args
 
 from monitor import __version__
+from monitor.cli.feeds import add_feed_parsers
 from monitor.config.settings import Config, find_config_path, load_config
 from monitor.domain.errors import ConfigError, NewsmonError, Problem
 from monitor.domain.model import AlertState
@@ -401,45 +402,10 @@ def _check_figure_name(args: argparse.Namespace, name: str) -> None:
 
 
 def cmd_backtest(args: argparse.Namespace) -> int:
-    from monitor.cli import backtest
-    from monitor.cli.progress import Progress
-    from monitor.config.settings import parse_duration
-    from monitor.service.app import load_compiled
+    from monitor.cli.backtest import backtest
 
-    try:
-        window = parse_duration(args.since)
-    except ValueError as exc:
-        raise NewsmonError(f"--since {args.since!r}: {exc}") from None
     config = _config(args)
-    compiled = load_compiled(config.watchlists_dir)
-    if args.watchlist and args.watchlist not in compiled.by_name:
-        known = ", ".join(sorted(compiled.by_name))
-        raise NewsmonError(f"no watchlist named {args.watchlist!r}; known: {known}")
-    since = datetime.now(UTC) - timedelta(seconds=window)
-    with _open_db(args)() as session:
-        stories = backtest.load_stories(session, since, args.watchlist)
-        known_values = backtest.load_known(session, since)
-    with Progress(len(stories), "replaying stories") as progress:
-        verdicts = backtest.replay(
-            stories,
-            compiled,
-            known_values,
-            config.alerts.max_age,
-            feed_max_ages={f.url: f.max_age for f in config.feeds if f.max_age is not None},
-            notifiers=[n for n in ("slack", "email", "console") if getattr(config.notifiers, n)],
-            watchlist=args.watchlist,
-            progress=progress.step,
-        )
-    if args.json:
-        _print_json(
-            {
-                "summary": backtest.summary(verdicts),
-                "stories": [backtest.verdict_json(v) for v in verdicts],
-            }
-        )
-    else:
-        print(backtest.render_verdicts(verdicts, everything=args.all))
-    return 0
+    return backtest(config, lambda: _open_db(args), args, print_json=_print_json)
 
 
 def cmd_db(args: argparse.Namespace) -> int:
@@ -536,7 +502,7 @@ def build_parser() -> argparse.ArgumentParser:
     figs.add_argument("--json", action="store_true", help="print JSON")
     feeds = add("feeds", cmd_feeds, "per-feed poll status; add, remove, import, export feeds")
     feeds.add_argument("--json", action="store_true", help="print JSON")
-    _add_feed_actions(feeds, common)
+    add_feed_parsers(feeds, common)
     alerts = add("alerts", cmd_alerts, "recent alerts and their delivery state")
     alerts.add_argument("--json", action="store_true", help="print JSON")
     alerts.add_argument("--state", choices=list(get_args(AlertState)))
@@ -558,43 +524,6 @@ def build_parser() -> argparse.ArgumentParser:
     db = add("db", cmd_db, "database maintenance")
     db.add_argument("action", choices=["upgrade"], help="upgrade: apply schema migrations")
     return parser
-
-
-def _add_feed_actions(feeds: argparse.ArgumentParser, common: argparse.ArgumentParser) -> None:
-    """``feeds add|remove|import|export``: they write the feeds file (``feeds_file``)."""
-    actions = feeds.add_subparsers(dest="feeds_action", metavar="ACTION")
-    add = actions.add_parser(
-        "add",
-        parents=[common],
-        help="add a feed, or the feed a web page announces",
-        description="Add a feed to the feeds file. Given a site's page, find its feed "
-        '(<link rel="alternate">, then common paths such as /feed and /rss.xml); given a '
-        "feed URL, check that it parses.",
-        epilog="example: newsmon feeds add https://www.nknews.org/ --interval 30m",
-    )
-    add.add_argument("url", metavar="URL")
-    add.add_argument("--name", metavar="N", help="display name (default: the feed's title)")
-    add.add_argument("--interval", metavar="I", help="poll interval, e.g. 15m (default 15m)")
-    remove = actions.add_parser(
-        "remove",
-        parents=[common],
-        help="stop polling a feed (its history stays)",
-        epilog="example: newsmon feeds remove https://example.org/rss",
-    )
-    remove.add_argument("url", metavar="URL")
-    imp = actions.add_parser(
-        "import",
-        parents=[common],
-        help="add the feeds of an OPML file (nested outlines; duplicates skipped)",
-        epilog="example: newsmon feeds import subscriptions.opml",
-    )
-    imp.add_argument("file", metavar="FILE", help="an OPML 2.0 file, or - for stdin")
-    actions.add_parser(
-        "export",
-        parents=[common],
-        help="print every configured feed as OPML 2.0",
-        epilog="example: newsmon feeds export > feeds.opml",
-    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:
