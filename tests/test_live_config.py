@@ -139,3 +139,43 @@ def test_healthz_fails_when_the_scheduler_has_not_ticked_for_a_while(service: Se
         response = httpx.get(h.url + "/healthz", trust_env=False)
     assert response.status_code == 503
     assert response.text.startswith("scheduler stalled: no tick for 36")
+
+
+@pytest.mark.slow
+def test_the_running_service_polls_a_feed_added_with_the_cli_and_reloads_on_sighup(
+    tmp_path: Path,
+) -> None:
+    import signal
+
+    from monitor.cli.main import main
+    from tests.feedserver import FeedServer
+    from tests.service_process import ServiceProcess
+
+    with FeedServer() as server:
+        first = server.add("/first.xml", RSS.read_bytes(), content_type="application/rss+xml")
+        added = server.add("/added.xml", RSS.read_bytes(), content_type="application/rss+xml")
+        (tmp_path / "watchlists").mkdir()
+        (tmp_path / "watchlists" / "alpha.yaml").write_text(
+            WATCHLIST.format(name="alpha", word="Aardvark")
+        )
+        config = {
+            "database": {"url": f"sqlite:///{tmp_path / 'newsmon.db'}"},
+            "watchlists": "watchlists",
+            "feeds": [{"url": first, "interval": "1h", "fetch_article": "never"}],
+            "fetch": {"allow_private_networks": True, "timeout": "5s"},
+            "notifiers": {"console": {}},
+            "http": {"listen": "127.0.0.1:0"},
+            "log": {"level": "INFO", "format": "json"},
+            "tick": "0.2s",
+        }
+        path = tmp_path / "newsmon.yaml"
+        path.write_text(yaml.safe_dump(config))
+        with ServiceProcess(path) as service:
+            assert server.wait_for_hits("/first.xml", 1, timeout=15)
+            assert main(["feeds", "add", added, "--config", str(path)]) == 0
+            service.send(signal.SIGHUP)  # the file watch would find it within 5 s too
+            assert server.wait_for_hits("/added.xml", 1, timeout=15), service.log_text()
+            response = httpx.get(service.url + "/metrics", trust_env=False).text
+            assert 'newsmon_reloads_total{outcome="ok"}' in response
+            assert httpx.get(service.url + "/healthz", trust_env=False).text == "ok\n"
+            assert service.stop() == 0
