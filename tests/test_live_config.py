@@ -179,3 +179,13 @@ def test_the_running_service_polls_a_feed_added_with_the_cli_and_reloads_on_sigh
             assert 'newsmon_reloads_total{outcome="ok"}' in response
             assert httpx.get(service.url + "/healthz", trust_env=False).text == "ok\n"
             assert service.stop() == 0
+
+
+def test_healthz_answers_503_when_the_liveness_check_itself_raises(service: Service) -> None:
+    def broken() -> tuple[bool, str]:
+        raise RuntimeError("clock gone")
+
+    with start_health_server("127.0.0.1:0", service.readiness, service.app.metrics, broken) as h:
+        response = httpx.get(h.url + "/healthz", trust_env=False)
+    assert response.status_code == 503
+    assert "liveness check raised RuntimeError: clock gone" in response.text
