@@ -86,7 +86,7 @@ def test_dockerfile_read_only_root_friendly() -> None:
 
 def test_dockerfile_installs_like_the_readme() -> None:
     runs = [args for word, args in dockerfile_instructions() if word == "RUN"]
-    assert "python -m venv /opt/venv && /opt/venv/bin/pip install ." in runs
+    assert "python -m venv /opt/venv && /opt/venv/bin/pip install -c constraints.txt ." in runs
     copied = " ".join(args for word, args in dockerfile_instructions() if word == "COPY")
     project = pyproject()
     assert project["project"]["scripts"]["newsmon"] == "monitor.cli.main:main"

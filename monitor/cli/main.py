@@ -10,14 +10,17 @@ import argparse
 import asyncio
 import json
 import logging
+import os
 import sys
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
-from typing import Any
+from pathlib import Path
+from typing import Any, NoReturn
 
 from monitor import __version__
+from monitor.cli.feeds import add_feed_parsers
 from monitor.config.settings import Config, find_config_path, load_config
-from monitor.domain.errors import ConfigError, NewsmonError
+from monitor.domain.errors import ConfigError, NewsmonError, Problem
 from monitor.domain.model import AlertState
 from monitor.service.logs import redact, register_secret_env, setup_logging
 
@@ -44,6 +47,8 @@ def _table(rows: Sequence[Sequence[object]], headers: Sequence[str]) -> None:
 
 def _config(args: argparse.Namespace) -> Config:
     config = load_config(args.config)
+    if find_config_path(args.config) is None and not config.watchlists_dir.is_dir():
+        config = _quick_start(config)
     setup_logging(config.log.level, config.log.format)
     secrets = [config.notifiers.email.password_env] if config.notifiers.email else []
     if config.notifiers.slack:
@@ -52,11 +57,36 @@ def _config(args: argparse.Namespace) -> Config:
     return config
 
 
+def _quick_start(config: Config) -> Config:
+    """No config file and no ./watchlists: the shipped watchlists on the bundled sample
+    feeds, alerts on the console (what a fresh `pip install newsmon` runs on)."""
+    from monitor.config.settings import FeedConfig
+    from monitor.domain.notifier_config import ConsoleConfig, NotifiersConfig
+    from monitor.shipped import WATCHLISTS, sample_feed_uris
+
+    print(
+        "newsmon: no newsmon.yaml and no watchlists/ here: using the shipped watchlists "
+        "on the bundled sample feeds, alerts on the console. For your own, create "
+        "newsmon.yaml (feeds, notifiers; see the README) and watchlists/*.yaml, or pass "
+        "--config FILE.",
+        file=sys.stderr,
+    )
+    feeds = config.feeds or [
+        FeedConfig(url=uri, name=name, fetch_article="never", max_age="off")  # type: ignore[arg-type]
+        for uri, name in sample_feed_uris()
+    ]
+    notifiers = config.notifiers
+    if not notifiers.configured():
+        notifiers = NotifiersConfig(console=ConsoleConfig())
+    return config.model_copy(
+        update={"watchlists": str(WATCHLISTS), "feeds": feeds, "notifiers": notifiers}
+    )
+
+
 # ----------------------------------------------------------------------------- commands
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from monitor.pipeline.cycle import run_once
     from monitor.service.app import build_app
     from monitor.service.runner import run_service
     from storage import queries
@@ -64,9 +94,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     config = _config(args)
     app = build_app(config)
     if not args.once:
-        run_service(app)
+        run_service(app, find_config_path(args.config))
         return 0
-    report = asyncio.run(run_once(app))
+    report = asyncio.run(_run_once(app))
     with app.readers() as session:
         held = queries.count_alerts(session).get("held", 0)
         feeds = queries.list_feeds(session)
@@ -112,6 +142,18 @@ def cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
+async def _run_once(app: Any) -> Any:
+    """``run_once`` with a progress line of the feeds polled (on a terminal only)."""
+    from monitor.cli.progress import CountingFetcher, Progress
+    from monitor.pipeline.cycle import run_once
+
+    with Progress(len(app.config.feeds), "polling feeds") as progress:
+        if not progress.enabled:
+            return await run_once(app)
+        async with CountingFetcher(app.config.fetch, progress) as fetcher:
+            return await run_once(app, fetcher)
+
+
 def cmd_validate(args: argparse.Namespace) -> int:
     from monitor.analysis.figures import FigureExtractor
     from monitor.analysis.watchlist import load_watchlists
@@ -124,6 +166,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
     watchlists = load_watchlists(directory)
     problems = check_examples(watchlists, FigureExtractor)
     configured = set(config.notifiers.configured())
+    problems += _notifier_problems(config, str(find_config_path(args.config) or "<defaults>"))
     for problem in problems:
         print(problem, file=sys.stderr)
     if problems:
@@ -135,6 +178,23 @@ def cmd_validate(args: argparse.Namespace) -> int:
         f"{len(config.feeds)} feeds; notifiers: {', '.join(sorted(configured)) or 'none'}"
     )
     return 0
+
+
+def _notifier_problems(config: Config, where: str) -> list[Problem]:
+    """A configured notifier whose secret is not in the environment: `run` would refuse to
+    start, so `validate` fails too (the message names the variable to set)."""
+    from notifiers import REGISTRY
+
+    problems = []
+    for name, notifier_type in REGISTRY.items():
+        settings = getattr(config.notifiers, name, None)
+        if settings is None:
+            continue
+        try:
+            notifier_type.build(settings, os.environ)
+        except NewsmonError as exc:
+            problems.append(Problem(where, None, f"notifiers.{name}: {exc}"))
+    return problems
 
 
 def _problem(file: str, message: str) -> Any:
@@ -160,15 +220,31 @@ def cmd_inspect(args: argparse.Namespace) -> int:
 
 
 def _open_db(args: argparse.Namespace) -> Any:
-    from storage.db import make_engine, sessions, upgrade
+    """Sessions on an existing database at the latest schema: a listing command never
+    creates or migrates one (a typo in a URL would otherwise list an empty new database)."""
+    from storage.db import make_engine, redact_url, schema_status, sessions
 
-    config = _config(args)
-    engine = make_engine(config.database.url)
-    upgrade(engine)
+    url = _config(args).database.url
+    shown = redact_url(url)
+    engine = make_engine(url)
+    database = engine.url.database
+    is_file = engine.url.get_backend_name() == "sqlite" and database not in (None, ":memory:")
+    if is_file and not Path(str(database)).exists():
+        raise NewsmonError(
+            f"database {shown} does not exist: `newsmon run` or `newsmon db upgrade` "
+            "creates it (check --config or $NEWSMON_DATABASE_URL)"
+        )
+    ready, status = schema_status(engine)
+    if not ready:
+        engine.dispose()
+        raise NewsmonError(f"database {shown}: {status}; `newsmon db upgrade` migrates it")
     return sessions(engine)
 
 
 def cmd_feeds(args: argparse.Namespace) -> int:
+    action = getattr(args, "feeds_action", None)
+    if action is not None:
+        return _feeds_action(args, action)
     from monitor.config.settings import load_config
     from monitor.sources.schedule import is_flagged
     from storage import queries
@@ -216,6 +292,19 @@ def cmd_feeds(args: argparse.Namespace) -> int:
         ["feed", "last poll", "status", "failures", "next poll", "baseline", "last error"],
     )
     return 0
+
+
+def _feeds_action(args: argparse.Namespace, action: str) -> int:
+    from monitor.cli import feeds
+
+    _config(args)  # logging and secret redaction as for every command
+    if action == "add":
+        return feeds.add_feed(args.config, args.url, args.name, args.interval)
+    if action == "remove":
+        return feeds.remove_feed(args.config, args.url)
+    if action == "import":
+        return feeds.import_feeds(args.config, args.file)
+    return feeds.export_feeds(args.config)
 
 
 def _short(iso: str | None) -> str:
@@ -292,6 +381,8 @@ def cmd_figures(args: argparse.Namespace) -> int:
 
     with _open_db(args)() as session:
         rows = figure_rows(queries.list_observations(session, args.name))
+    if args.name and not rows:
+        _check_figure_name(args, args.name)
     if args.json:
         _print_json(rows)
     elif not rows:
@@ -299,6 +390,23 @@ def cmd_figures(args: argparse.Namespace) -> int:
     else:
         print(render_figure_rows(rows))
     return 0
+
+
+def _check_figure_name(args: argparse.Namespace, name: str) -> None:
+    """A name no watchlist defines is a user error that lists the names there are."""
+    from monitor.analysis.watchlist import load_watchlists
+
+    directory = _config(args).watchlists_dir
+    known = sorted({s.name for wl in load_watchlists(directory) for s in wl.figures})
+    if name not in known:
+        raise NewsmonError(f"no figure named {name!r}; known figures: {', '.join(known)}")
+
+
+def cmd_backtest(args: argparse.Namespace) -> int:
+    from monitor.cli.backtest import backtest
+
+    config = _config(args)
+    return backtest(config, lambda: _open_db(args), args, print_json=_print_json)
 
 
 def cmd_db(args: argparse.Namespace) -> int:
@@ -323,15 +431,38 @@ def published_date(value: str) -> datetime:
     return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
 
 
+EXAMPLES = {
+    "run": "examples:\n  newsmon run --config newsmon.yaml\n  newsmon run --once   # one cycle",
+    "validate": "example:\n  newsmon validate --config deploy/newsmon.yaml",
+    "inspect": "examples:\n  newsmon inspect article.html --json\n"
+    "  curl -s https://example.org/story | newsmon inspect - --published 2025-06-19",
+    "figures": "examples:\n  newsmon figures\n  newsmon figures nk_killed --json | jq '.[0]'",
+    "feeds": "examples:\n  newsmon feeds --json\n  newsmon feeds add https://www.nknews.org/\n"
+    "  newsmon feeds import subscriptions.opml\n  newsmon feeds export > feeds.opml",
+    "alerts": "examples:\n  newsmon alerts --state failed\n  newsmon alerts --retry-failed",
+    "db": "example:\n  newsmon db upgrade",
+    "backtest": "examples:\n  newsmon backtest --since 30d\n"
+    "  newsmon backtest --watchlist kn-23 --json",
+}
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a usage error exits 1 like every other user error (README)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.print_usage(sys.stderr)
+        self.exit(1, f"{self.prog}: error: {message}\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    common = argparse.ArgumentParser(add_help=False)
+    common = _Parser(add_help=False)
     common.add_argument(
         "--config",
         metavar="FILE",
         default=argparse.SUPPRESS,
         help="config file (default: $NEWSMON_CONFIG, else ./newsmon.yaml, else built-in defaults)",
     )
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="newsmon",
         parents=[common],
         description="Polls news feeds, matches watchlists, tracks figures and sends alerts.",
@@ -342,7 +473,14 @@ def build_parser() -> argparse.ArgumentParser:
     def add(
         name: str, func: Callable[[argparse.Namespace], int], help: str
     ) -> argparse.ArgumentParser:
-        p = sub.add_parser(name, parents=[common], help=help, description=help)
+        p = sub.add_parser(
+            name,
+            parents=[common],
+            help=help,
+            description=help,
+            epilog=EXAMPLES[name],
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+        )
         p.set_defaults(func=func)
         return p
 
@@ -363,14 +501,27 @@ def build_parser() -> argparse.ArgumentParser:
     figs = add("figures", cmd_figures, "stored figure history, newest first")
     figs.add_argument("name", nargs="?", metavar="NAME", help="one figure, e.g. nk_killed")
     figs.add_argument("--json", action="store_true", help="print JSON")
-    feeds = add("feeds", cmd_feeds, "per-feed poll status")
+    feeds = add("feeds", cmd_feeds, "per-feed poll status; add, remove, import, export feeds")
     feeds.add_argument("--json", action="store_true", help="print JSON")
+    add_feed_parsers(feeds, common)
     alerts = add("alerts", cmd_alerts, "recent alerts and their delivery state")
     alerts.add_argument("--json", action="store_true", help="print JSON")
     alerts.add_argument("--state", choices=[state.value for state in AlertState])
     alerts.add_argument("--limit", type=int, default=100, help="how many (default 100)")
     alerts.add_argument("--retry", type=int, metavar="ID", help="re-queue failed alert ID")
     alerts.add_argument("--retry-failed", action="store_true", help="re-queue every failed alert")
+    back = add(
+        "backtest",
+        cmd_backtest,
+        "replay stored entries through the current watchlists: what would match and alert, "
+        "beside what did",
+    )
+    back.add_argument("--watchlist", metavar="NAME", help="only this watchlist")
+    back.add_argument(
+        "--since", metavar="DURATION", default="30d", help="how far back (default 30d)"
+    )
+    back.add_argument("--all", action="store_true", help="also list the stories that match nothing")
+    back.add_argument("--json", action="store_true", help="print JSON")
     db = add("db", cmd_db, "database maintenance")
     db.add_argument("action", choices=["upgrade"], help="upgrade: apply schema migrations")
     return parser
@@ -381,10 +532,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not hasattr(args, "config"):
         args.config = None
     try:
-        return int(args.func(args))
+        status = int(args.func(args))
+        sys.stdout.flush()  # a closed pipe shows here, not in the interpreter's last flush
+        return status
     except NewsmonError as exc:
         for line in str(exc).splitlines() or [type(exc).__name__]:
             print(f"newsmon: {line}" if not isinstance(exc, ConfigError) else line, file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:
+        # `newsmon feeds --json | head`: the reader left; end quietly, as cat does. Point
+        # stdout at devnull so the interpreter's final flush does not complain either.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 141

@@ -176,6 +176,9 @@ class Config(_Strict):
     database: DatabaseConfig = DatabaseConfig()
     watchlists: str = "watchlists/"
     feeds: list[FeedConfig] = Field(default_factory=list)
+    feeds_file: str | None = Field(
+        "feeds.yaml", description="more feeds, managed by `newsmon feeds add`; null: none"
+    )
     fetch: FetchConfig = FetchConfig()  # type: ignore[call-arg]
     notifiers: NotifiersConfig = NotifiersConfig()
     http: HttpConfig = HttpConfig()
@@ -192,6 +195,14 @@ class Config(_Strict):
     @property
     def watchlists_dir(self) -> Path:
         path = Path(self.watchlists)
+        return path if path.is_absolute() else self.base_dir / path
+
+    @property
+    def feeds_path(self) -> Path | None:
+        """The feeds file, relative to the config file's folder."""
+        if self.feeds_file is None:
+            return None
+        path = Path(self.feeds_file)
         return path if path.is_absolute() else self.base_dir / path
 
 
@@ -226,13 +237,30 @@ def load_config(explicit: str | None = None) -> Config:
         problems += exc.problems
     if problems:
         raise ConfigError(sorted(problems, key=lambda p: p.line or 0))
+    feeds = config.feeds + _managed_feeds(config.model_copy(update={"base_dir": base_dir}))
     overrides: dict[str, object] = {
         "base_dir": base_dir,
-        "feeds": [_resolve_file_url(feed, base_dir) for feed in config.feeds],
+        "feeds": [_resolve_file_url(feed, base_dir) for feed in feeds],
     }
     if env_url := os.environ.get("NEWSMON_DATABASE_URL"):
         overrides["database"] = DatabaseConfig(url=env_url)
     return config.model_copy(update=overrides)
+
+
+def _managed_feeds(config: Config) -> list[FeedConfig]:
+    """The feeds file's feeds (see ``monitor.config.feedsfile``), none listed twice."""
+    from monitor.config.feedsfile import read_feeds_file
+
+    path = config.feeds_path
+    if path is None:
+        return []
+    listed = {feed.url for feed in config.feeds}
+    managed = read_feeds_file(path)
+    twice = [f.url for f in managed if f.url in listed]
+    if twice:
+        message = f"feed {twice[0]} is also listed in the config's feeds:"
+        raise ConfigError([Problem(str(path), None, message)])
+    return managed
 
 
 def _resolve_file_url(feed: FeedConfig, base_dir: Path) -> FeedConfig:

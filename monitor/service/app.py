@@ -154,11 +154,13 @@ class App:
             if message != self.reload_error:
                 log.error("watchlist reload failed, keeping the last good version:\n%s", message)
             self.reload_error = message
+            self.metrics.reload(ok=False)
             # Remember these mtimes so the same broken edit is not re-read every tick.
             self.compiled = _with_mtimes(self.compiled, watchlist_mtimes(directory))
             return False
         self.compiled = compiled
         self.reload_error = None
+        self.metrics.reload(ok=True)
         self.metrics.watchlists_loaded(compiled.by_name)
         log.info("watchlists reloaded: %s", ", ".join(sorted(compiled.by_name)))
         return True

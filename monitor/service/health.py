@@ -2,7 +2,8 @@
 
 A stdlib ``ThreadingHTTPServer`` in a daemon thread, listening on ``http.listen``:
 
-- ``/healthz``: 200 ``ok`` while the process serves requests (liveness).
+- ``/healthz``: 200 ``ok`` while the service is alive: the process serves requests and,
+  when the service passes a liveness check, its scheduler still ticks; else 503 with why.
 - ``/readyz``: 200 when every readiness check passes, else 503; the JSON body gives each
   check, e.g. ``{"ready": false, "checks": {"database": {"ok": false, "detail": "..."}}}``.
   The checks are computed on each request by the callable the service passes in.
@@ -33,6 +34,7 @@ CheckResult = tuple[bool, str]
 """One readiness check: whether it passes, and a human-readable detail."""
 
 Readiness = Callable[[], Mapping[str, CheckResult]]
+Liveness = Callable[[], CheckResult]
 
 _LISTEN = re.compile(r"^(?:\[(?P<v6>[^\]\s]+)\]|(?P<host>[^\s:\[\]]*)):(?P<port>\d{1,5})$")
 _POLL_INTERVAL = 0.1  # how often serve_forever checks for shutdown; bounds close() latency
@@ -92,7 +94,9 @@ class HealthServer:
         self.close()
 
 
-def start_health_server(listen: str, readiness: Readiness, metrics: Metrics) -> HealthServer:
+def start_health_server(
+    listen: str, readiness: Readiness, metrics: Metrics, liveness: Liveness | None = None
+) -> HealthServer:
     """Listen on ``listen`` ("host:port", port 0 for any) and serve in a daemon thread.
 
     Raises ConfigError when ``listen`` is malformed or the address cannot be bound.
@@ -105,6 +109,7 @@ def start_health_server(listen: str, readiness: Readiness, metrics: Metrics) -> 
         raise ConfigError([Problem("http.listen", None, f"cannot listen on {listen}: {e}")]) from e
     server.readiness = readiness
     server.metrics = metrics
+    server.liveness = liveness
     thread = threading.Thread(
         target=server.serve_forever,
         kwargs={"poll_interval": _POLL_INTERVAL},
@@ -126,6 +131,7 @@ class _Server(ThreadingHTTPServer):
     daemon_threads = True
     readiness: Readiness
     metrics: Metrics
+    liveness: Liveness | None
 
     def __init__(
         self,
@@ -158,7 +164,7 @@ class _Handler(BaseHTTPRequestHandler):
     def _respond(self, *, head: bool) -> None:
         path = self.path.split("?", 1)[0]
         if path == "/healthz":
-            status, ctype, body = HTTPStatus.OK, "text/plain; charset=utf-8", b"ok\n"
+            status, ctype, body = _healthz(self.server.liveness)
         elif path == "/readyz":
             status, ctype, body = _readyz(self.server.readiness)
         elif path == "/metrics":
@@ -180,6 +186,16 @@ class _Handler(BaseHTTPRequestHandler):
 
 
 _INDEX = b"newsmon\n/healthz  liveness\n/readyz   readiness (JSON)\n/metrics  Prometheus metrics\n"
+
+
+def _healthz(liveness: Liveness | None) -> tuple[HTTPStatus, str, bytes]:
+    try:
+        alive, detail = liveness() if liveness else (True, "ok")
+    except Exception as e:  # a broken check must answer "not alive", not kill the handler
+        log.exception("liveness check failed")
+        alive, detail = False, f"liveness check raised {type(e).__name__}: {e}"
+    status = HTTPStatus.OK if alive else HTTPStatus.SERVICE_UNAVAILABLE
+    return status, "text/plain; charset=utf-8", f"{detail}\n".encode()
 
 
 def _readyz(readiness: Readiness) -> tuple[HTTPStatus, str, bytes]:

@@ -109,6 +109,13 @@ class Metrics:
         self._watchlists = Gauge(
             "newsmon_watchlists_loaded", "Watchlists currently loaded.", registry=r
         )
+        self._reloads = Counter(
+            "newsmon_reloads",
+            "Live reloads of the config or the watchlists, by outcome (failed: the last good"
+            " version stays in force).",
+            ["outcome"],
+            registry=r,
+        )
         self._cycle = Histogram(
             "newsmon_cycle_seconds",
             "Duration of one scheduler cycle (poll due feeds, process, deliver).",
@@ -129,6 +136,8 @@ class Metrics:
                 self._alerts.labels(kind, state)
         for error in get_args(FeedErrorKind):
             self._feed_errors.labels(error)
+        for outcome in ("ok", "failed"):
+            self._reloads.labels(outcome)
 
     # -- polling ---------------------------------------------------------------------
 
@@ -145,6 +154,10 @@ class Metrics:
         """How many feeds there are and how many are currently failing."""
         self._feeds.set(configured)
         self._failing.set(failing)
+
+    def reload(self, *, ok: bool) -> None:
+        """A live reload of the config or the watchlists succeeded or failed."""
+        self._reloads.labels("ok" if ok else "failed").inc()
 
     def cycle(self, seconds: float) -> None:
         """One scheduler cycle took ``seconds``."""

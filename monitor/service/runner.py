@@ -19,28 +19,38 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
+import time
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from sqlalchemy import func, select
 
 from monitor.alerting.delivery import deliver_pending
 from monitor.pipeline.cycle import poll_due, sync_feeds
 from monitor.service.app import App
-from monitor.service.health import HealthServer, start_health_server
+from monitor.service.health import CheckResult, HealthServer, start_health_server
+from monitor.service.reload import config_mtimes, reload_config
 from monitor.sources.fetch import Fetcher
 from storage import queries
 from storage.db import schema_status
+from storage.models import Feed
 
 log = logging.getLogger("newsmon.service")
 
 RELOAD_CHECK_SECONDS = 5.0
 RETENTION_SECONDS = 3600.0
 STOP_GRACE_SECONDS = 60.0  # longest wait for the alert in flight at a stop (sends time out)
+STALL_TICKS = 12  # /healthz fails when the scheduler has not ticked for this many ticks
+STALL_MIN_SECONDS = 60.0  # ... and at least this long
 
 
 class Service:
-    def __init__(self, app: App) -> None:
+    def __init__(self, app: App, config_path: Path | None = None) -> None:
         self.app = app
+        self.config_path = config_path
+        self._config_mtimes = config_mtimes(config_path, app.config)
+        self._last_tick = time.monotonic()
         self.scheduler = AsyncIOScheduler(timezone=UTC)
         self.stopping = asyncio.Event()
         self._polls: set[asyncio.Task[object]] = set()
@@ -59,14 +69,30 @@ class Service:
             checks["watchlists"] = (bool(names), names or "none loaded")
         return checks
 
+    def liveness(self) -> CheckResult:
+        """Alive while the scheduler ticks: a hung event loop fails /healthz."""
+        quiet = time.monotonic() - self._last_tick
+        limit = max(STALL_MIN_SECONDS, STALL_TICKS * self.app.config.tick)
+        if quiet > limit:
+            return False, f"scheduler stalled: no tick for {quiet:.0f}s (limit {limit:.0f}s)"
+        return True, "ok"
+
     async def _tick(self, fetcher: Fetcher) -> None:
         """Poll the due feeds this replica can claim, without waiting for slow ones."""
+        self._last_tick = time.monotonic()
         room = self.app.config.fetch.concurrency * 2 - len(self._polls)
         if room <= 0 or self.stopping.is_set():
             return
-        task = asyncio.create_task(poll_due(self.app, fetcher, limit=room))
+        task = asyncio.create_task(self._timed_poll(fetcher, room))
         self._polls.add(task)
         task.add_done_callback(self._polls.discard)
+
+    async def _timed_poll(self, fetcher: Fetcher, limit: int) -> None:
+        """One poll of the due feeds; its duration goes to newsmon_cycle_seconds."""
+        started = time.monotonic()
+        polled = await poll_due(self.app, fetcher, limit=limit)
+        if polled:
+            self.app.metrics.cycle(time.monotonic() - started)
 
     async def _deliver(self) -> None:
         """Start a delivery run unless the last one is still draining the outbox."""
@@ -88,7 +114,27 @@ class Service:
             await asyncio.wait({task})
 
     async def _housekeeping(self) -> None:
-        self.app.reload_watchlists()
+        """Reload what changed on disk (the config and feeds file, else the watchlists) and
+        refresh the feed gauges."""
+        mtimes = config_mtimes(self.config_path, self.app.config)
+        if mtimes != self._config_mtimes:
+            self._config_mtimes = mtimes
+            await asyncio.to_thread(self.reload)
+        else:
+            self.app.reload_watchlists()
+        await asyncio.to_thread(self._count_feeds)
+
+    def reload(self) -> None:
+        """SIGHUP: the whole config again; the last good version stays on error."""
+        reload_config(self.app, self.config_path)
+        self._config_mtimes = config_mtimes(self.config_path, self.app.config)
+
+    def _count_feeds(self) -> None:
+        active = Feed.active.is_(True) & Feed.gone.is_(False)
+        failing = func.count().filter(Feed.consecutive_failures > 0)
+        with self.app.readers() as session:
+            total, bad = session.execute(select(func.count(), failing).where(active)).one()
+        self.app.metrics.feeds(int(total), int(bad))
 
     async def _retention(self) -> None:
         now = self.app.clock.now()
@@ -114,14 +160,16 @@ class Service:
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, self.stopping.set)
-        loop.add_signal_handler(signal.SIGHUP, self.app.reload_watchlists)
+        loop.add_signal_handler(signal.SIGHUP, self.reload)
 
     async def run(self) -> None:
         app = self.app
         sync_feeds(app)
         self._install_signals()
         if app.config.http.listen:
-            self._health = start_health_server(app.config.http.listen, self.readiness, app.metrics)
+            self._health = start_health_server(
+                app.config.http.listen, self.readiness, app.metrics, self.liveness
+            )
             log.info("HTTP endpoints on %s", self._health.url)
         async with Fetcher(app.config.fetch) as fetcher:
             add = self.scheduler.add_job
@@ -159,5 +207,5 @@ def _log_failure(task: asyncio.Task[tuple[int, int]]) -> None:
         log.error("delivery run failed: %s", exc, exc_info=exc)
 
 
-def run_service(app: App) -> None:
-    asyncio.run(Service(app).run())
+def run_service(app: App, config_path: Path | None = None) -> None:
+    asyncio.run(Service(app, config_path).run())
