@@ -26,8 +26,9 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from monitor.alerting.delivery import deliver_pending
 from monitor.pipeline.cycle import poll_due, sync_feeds, utcnow
 from monitor.service.app import App
-from monitor.service.health import HealthServer, start_health_server
+from monitor.service.health import HealthServer, parse_listen, start_health_server
 from monitor.sources.fetch import Fetcher
+from monitor.web.app import web_dashboard
 from storage import queries
 from storage.db import schema_status
 
@@ -121,7 +122,9 @@ class Service:
         sync_feeds(app)
         self._install_signals()
         if app.config.http.listen:
-            self._health = start_health_server(app.config.http.listen, self.readiness, app.metrics)
+            listen = app.config.http.listen
+            web = web_dashboard(app.readers, parse_listen(listen)[0], app.config.http.token)
+            self._health = start_health_server(listen, self.readiness, app.metrics, web)
             log.info("HTTP endpoints on %s", self._health.url)
         async with Fetcher(app.config.fetch) as fetcher:
             add = self.scheduler.add_job
