@@ -24,7 +24,8 @@ from monitor.service.health import HealthServer, start_health_server
 from monitor.service.metrics import Metrics
 from monitor.web.app import Dashboard, web_dashboard
 from monitor.web.charts import Point, estimate_chart
-from storage.db import make_engine, read_sessions
+from storage.db import make_engine, read_sessions, sessions, upgrade
+from storage.models import AlertRow
 from tests.conftest import REPO
 from tests.feedserver import FeedServer
 
@@ -109,7 +110,8 @@ def test_figure_page_charts_every_estimate_and_tables_its_sources(board: Dashboa
 def test_stories_page_shows_watchlists_outlets_and_alerts(board: Dashboard) -> None:
     html = page(board, "/stories")
     assert "casualty-figures" in html
-    assert "wire.test" in html
+    # the wire's copy of the Kyiv story: one story, both outlets, in the order they ran it
+    assert "<td>wire.test, kyiv.test</td>" in html
     assert "sent" in html  # the console delivered the alerts
 
 
@@ -117,6 +119,33 @@ def test_alerts_page_filters_by_state(board: Dashboard) -> None:
     html = page(board, "/alerts?state=sent")
     assert 'class="state-sent">sent</td>' in html
     assert 'class="state-pending">pending</td>' not in html
+
+
+def test_alerts_page_says_why_an_alert_is_held_rolled_or_failed(sqlite_url: str) -> None:
+    engine = make_engine(sqlite_url)
+    upgrade(engine)
+    later = datetime(2030, 1, 1, 7, tzinfo=UTC)
+    common = {"kind": "new_item", "notifier": "slack", "channel": "#desk", "watchlists": []}
+    with sessions(engine).begin() as session:
+        session.add_all(
+            [
+                AlertRow(dedup_key="h", state="held", hold_reason="quiet_hours",
+                         hold_note="quiet 22:00-07:00", next_attempt_at=later, content={},
+                         **common),
+                AlertRow(dedup_key="r", state="rolled", hold_reason="digest", rolled_into=7,
+                         content={}, **common),
+                AlertRow(dedup_key="f", state="failed", attempts=5,
+                         last_error="slack: channel_not_found", content={}, **common),
+            ]
+        )  # fmt: skip
+    board = Dashboard(read_sessions(engine), host="127.0.0.1", token=None)
+    html = page(board, "/alerts")
+    assert "held (quiet_hours) until 2030-01-01 07:00: quiet 22:00-07:00" in html
+    assert "rolled into digest #7 (digest)" in html
+    assert "slack: channel_not_found" in html
+    assert "failed (1)" in html
+    assert "channel_not_found" not in page(board, "/alerts?state=held")
+    engine.dispose()
 
 
 def test_feeds_page_shows_a_failing_feed_and_its_error(board: Dashboard) -> None:

@@ -27,7 +27,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import Markup
 from sqlalchemy.orm import Session, sessionmaker
 
-from monitor.web.charts import Point, estimate_chart, format_value
+from monitor.web.charts import Point, estimate_chart, format_range, format_value
 from storage import dashboard
 
 PAGE_SIZE = 50
@@ -67,6 +67,7 @@ def _env() -> Environment:
         lstrip_blocks=True,
     )
     env.filters["num"] = format_value
+    env.filters["range"] = lambda r: format_range(r.low, r.high)
     env.filters["when"] = _when
     return env
 

@@ -12,8 +12,9 @@ from datetime import UTC, datetime
 from xml.sax.saxutils import escape, quoteattr
 
 WIDTH, HEIGHT = 760, 320
-LEFT, RIGHT, TOP, BOTTOM = 70, 170, 20, 40  # margins: axis labels left, legend right
+LEFT, RIGHT, TOP, BOTTOM = 70, 170, 30, 40  # margins: axis labels left, legend right
 PALETTE = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#17becf", "#8c564b")
+LABEL_GAP = 60.0  # px between two labels of the same value
 OTHER = "#7f7f7f"  # sources past the palette share one colour
 
 # How a qualifier is marked: "at least" points up, "up to" points down, "about" is hollow.
@@ -57,8 +58,14 @@ def estimate_chart(points: Sequence[Point], unit: str) -> str:
         f'width="{WIDTH}" height="{HEIGHT}" role="img" aria-label={label}>',
         *_axes(scale, unit),
     ]
+    labelled: dict[str, float] = {}  # label → x where it was last written
     for p in sorted(points, key=lambda p: p.when):
-        parts.extend(_estimate(p, scale, colours[p.source]))
+        px, label = scale.x(p.when), format_range(p.low, p.high)
+        # The same value restated moments later would print over itself: write it once.
+        show = px - labelled.get(label, -LABEL_GAP) >= LABEL_GAP
+        if show:
+            labelled[label] = px
+        parts.extend(_estimate(p, scale, colours[p.source], show_label=show))
     parts.extend(_legend(colours))
     parts.append("</svg>")
     return "\n".join(parts)
@@ -101,7 +108,7 @@ def _axes(s: _Scale, unit: str) -> list[str]:
     out = [
         f'<line x1="{LEFT}" y1="{bottom}" x2="{right}" y2="{bottom}" stroke="#444"/>',
         f'<line x1="{LEFT}" y1="{TOP}" x2="{LEFT}" y2="{bottom}" stroke="#444"/>',
-        f'<text x="12" y="{TOP + 10}" class="unit">{escape(unit)}</text>',
+        f'<text x="{LEFT}" y="{TOP - 14}" text-anchor="middle" class="unit">{escape(unit)}</text>',
     ]
     for i in range(5):
         v = s.v0 + (s.v1 - s.v0) * i / 4
@@ -126,7 +133,7 @@ def format_range(low: float, high: float) -> str:
     return format_value(low) if low == high else f"{format_value(low)}–{format_value(high)}"
 
 
-def _estimate(p: Point, s: _Scale, colour: str) -> list[str]:
+def _estimate(p: Point, s: _Scale, colour: str, *, show_label: bool) -> list[str]:
     px, low, high, mid = s.x(p.when), s.y(p.low), s.y(p.high), s.y(p.value)
     label = format_range(p.low, p.high)
     title = escape(f"{p.source}: {label} ({p.qualifier}), {p.when:%Y-%m-%d %H:%M}")
@@ -138,10 +145,12 @@ def _estimate(p: Point, s: _Scale, colour: str) -> list[str]:
             f'stroke="{colour}"/>'
         )
     out.append(_marker(MARKERS.get(p.qualifier, "dot"), px, mid, colour))
-    out.append(
-        f'<text x="{px + 8:.1f}" y="{mid - 6:.1f}" class="value" fill="{colour}">'
-        f"{escape(label)}</text></g>"
-    )
+    if show_label:
+        out.append(
+            f'<text x="{px + 8:.1f}" y="{mid - 6:.1f}" class="value" fill="{colour}">'
+            f"{escape(label)}</text>"
+        )
+    out.append("</g>")
     return out
 
 
