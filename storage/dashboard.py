@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import and_, func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from storage.models import (
     AlertRow,
@@ -98,10 +98,17 @@ def _current() -> Any:
 def figure_overview(session: Session) -> list[FigureSummary]:
     """Every figure series with its count and its latest current estimate."""
     obs = FigureObservation
-    newest = func.row_number().over(
-        partition_by=obs.series_id, order_by=(obs.first_seen_at.desc(), obs.id.desc())
+    # The newest current observation of each series: one walk down its
+    # (series_id, first_seen_at) index, not a ranking of every observation.
+    latest_id = (
+        select(obs.id)
+        .where(obs.series_id == FigureSeries.id, _current())
+        .order_by(obs.first_seen_at.desc(), obs.id.desc())
+        .limit(1)
+        .correlate(FigureSeries)
+        .scalar_subquery()
     )
-    latest = select(obs, newest.label("rank")).where(_current()).subquery("latest")
+    latest = aliased(FigureObservation, name="latest")
     counts = (
         select(
             obs.series_id,
@@ -117,13 +124,13 @@ def figure_overview(session: Session) -> list[FigureSummary]:
             FigureSeries.unit,
             counts.c.n,
             counts.c.last_seen,
-            latest.c.low,
-            latest.c.high,
-            latest.c.qualifier,
-            latest.c.outlet,
+            latest.low,
+            latest.high,
+            latest.qualifier,
+            latest.outlet,
         )
         .join(counts, counts.c.series_id == FigureSeries.id)
-        .outerjoin(latest, and_(latest.c.series_id == FigureSeries.id, latest.c.rank == 1))
+        .outerjoin(latest, latest.id == latest_id)
         .order_by(FigureSeries.figure, FigureSeries.unit)
     )
     return [
@@ -150,10 +157,12 @@ def figure_observations(
     the same range of the same series."""
     obs = FigureObservation
     where = FigureSeries.figure == figure
+    series = select(FigureSeries.id).where(where).scalar_subquery()
     source = func.coalesce(func.nullif(obs.outlet, ""), func.nullif(obs.url, ""), "")
     who = func.coalesce(obs.attributed_to, "")
     sources = (
         select(obs.series_id, obs.low, obs.high, source.label("source"), who.label("who"))
+        .where(obs.series_id.in_(series))
         .distinct()
         .subquery("sources")
     )
@@ -173,12 +182,12 @@ def figure_observations(
                 counts.c.high == obs.high,
             ),
         )
-        .where(where)
+        .where(obs.series_id.in_(series))
         .order_by(obs.first_seen_at.desc(), obs.id.desc())
         .limit(limit)
         .offset(offset)
     )
-    total = session.scalar(select(func.count()).select_from(obs).join(FigureSeries).where(where))
+    total = session.scalar(select(func.count()).where(obs.series_id.in_(series)))
     rows = [_observation(o, unit, n) for o, unit, n in session.execute(stmt)]
     return rows, int(total or 0)
 
@@ -208,7 +217,7 @@ def recent_stories(session: Session, limit: int, offset: int = 0) -> tuple[list[
     """A page of stories, newest first, with their outlets, watchlists and alert states."""
     page = session.execute(
         select(Story.id, Story.title, Story.first_seen_at)
-        .order_by(Story.first_seen_at.desc(), Story.id.desc())
+        .order_by(Story.id.desc())  # ids grow as stories are stored: the PK serves it
         .limit(limit)
         .offset(offset)
     ).all()
@@ -255,7 +264,7 @@ def alerts_page(
     stmt = (
         select(AlertRow)
         .where(*where)
-        .order_by(AlertRow.created_at.desc(), AlertRow.id.desc())
+        .order_by(AlertRow.id.desc())  # ids grow as alerts are planned: the PK serves it
         .limit(limit)
         .offset(offset)
     )
