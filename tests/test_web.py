@@ -28,6 +28,7 @@ from storage.db import make_engine, read_sessions, sessions, upgrade
 from storage.models import AlertRow
 from tests.conftest import REPO
 from tests.feedserver import FeedServer
+from tests.service_process import ServiceProcess
 
 DATA = Path(__file__).parent / "data"
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -264,3 +265,29 @@ def test_chromium_shows_the_figure_chart_with_its_values(server: HealthServer) -
     svg = dom[dom.index("<svg") : dom.index("</svg>")]
     for value in ("3,000", "3,500–4,500", "4,000"):
         assert f">{value}</text>" in svg
+
+
+def test_newsmon_run_serves_the_dashboard_beside_the_probes(tmp_path: Path) -> None:
+    with FeedServer() as feeds:
+        feeds.add("/kyiv.xml", (DATA / "e2e" / "kyiv-round1.xml").read_bytes())
+        config = {
+            "database": {"url": f"sqlite:///{tmp_path / 'newsmon.db'}"},
+            "watchlists": str(REPO / "watchlists"),
+            "feeds": [{"url": feeds.url("/kyiv.xml"), "name": "Kyiv", "fetch_article": "never"}],
+            "fetch": {"allow_private_networks": True, "timeout": "5s"},
+            "notifiers": {"console": {}},
+            "http": {"listen": "127.0.0.1:0"},
+            "alerts": {"max_age": "off"},
+            "log": {"level": "INFO", "format": "json"},
+            "tick": "0.2s",
+        }
+        path = tmp_path / "newsmon.yaml"
+        path.write_text(yaml.safe_dump(config), encoding="utf-8")
+        with ServiceProcess(path) as service:
+            service.wait_for_log(lambda line: line.get("msg", "").startswith("polled feed"))
+            with urllib.request.urlopen(service.url + "/stories") as stories:
+                assert "text/html" in stories.headers["Content-Type"]
+                assert "North Korean engineers begin clearing mines" in stories.read().decode()
+            with urllib.request.urlopen(service.url + "/healthz") as health:
+                assert health.read() == b"ok\n"
+            assert service.stop() == 0
