@@ -156,40 +156,41 @@ def figure_observations(
     ``corroborations``: how many distinct sources (outlet or URL, with who is quoted) stated
     the same range of the same series."""
     obs = FigureObservation
-    where = FigureSeries.figure == figure
-    series = select(FigureSeries.id).where(where).scalar_subquery()
-    source = func.coalesce(func.nullif(obs.outlet, ""), func.nullif(obs.url, ""), "")
-    who = func.coalesce(obs.attributed_to, "")
-    sources = (
-        select(obs.series_id, obs.low, obs.high, source.label("source"), who.label("who"))
-        .where(obs.series_id.in_(series))
-        .distinct()
-        .subquery("sources")
-    )
-    counts = (
-        select(sources.c.series_id, sources.c.low, sources.c.high, func.count().label("n"))
-        .group_by(sources.c.series_id, sources.c.low, sources.c.high)
-        .subquery("counts")
-    )
-    stmt = (
-        select(obs, FigureSeries.unit, counts.c.n)
+    series = select(FigureSeries.id).where(FigureSeries.figure == figure).scalar_subquery()
+    page = session.execute(
+        select(obs, FigureSeries.unit)
         .join(FigureSeries, FigureSeries.id == obs.series_id)
-        .join(
-            counts,
-            and_(
-                counts.c.series_id == obs.series_id,
-                counts.c.low == obs.low,
-                counts.c.high == obs.high,
-            ),
-        )
         .where(obs.series_id.in_(series))
         .order_by(obs.first_seen_at.desc(), obs.id.desc())
         .limit(limit)
         .offset(offset)
-    )
+    ).all()
+    counts = _corroborations(session, series, {o.low for o, _ in page}) if page else {}
+    rows = [_observation(o, unit, counts.get((o.series_id, o.low, o.high), 1)) for o, unit in page]
     total = session.scalar(select(func.count()).where(obs.series_id.in_(series)))
-    rows = [_observation(o, unit, n) for o, unit, n in session.execute(stmt)]
     return rows, int(total or 0)
+
+
+def _corroborations(
+    session: Session, series: Any, lows: set[float]
+) -> dict[tuple[int, float, float], int]:
+    """Distinct sources per (series, low, high), counted only for the ranges on one page:
+    counting them for every range of a long series cost more than the page itself."""
+    obs = FigureObservation
+    source = func.coalesce(func.nullif(obs.outlet, ""), func.nullif(obs.url, ""), "")
+    who = func.coalesce(obs.attributed_to, "")
+    sources = (
+        select(obs.series_id, obs.low, obs.high, source.label("source"), who.label("who"))
+        .where(obs.series_id.in_(series), obs.low.in_(lows))
+        .distinct()
+        .subquery("sources")
+    )
+    rows = session.execute(
+        select(sources.c.series_id, sources.c.low, sources.c.high, func.count()).group_by(
+            sources.c.series_id, sources.c.low, sources.c.high
+        )
+    )
+    return {(sid, low, high): n for sid, low, high, n in rows}
 
 
 def _observation(o: FigureObservation, unit: str, corroborations: int) -> ObservationRow:
