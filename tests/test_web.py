@@ -36,17 +36,15 @@ FIGURE = "nk_killed"
 HOSTILE = '<script>alert("pwned")</script>'
 
 
-@pytest.fixture(scope="module")
-def stored(tmp_path_factory: pytest.TempPathFactory) -> Iterator[sessionmaker[Session]]:
-    """A database filled by two real ``run --once`` over local feeds: the second adds a
+def store_history(db_url: str, tmp: Path) -> None:
+    """Fill ``db_url`` by two real ``run --once`` over local feeds: the second adds a
     changed figure, so the figure has history from three sources."""
-    tmp = tmp_path_factory.mktemp("web")
     rss = "application/rss+xml"
     with FeedServer() as feeds:
         feeds.add("/kyiv.xml", (DATA / "e2e" / "kyiv-round1.xml").read_bytes(), content_type=rss)
         feeds.add("/wire.xml", (DATA / "web" / "wire.xml").read_bytes(), content_type=rss)
         config = {
-            "database": {"url": f"sqlite:///{tmp / 'web.db'}"},
+            "database": {"url": db_url},
             "watchlists": str(REPO / "watchlists"),
             "feeds": [
                 {"url": feeds.url("/kyiv.xml"), "name": "Kyiv Desk", "fetch_article": "never"},
@@ -67,7 +65,14 @@ def stored(tmp_path_factory: pytest.TempPathFactory) -> Iterator[sessionmaker[Se
         round2 = round1.replace("</channel>", update + "</channel>")
         feeds.add("/kyiv.xml", round2, content_type=rss)
         assert main(["run", "--once", "--config", str(path)]) == 0
-    engine = make_engine(config["database"]["url"])  # type: ignore[index]
+
+
+@pytest.fixture(scope="module")
+def stored(tmp_path_factory: pytest.TempPathFactory) -> Iterator[sessionmaker[Session]]:
+    tmp = tmp_path_factory.mktemp("web")
+    url = f"sqlite:///{tmp / 'web.db'}"
+    store_history(url, tmp)
+    engine = make_engine(url)
     yield read_sessions(engine)
     engine.dispose()
 
@@ -167,6 +172,21 @@ def test_a_hostile_title_is_shown_as_text(board: Dashboard) -> None:
     escaped = "&lt;script&gt;alert(&#34;pwned&#34;)&lt;/script&gt;"
     assert escaped in page(board, "/stories")
     assert escaped in page(board, "/figures/nk_troops_deployed")  # the article's title
+
+
+@pytest.mark.postgres
+def test_every_page_renders_on_postgresql(pg_url: str, tmp_path: Path) -> None:
+    store_history(pg_url, tmp_path)
+    engine = make_engine(pg_url)
+    board = Dashboard(read_sessions(engine), host="127.0.0.1", token=None)
+    assert "4,000" in page(board, "/")
+    html = page(board, f"/figures/{FIGURE}")
+    assert 'data-value="3,500–4,500"' in html
+    assert '<td class="num">2</td>' in html  # the wire's copy corroborates Zelensky
+    assert "kyiv.test" in page(board, "/stories")
+    assert "sent" in page(board, "/alerts?state=sent")
+    assert "failing ×" in page(board, "/feeds")
+    engine.dispose()
 
 
 def test_an_unknown_page_or_figure_is_404(board: Dashboard) -> None:
