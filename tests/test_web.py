@@ -25,7 +25,7 @@ from monitor.service.metrics import Metrics
 from monitor.web.app import Dashboard, web_dashboard
 from monitor.web.charts import Point, estimate_chart
 from storage.db import make_engine, read_sessions, sessions, upgrade
-from storage.models import AlertRow
+from storage.models import AlertRow, Item, Story
 from tests.conftest import REPO
 from tests.feedserver import FeedServer
 from tests.service_process import ServiceProcess
@@ -313,3 +313,26 @@ def test_newsmon_run_serves_the_dashboard_beside_the_probes(tmp_path: Path) -> N
             with urllib.request.urlopen(service.url + "/healthz") as health:
                 assert health.read() == b"ok\n"
             assert service.stop() == 0
+
+
+def test_a_link_that_is_not_http_is_not_a_link(sqlite_url: str) -> None:
+    engine = make_engine(sqlite_url)
+    upgrade(engine)
+    with sessions(engine).begin() as session:
+        session.add(Story(id=1, title="Click me"))
+        session.flush()  # the item's story must exist first
+        session.add(
+            Item(
+                story_id=1,
+                content_hash="c",
+                text_hash="t",
+                url="javascript:alert(1)",
+                outlet="evil.test",
+                title="Click me",
+            )
+        )
+    board = Dashboard(read_sessions(engine), host="127.0.0.1", token=None)
+    html = page(board, "/stories")
+    assert "Click me" in html
+    assert "javascript:" not in html
+    engine.dispose()
