@@ -133,7 +133,9 @@ def test_the_running_service_records_feed_counts_and_cycle_time(service: Service
 
 def test_healthz_fails_when_the_scheduler_has_not_ticked_for_a_while(service: Service) -> None:
     app = service.app
-    with start_health_server("127.0.0.1:0", service.readiness, app.metrics, service.liveness) as h:
+    with start_health_server(
+        "127.0.0.1:0", service.readiness, app.metrics, liveness=service.liveness
+    ) as h:
         assert httpx.get(h.url + "/healthz", trust_env=False).status_code == 200
         service._last_tick -= 3600
         response = httpx.get(h.url + "/healthz", trust_env=False)
@@ -185,7 +187,9 @@ def test_healthz_answers_503_when_the_liveness_check_itself_raises(service: Serv
     def broken() -> tuple[bool, str]:
         raise RuntimeError("clock gone")
 
-    with start_health_server("127.0.0.1:0", service.readiness, service.app.metrics, broken) as h:
+    with start_health_server(
+        "127.0.0.1:0", service.readiness, service.app.metrics, liveness=broken
+    ) as h:
         response = httpx.get(h.url + "/healthz", trust_env=False)
     assert response.status_code == 503
     assert "liveness check raised RuntimeError: clock gone" in response.text

@@ -128,6 +128,8 @@ class FetchConfig(_Strict):
 
 class HttpConfig(_Strict):
     listen: str | None = "127.0.0.1:8080"  # null disables the HTTP endpoints
+    # The dashboard's token when ``listen`` is not loopback (NEWSMON_HTTP_TOKEN overrides).
+    token: str | None = None
 
     @field_validator("listen")
     @classmethod

@@ -8,6 +8,7 @@ A stdlib ``ThreadingHTTPServer`` in a daemon thread, listening on ``http.listen`
   check, e.g. ``{"ready": false, "checks": {"database": {"ok": false, "detail": "..."}}}``.
   The checks are computed on each request by the callable the service passes in.
 - ``/metrics``: the Prometheus text exposition of the service's ``Metrics``.
+- any other GET: the dashboard (``monitor.web``) when the service passes one in.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from typing import Any
 from monitor.domain.errors import ConfigError, Problem
 from monitor.service.logs import redact
 from monitor.service.metrics import CONTENT_TYPE, Metrics
+from monitor.web.app import WebResponse
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +37,9 @@ CheckResult = tuple[bool, str]
 
 Readiness = Callable[[], Mapping[str, CheckResult]]
 Liveness = Callable[[], CheckResult]
+
+Web = Callable[[str, Mapping[str, str]], "WebResponse"]
+"""The dashboard: (path and query, request headers) → response."""
 
 _LISTEN = re.compile(r"^(?:\[(?P<v6>[^\]\s]+)\]|(?P<host>[^\s:\[\]]*)):(?P<port>\d{1,5})$")
 _POLL_INTERVAL = 0.1  # how often serve_forever checks for shutdown; bounds close() latency
@@ -95,7 +100,12 @@ class HealthServer:
 
 
 def start_health_server(
-    listen: str, readiness: Readiness, metrics: Metrics, liveness: Liveness | None = None
+    listen: str,
+    readiness: Readiness,
+    metrics: Metrics,
+    *,
+    liveness: Liveness | None = None,
+    web: Web | None = None,
 ) -> HealthServer:
     """Listen on ``listen`` ("host:port", port 0 for any) and serve in a daemon thread.
 
@@ -110,6 +120,7 @@ def start_health_server(
     server.readiness = readiness
     server.metrics = metrics
     server.liveness = liveness
+    server.web = web
     thread = threading.Thread(
         target=server.serve_forever,
         kwargs={"poll_interval": _POLL_INTERVAL},
@@ -132,6 +143,7 @@ class _Server(ThreadingHTTPServer):
     readiness: Readiness
     metrics: Metrics
     liveness: Liveness | None
+    web: Web | None
 
     def __init__(
         self,
@@ -169,6 +181,9 @@ class _Handler(BaseHTTPRequestHandler):
             status, ctype, body = _readyz(self.server.readiness)
         elif path == "/metrics":
             status, ctype, body = HTTPStatus.OK, CONTENT_TYPE, self.server.metrics.render()
+        elif self.server.web is not None:
+            self._respond_web(self.server.web, head=head)
+            return
         elif path == "/":
             status, ctype, body = HTTPStatus.OK, "text/plain; charset=utf-8", _INDEX
         else:
@@ -181,10 +196,30 @@ class _Handler(BaseHTTPRequestHandler):
         if not head:
             self.wfile.write(body)
 
+    def _respond_web(self, web: Web, *, head: bool) -> None:
+        try:
+            page = web(self.path, dict(self.headers.items()))
+        except Exception:  # a broken page must answer 500, not drop the connection
+            log.exception("dashboard page failed", extra={"path": self.path})
+            page = WebResponse(500, b"internal error\n", "text/plain; charset=utf-8")
+        self.send_response(page.status)
+        self.send_header("Content-Type", page.content_type)
+        self.send_header("Content-Length", str(len(page.body)))
+        self.send_header("Cache-Control", "no-store")
+        self.send_header("X-Content-Type-Options", "nosniff")
+        self.send_header("Content-Security-Policy", _CSP)
+        for name, value in page.headers:
+            self.send_header(name, value)
+        self.end_headers()
+        if not head:
+            self.wfile.write(page.body)
+
     def log_message(self, format: str, *args: Any) -> None:  # stdlib signature
         log.debug("HTTP %s", format % args, extra={"client": self.client_address[0]})
 
 
+# Pages carry no script: even an unescaped title could run nothing.
+_CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src 'self'"
 _INDEX = b"newsmon\n/healthz  liveness\n/readyz   readiness (JSON)\n/metrics  Prometheus metrics\n"
 
 

@@ -29,9 +29,10 @@ from sqlalchemy import func, select
 from monitor.alerting.delivery import deliver_pending
 from monitor.pipeline.cycle import poll_due, sync_feeds
 from monitor.service.app import App
-from monitor.service.health import CheckResult, HealthServer, start_health_server
+from monitor.service.health import CheckResult, HealthServer, parse_listen, start_health_server
 from monitor.service.reload import config_mtimes, reload_config
 from monitor.sources.fetch import Fetcher
+from monitor.web.app import web_dashboard
 from storage import queries
 from storage.db import schema_status
 from storage.models import Feed
@@ -167,8 +168,10 @@ class Service:
         sync_feeds(app)
         self._install_signals()
         if app.config.http.listen:
+            listen = app.config.http.listen
+            web = web_dashboard(app.readers, parse_listen(listen)[0], app.config.http.token)
             self._health = start_health_server(
-                app.config.http.listen, self.readiness, app.metrics, self.liveness
+                listen, self.readiness, app.metrics, liveness=self.liveness, web=web
             )
             log.info("HTTP endpoints on %s", self._health.url)
         async with Fetcher(app.config.fetch) as fetcher:

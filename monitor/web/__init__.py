@@ -1,0 +1,1 @@
+"""The read-only web dashboard served beside the HTTP probes."""
