@@ -52,7 +52,7 @@ sys.path.insert(0, str(ROOT))
 from monitor.analysis.watchlist import load_watchlists  # noqa: E402
 from monitor.cli.inspect import inspect_article  # noqa: E402
 from monitor.domain.model import Article  # noqa: E402
-from monitor.service.app import compile_watchlists  # noqa: E402
+from monitor.runtime.app import compile_watchlists  # noqa: E402
 
 DEFAULT_LABELS = [
     ROOT.parent / "shared" / "seeds" / "figures.json",

@@ -33,7 +33,7 @@ from monitor.identity.keys import KeyedEntry, key_entries, text_hash  # noqa: E4
 from monitor.identity.sketch import pack_sketch, sketch_bands, text_sketch  # noqa: E402
 from monitor.parse.feeds import parse_feed  # noqa: E402
 from monitor.pipeline.cycle import STORE_CHUNK  # noqa: E402
-from monitor.service.app import compile_watchlists  # noqa: E402
+from monitor.runtime.app import compile_watchlists  # noqa: E402
 from storage.db import make_engine, upgrade  # noqa: E402
 
 BASE = "http://127.0.0.1:1"  # only written into the generated links; nothing is fetched

@@ -121,7 +121,7 @@ def cycle(base: str, feeds: int, db: str) -> dict[str, float]:
     """One ``run_once`` of newsmon; the app (migrations, watchlists) is built beforehand."""
     from monitor.pipeline import parsepool
     from monitor.pipeline.cycle import run_once
-    from monitor.service.app import build_app
+    from monitor.runtime.app import build_app
 
     if "BENCH_PARSE_WORKERS" in os.environ:  # A/B: 0 parses in threads
         parsepool.MAX_WORKERS = int(os.environ["BENCH_PARSE_WORKERS"])
@@ -156,7 +156,7 @@ def seed_warm(base: str, feeds: int, db: str, items: int = 50, mode: str = "304"
 
     from bench.farm import etag, feed_xml, last_modified
     from monitor.pipeline.cycle import sync_feeds
-    from monitor.service.app import build_app
+    from monitor.runtime.app import build_app
     from storage.models import Feed
 
     app = build_app(_config(base, feeds, db))
@@ -220,7 +220,7 @@ def processing(items: int, generated: int) -> dict[str, float]:
     from monitor.analysis.analyse import extract_figures
     from monitor.analysis.watchlist import load_watchlists
     from monitor.domain.model import Article
-    from monitor.service.app import compile_watchlists
+    from monitor.runtime.app import compile_watchlists
 
     watchlists = load_watchlists(ROOT / "watchlists")
     if generated:

@@ -12,7 +12,7 @@ from monitor.analysis.analyse import analyse, extract_figures
 from monitor.analysis.watchlist import load_watchlists
 from monitor.cli.inspect import inspect_article
 from monitor.domain.model import Article, Match, Observation
-from monitor.service.app import Compiled, compile_watchlists
+from monitor.runtime.app import Compiled, compile_watchlists
 from tests.conftest import REPO
 
 # North Korean troops and a number, but at home: no watchlist matches.

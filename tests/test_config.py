@@ -14,7 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from monitor.config.settings import Config, load_config, parse_duration
+from monitor.config.load import load_config
+from monitor.config.settings import Config, parse_duration
 from monitor.domain.errors import ConfigError
 from tests.conftest import REPO
 

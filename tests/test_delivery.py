@@ -21,9 +21,9 @@ import yaml
 
 from monitor.alerting import delivery
 from monitor.cli.main import main
-from monitor.config.settings import load_config
+from monitor.config.load import load_config
 from monitor.domain.model import AlertContent, content_to_json
-from monitor.service.app import App, build_app
+from monitor.runtime.app import App, build_app
 from monitor.sources.schedule import delivery_backoff
 from storage import queries
 from storage.models import AlertRow

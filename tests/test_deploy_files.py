@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 import yaml
 
-from monitor.config.settings import load_config
+from monitor.config.load import load_config
 from monitor.service.health import parse_listen
 
 ROOT = Path(__file__).resolve().parent.parent

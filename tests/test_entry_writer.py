@@ -12,13 +12,13 @@ import pytest
 import yaml
 from sqlalchemy import select
 
-from monitor.config.settings import load_config
+from monitor.config.load import load_config
 from monitor.domain.model import Article, Entry
 from monitor.identity.keys import entry_keys
 from monitor.pipeline import cycle
 from monitor.pipeline.cycle import EntryWriter
 from monitor.pipeline.ingest import Ingested, NewEntry
-from monitor.service.app import App, build_app
+from monitor.runtime.app import App, build_app
 from storage.models import Item
 from tests.conftest import REPO
 

@@ -19,10 +19,10 @@ from typing import Any
 import pytest
 
 from monitor.alerting import delivery
-from monitor.config.settings import load_config
+from monitor.config.load import load_config
 from monitor.domain.clock import SystemClock
 from monitor.domain.model import Alert, AlertContent, Delivery, content_to_json
-from monitor.service.app import App, build_app, database_clock
+from monitor.runtime.app import App, build_app, database_clock
 from storage import queries
 from storage.models import AlertRow
 from tests.fakeclock import FakeClock, SkewedClock

@@ -33,9 +33,9 @@ import yaml
 from sqlalchemy import func, select, update
 
 from monitor.cli.main import main
-from monitor.config.settings import load_config
+from monitor.config.load import load_config
 from monitor.pipeline.cycle import CycleReport, run_once
-from monitor.service.app import App, build_app
+from monitor.runtime.app import App, build_app
 from monitor.sources.fetch import Fetcher
 from monitor.sources.netguard import GuardedBackend, guarded_transport
 from storage.models import Feed, Item

@@ -10,7 +10,7 @@ import yaml
 
 from monitor.cli.main import main
 from monitor.config.feedsfile import read_feeds_file
-from monitor.config.settings import load_config
+from monitor.config.load import load_config
 from monitor.domain.errors import ConfigError, NewsmonError
 from monitor.sources.discover import announced_feeds, common_feed_urls, looks_like_html
 from monitor.sources.opml import OpmlFeed, parse_opml, render_opml

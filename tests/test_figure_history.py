@@ -6,9 +6,10 @@ from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 
 from monitor.alerting.baseline import FRESH, OldNews
+from monitor.alerting.plan import Routing
 from monitor.domain.model import Article, Entry, FigureSpec, Noise, Observation, Route
 from monitor.identity.keys import entry_keys
-from monitor.pipeline.ingest import Ingested, Routing, record_entry
+from monitor.pipeline.ingest import Ingested, record_entry
 from storage.db import make_engine, sessions, upgrade
 
 NOW = datetime(2026, 3, 2, tzinfo=UTC)

@@ -13,7 +13,7 @@ import yaml
 
 from monitor.analysis.watchlist import load_watchlists
 from monitor.domain.model import Article
-from monitor.service.app import compile_watchlists
+from monitor.runtime.app import compile_watchlists
 
 REPO = Path(__file__).resolve().parents[1]
 REAL_NEWS = REPO.parent / "shared" / "realnews" / "dev.json"

@@ -9,9 +9,10 @@ from collections.abc import Iterator, Mapping
 import httpx
 import pytest
 
+from monitor.config.settings import parse_listen
 from monitor.domain.errors import ConfigError
-from monitor.service.health import CheckResult, HealthServer, parse_listen, start_health_server
-from monitor.service.metrics import Metrics
+from monitor.runtime.metrics import Metrics
+from monitor.service.health import CheckResult, HealthServer, start_health_server
 
 
 class Checks:

@@ -20,13 +20,13 @@ import yaml
 from sqlalchemy import select, update
 
 from monitor.analysis.regex_aliases import regex_problem
-from monitor.config.settings import load_config
+from monitor.config.load import load_config
 from monitor.parse.fields import MAX_ENTRIES, TITLE_LIMIT
 from monitor.parse.htmltext import html_to_text
 from monitor.pipeline.cycle import MAX_ARTICLES_PER_POLL
 from monitor.pipeline.cycle import run_once as run_cycle
 from monitor.pipeline.parsepool import ARTICLE_MAX_BYTES
-from monitor.service.app import build_app
+from monitor.runtime.app import build_app
 from storage import queries
 from storage.models import Feed, Item
 from tests.conftest import REPO

@@ -6,9 +6,10 @@ from datetime import UTC, datetime
 
 from sqlalchemy import func, select
 
+from monitor.alerting.plan import Routing
 from monitor.domain.model import Article, Entry, Match
 from monitor.identity.keys import entry_keys
-from monitor.pipeline.ingest import NewEntry, Routing, record_entries
+from monitor.pipeline.ingest import NewEntry, record_entries
 from storage.db import make_engine, sessions, upgrade
 from storage.models import Item, Story, StoryBand
 

@@ -16,7 +16,7 @@ from monitor.analysis.figures.languages import GRAMMARS, grammar_of
 from monitor.analysis.figures.languages.detect import declared_language, detect_language
 from monitor.analysis.watchlist import load_watchlists
 from monitor.domain.model import Article
-from monitor.service.app import compile_watchlists
+from monitor.runtime.app import compile_watchlists
 
 ROOT = Path(__file__).resolve().parents[1]
 CASES = yaml.safe_load((ROOT / "tests/data/figures/languages.yaml").read_text(encoding="utf-8"))

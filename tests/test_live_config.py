@@ -13,9 +13,9 @@ import httpx
 import pytest
 import yaml
 
-from monitor.config.settings import load_config
+from monitor.config.load import load_config
 from monitor.pipeline.cycle import sync_feeds
-from monitor.service.app import App, build_app
+from monitor.runtime.app import App, build_app
 from monitor.service.health import start_health_server
 from monitor.service.runner import Service
 from monitor.sources.fetch import Fetcher

@@ -6,7 +6,7 @@ import httpx
 import pytest
 
 from monitor.domain.errors import FetchError
-from monitor.service.metrics import Metrics, fetch_error_kind
+from monitor.runtime.metrics import Metrics, fetch_error_kind
 
 
 def value(m: Metrics, name: str, **labels: str) -> float | None:

@@ -19,12 +19,12 @@ import pytest
 import yaml
 
 from monitor.alerting import delivery
-from monitor.config.settings import load_config
+from monitor.config.load import load_config
 from monitor.domain.clock import Clock
 from monitor.domain.model import Alert, Article, Delivery, Entry, Match, Observation
 from monitor.identity.keys import entry_keys
 from monitor.pipeline.ingest import Ingested, NewEntry, record_entries
-from monitor.service.app import App, build_app
+from monitor.runtime.app import App, build_app
 from storage import queries
 from storage.models import AlertRow
 from tests.conftest import REPO

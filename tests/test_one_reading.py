@@ -18,7 +18,7 @@ from monitor.cli.main import main
 from monitor.domain.model import Article
 from monitor.domain.text import normalise_whitespace
 from monitor.parse.feeds import parse_feed
-from monitor.service.app import compile_watchlists
+from monitor.runtime.app import compile_watchlists
 from tests.conftest import REPO
 
 # Texts in the shapes real copy takes: a headline line with no full stop, bullets, blank

@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from monitor.config.settings import load_config
+from monitor.config.load import load_config
 from monitor.pipeline.cycle import run_once
-from monitor.service.app import build_app
+from monitor.runtime.app import build_app
 from monitor.sources.schedule import (
     Bounds,
     adaptive_interval,

@@ -17,14 +17,14 @@ from sqlalchemy import select
 
 from monitor.analysis.analyse import Analysis, analyse_all
 from monitor.analysis.watchlist import load_watchlist_text, load_watchlists
-from monitor.config.settings import load_config
+from monitor.config.load import load_config
 from monitor.domain.model import Article
 from monitor.identity.keys import key_entries
 from monitor.identity.sketch import BANDS, SKETCH_SIZE
 from monitor.parse.feeds import parse_feed
 from monitor.pipeline import parsepool
 from monitor.pipeline.cycle import run_once
-from monitor.service.app import App, Compiled, build_app, compile_watchlists
+from monitor.runtime.app import App, Compiled, build_app, compile_watchlists
 from storage.models import Item
 from tests.conftest import REPO
 from tests.feedserver import FeedServer

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from monitor.config.settings import load_config
-from monitor.service.app import App, build_app
+from monitor.config.load import load_config
+from monitor.runtime.app import App, build_app
 from tests.conftest import REPO
 
 # A watchlist matching one word: .format(name=..., word=...)

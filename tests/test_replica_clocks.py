@@ -20,10 +20,10 @@ import pytest
 from sqlalchemy import func, select
 
 from monitor.alerting import delivery
-from monitor.config.settings import load_config
+from monitor.config.load import load_config
 from monitor.domain.clock import SystemClock
 from monitor.pipeline.cycle import PollResult, poll_due, sync_feeds
-from monitor.service.app import App, build_app, database_clock
+from monitor.runtime.app import App, build_app, database_clock
 from monitor.sources.fetch import Fetcher
 from storage.models import AlertRow
 from tests.conftest import REPO

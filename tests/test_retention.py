@@ -11,8 +11,8 @@ import yaml
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
-from monitor.config.settings import load_config
-from monitor.service.app import build_app
+from monitor.config.load import load_config
+from monitor.runtime.app import build_app
 from monitor.service.runner import Service
 from storage import queries
 from storage.db import make_engine, sessions, upgrade

@@ -14,8 +14,8 @@ import pytest
 import yaml
 
 from monitor.cli.main import main
-from monitor.config.settings import load_config
-from monitor.service.app import build_app
+from monitor.config.load import load_config
+from monitor.runtime.app import build_app
 from notifiers.slack import SlackNotifier
 from storage.models import AlertRow
 from tests.slack_server import SlackServer, _Failure

@@ -22,9 +22,9 @@ import httpcore
 import httpx
 import yaml
 
-from monitor.config.settings import load_config
+from monitor.config.load import load_config
 from monitor.pipeline.cycle import CycleReport, run_once
-from monitor.service.app import build_app
+from monitor.runtime.app import build_app
 from monitor.sources.fetch import Fetcher
 from monitor.sources.netguard import GuardedBackend, guarded_transport
 from tests.conftest import REPO

@@ -17,8 +17,8 @@ import httpx
 import pytest
 import yaml
 
-from monitor.config.settings import load_config
-from monitor.service.app import build_app
+from monitor.config.load import load_config
+from monitor.runtime.app import build_app
 from monitor.service.health import start_health_server
 from monitor.service.runner import Service
 from storage.db import make_engine, upgrade

@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from monitor.config.settings import load_config
-from monitor.service.app import build_app
+from monitor.config.load import load_config
+from monitor.runtime.app import build_app
 from tests.conftest import REPO
 from tests.feedserver import FeedServer, Response
 from tests.service_process import ServiceProcess, rss

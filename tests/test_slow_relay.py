@@ -15,8 +15,8 @@ import pytest
 import yaml
 from sqlalchemy import create_engine, func, select
 
-from monitor.config.settings import load_config
-from monitor.service.app import build_app
+from monitor.config.load import load_config
+from monitor.runtime.app import build_app
 from storage.models import AlertRow
 from tests.conftest import REPO
 from tests.service_process import ServiceProcess, wait_until

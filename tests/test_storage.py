@@ -15,9 +15,9 @@ import yaml
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
-from monitor.config.settings import load_config
+from monitor.config.load import load_config
 from monitor.pipeline.cycle import run_once
-from monitor.service.app import build_app
+from monitor.runtime.app import build_app
 from storage import queries
 from storage.db import make_engine, sessions, upgrade
 from storage.models import Feed, Item, Story

@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from alembic import command
 from sqlalchemy import Engine, func, select, text
 
+from monitor.alerting.plan import Routing
 from monitor.domain.model import Article, Entry
 from monitor.identity.keys import entry_keys
 from monitor.identity.sketch import (
@@ -19,7 +20,7 @@ from monitor.identity.sketch import (
     sketch_similarity,
     text_sketch,
 )
-from monitor.pipeline.ingest import NewEntry, Routing, record_entries
+from monitor.pipeline.ingest import NewEntry, record_entries
 from storage import queries
 from storage.db import alembic_config, make_engine, sessions, upgrade
 from storage.models import Item, Story, StoryBand

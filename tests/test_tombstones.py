@@ -17,9 +17,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from monitor.config.settings import load_config
+from monitor.config.load import load_config
+from monitor.runtime.app import build_app
 from monitor.service import app as app_module
-from monitor.service.app import build_app
 from monitor.service.runner import Service
 from storage.models import Item
 from tests.conftest import REPO

@@ -20,8 +20,8 @@ import yaml
 from sqlalchemy.orm import Session, sessionmaker
 
 from monitor.cli.main import main
+from monitor.runtime.metrics import Metrics
 from monitor.service.health import HealthServer, start_health_server
-from monitor.service.metrics import Metrics
 from monitor.web.app import Dashboard, web_dashboard
 from monitor.web.charts import Point, estimate_chart
 from storage.db import make_engine, read_sessions, sessions, upgrade

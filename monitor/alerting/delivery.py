@@ -45,8 +45,8 @@ from monitor.domain.model import (
     content_from_json,
     content_to_json,
 )
-from monitor.service.app import App
-from monitor.service.metrics import Metrics
+from monitor.runtime.app import App
+from monitor.runtime.metrics import Metrics
 from monitor.sources.schedule import delivery_backoff
 from notifiers.base import Notifier
 from storage import queries

@@ -41,6 +41,16 @@ class Routed(Protocol):
 
 
 @dataclass(frozen=True)
+class Routing:
+    """Where alerts can go: the watchlists by name and the configured notifiers."""
+
+    watchlists: Mapping[str, Routed]
+    notifiers: Collection[str]
+    default_channels: Mapping[str, str | None]
+    tolerances: Mapping[str, float] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
 class PlannedAlert:
     dedup_key: str
     kind: AlertKind

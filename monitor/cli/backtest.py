@@ -29,7 +29,7 @@ from monitor.cli.progress import Progress
 from monitor.config.settings import Config, parse_duration
 from monitor.domain.errors import NewsmonError
 from monitor.domain.model import Article, KnownValue, Observation
-from monitor.service.app import Compiled, load_compiled
+from monitor.runtime.app import Compiled, load_compiled
 from storage.models import AlertRow, Feed, FigureObservation, FigureSeries, Item
 
 Series = tuple[str, str]  # (figure, unit)

@@ -19,7 +19,8 @@ from typing import Any
 from pydantic import ValidationError
 
 from monitor.config.feedsfile import raw_feeds, write_feeds_file
-from monitor.config.settings import Config, FeedConfig, load_config, parse_duration
+from monitor.config.load import load_config
+from monitor.config.settings import Config, FeedConfig, parse_duration
 from monitor.domain.errors import FetchError, NewsmonError
 from monitor.domain.model import ParsedFeed
 from monitor.parse.feeds import parse_feed

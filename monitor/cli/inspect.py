@@ -15,7 +15,7 @@ from monitor.domain.errors import FetchError, NewsmonError
 if TYPE_CHECKING:
     from monitor.config.settings import FetchConfig
     from monitor.domain.model import Article, Observation
-    from monitor.service.app import Compiled
+    from monitor.runtime.app import Compiled
     from storage.models import FigureObservation, FigureSeries
 
 _HTML = re.compile(rb"^\s*(<!doctype html|<html|<head|<body|<article|<div|<p[\s>])", re.I)

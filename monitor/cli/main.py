@@ -19,7 +19,8 @@ from typing import Any, NoReturn
 
 from monitor import __version__
 from monitor.cli.feeds import add_feed_parsers
-from monitor.config.settings import Config, find_config_path, load_config
+from monitor.config.load import find_config_path, load_config
+from monitor.config.settings import Config
 from monitor.domain.errors import ConfigError, NewsmonError, Problem
 from monitor.domain.model import AlertState
 from monitor.service.logs import redact, register_secret_env, setup_logging
@@ -87,7 +88,7 @@ def _quick_start(config: Config) -> Config:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from monitor.service.app import build_app
+    from monitor.runtime.app import build_app
     from monitor.service.runner import run_service
     from storage import queries
 
@@ -205,7 +206,7 @@ def _problem(file: str, message: str) -> Any:
 
 def cmd_inspect(args: argparse.Namespace) -> int:
     from monitor.cli.inspect import inspect_article, read_source, render_inspect
-    from monitor.service.app import load_compiled
+    from monitor.runtime.app import load_compiled
 
     published = published_date(args.published) if args.published else datetime.now(UTC)
     config = _config(args)
@@ -245,7 +246,7 @@ def cmd_feeds(args: argparse.Namespace) -> int:
     action = getattr(args, "feeds_action", None)
     if action is not None:
         return _feeds_action(args, action)
-    from monitor.config.settings import load_config
+    from monitor.config.load import load_config
     from monitor.sources.schedule import is_flagged
     from storage import queries
 

@@ -8,7 +8,6 @@ read from the file: the file names the environment variables that hold them.
 from __future__ import annotations
 
 import math
-import os
 import re
 from pathlib import Path
 from typing import Annotated, Literal, Self
@@ -22,8 +21,6 @@ from pydantic import (
     model_validator,
 )
 
-from monitor.config.yamlfile import YamlDoc, load_yaml, validate_doc
-from monitor.domain.errors import ConfigError, Problem
 from monitor.domain.notifier_config import NotifiersConfig
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d|w)?\s*$")
@@ -135,8 +132,6 @@ class HttpConfig(_Strict):
     @classmethod
     def _listen(cls, value: str | None) -> str | None:
         if value is not None:
-            from monitor.service.health import parse_listen
-
             parse_listen(value)  # raises ValueError with what was expected
         return value
 
@@ -208,84 +203,17 @@ class Config(_Strict):
         return path if path.is_absolute() else self.base_dir / path
 
 
-def find_config_path(explicit: str | None) -> Path | None:
-    """The config file to use, or None for the built-in defaults."""
-    if explicit:
-        return Path(explicit)
-    if env := os.environ.get("NEWSMON_CONFIG"):
-        return Path(env)
-    default = Path("newsmon.yaml")
-    return default if default.exists() else None
+_LISTEN = re.compile(r"^(?:\[(?P<v6>[^\]\s]+)\]|(?P<host>[^\s:\[\]]*)):(?P<port>\d{1,5})$")
 
 
-def load_config(explicit: str | None = None) -> Config:
-    """Load, validate and resolve the configuration; every problem at once as ConfigError."""
-    path = find_config_path(explicit)
-    if path is None:
-        doc = YamlDoc("<defaults>", {}, {(): 1})
-        base_dir = Path(".")
-    else:
-        if not path.exists():
-            raise ConfigError([Problem(str(path), None, "config file not found")])
-        doc = load_yaml(path)
-        base_dir = path.parent
-    data = doc.data if doc.data is not None else {}
-    if not isinstance(data, dict):
-        raise ConfigError([Problem(doc.path, 1, "the config file must be a mapping of keys")])
-    problems = _duplicate_feeds(doc, data)
-    try:
-        config = validate_doc(doc, Config, data)
-    except ConfigError as exc:
-        problems += exc.problems
-    if problems:
-        raise ConfigError(sorted(problems, key=lambda p: p.line or 0))
-    feeds = config.feeds + _managed_feeds(config.model_copy(update={"base_dir": base_dir}))
-    overrides: dict[str, object] = {
-        "base_dir": base_dir,
-        "feeds": [_resolve_file_url(feed, base_dir) for feed in feeds],
-    }
-    if env_url := os.environ.get("NEWSMON_DATABASE_URL"):
-        overrides["database"] = DatabaseConfig(url=env_url)
-    return config.model_copy(update=overrides)
+def parse_listen(listen: str) -> tuple[str, int]:
+    """``"127.0.0.1:8080"`` → ``("127.0.0.1", 8080)``; ``"[::1]:0"`` → ``("::1", 0)``.
 
-
-def _managed_feeds(config: Config) -> list[FeedConfig]:
-    """The feeds file's feeds (see ``monitor.config.feedsfile``), none listed twice."""
-    from monitor.config.feedsfile import read_feeds_file
-
-    path = config.feeds_path
-    if path is None:
-        return []
-    listed = {feed.url for feed in config.feeds}
-    managed = read_feeds_file(path)
-    twice = [f.url for f in managed if f.url in listed]
-    if twice:
-        message = f"feed {twice[0]} is also listed in the config's feeds:"
-        raise ConfigError([Problem(str(path), None, message)])
-    return managed
-
-
-def _resolve_file_url(feed: FeedConfig, base_dir: Path) -> FeedConfig:
-    """``file://relative/path`` is relative to the config file; ``file:///abs`` is absolute."""
-    rest = feed.url[len("file://") :] if feed.url.lower().startswith("file://") else None
-    if rest is None or rest.startswith("/"):
-        return feed
-    return feed.model_copy(update={"url": (base_dir / rest).resolve().as_uri()})
-
-
-def _duplicate_feeds(doc: YamlDoc, data: dict[str, object]) -> list[Problem]:
-    feeds = data.get("feeds")
-    if not isinstance(feeds, list):
-        return []
-    seen: set[str] = set()
-    problems = []
-    for i, feed in enumerate(feeds):
-        url = feed.get("url") if isinstance(feed, dict) else None
-        if not isinstance(url, str):
-            continue
-        if url in seen:
-            problems.append(
-                Problem(doc.path, doc.line_of(("feeds", i)), f"feed {url} is listed twice")
-            )
-        seen.add(url)
-    return problems
+    An empty host (``":8080"``) listens on every IPv4 interface. Raises ValueError.
+    """
+    m = _LISTEN.match(listen.strip())
+    port = int(m.group("port")) if m else -1
+    if not m or port > 65535:
+        raise ValueError(f"expected HOST:PORT such as 127.0.0.1:8080 or [::1]:8080, got {listen!r}")
+    host = m.group("v6") if m.group("v6") is not None else m.group("host")
+    return host or "0.0.0.0", port  # noqa: S104 - ":PORT" asks for every interface

@@ -32,8 +32,8 @@ from monitor.identity.urls import outlet_of
 from monitor.parse.article import needs_article
 from monitor.pipeline import parsepool
 from monitor.pipeline.ingest import Ingested, NewEntry, record_entries
-from monitor.service.app import App
-from monitor.service.metrics import Metrics, PollOutcome
+from monitor.runtime.app import App
+from monitor.runtime.metrics import Metrics, PollOutcome
 from monitor.sources.fetch import ARTICLE_ACCEPT, Fetcher, FetchResult
 from monitor.sources.schedule import IDLE_DIVISOR, Bounds, failure_delay, is_flagged, success_delay
 from storage import queries

@@ -12,7 +12,7 @@ from __future__ import annotations
 import heapq
 from collections import Counter
 from collections.abc import Collection, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -23,7 +23,7 @@ from monitor.alerting.changes import as_current, compare
 from monitor.alerting.noise import Hold, hold_for, hour_start
 from monitor.alerting.plan import (
     PlannedAlert,
-    Routed,
+    Routing,
     plan_figure_change,
     plan_follow_up,
     plan_new_item,
@@ -44,16 +44,6 @@ from storage import queries
 # A syndicated copy has an estimated Jaccard similarity (of word 4-shingles) of at least
 # this with its story; the band lookup only proposes candidates.
 MIN_SIMILARITY = 0.5
-
-
-@dataclass(frozen=True)
-class Routing:
-    """Where alerts can go: the watchlists by name and the configured notifiers."""
-
-    watchlists: Mapping[str, Routed]
-    notifiers: Collection[str]
-    default_channels: Mapping[str, str | None]
-    tolerances: Mapping[str, float] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

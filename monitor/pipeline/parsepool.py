@@ -74,7 +74,7 @@ from monitor.identity.keys import KeyedEntry, key_entries
 from monitor.parse.feeds import parse_feed
 
 if TYPE_CHECKING:
-    from monitor.service.app import Compiled
+    from monitor.runtime.app import Compiled
 
 __all__ = ["KeyedFeed", "analyse", "extract_article", "parse", "parse_keyed", "shutdown", "workers"]
 

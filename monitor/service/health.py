@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import json
 import logging
-import re
 import socket
 import socketserver
 import threading
@@ -25,9 +24,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from typing import Any
 
+from monitor.config.settings import parse_listen
 from monitor.domain.errors import ConfigError, Problem
+from monitor.runtime.metrics import CONTENT_TYPE, Metrics
 from monitor.service.logs import redact
-from monitor.service.metrics import CONTENT_TYPE, Metrics
 from monitor.web.app import WebResponse
 
 log = logging.getLogger(__name__)
@@ -41,21 +41,8 @@ Liveness = Callable[[], CheckResult]
 Web = Callable[[str, Mapping[str, str]], "WebResponse"]
 """The dashboard: (path and query, request headers) → response."""
 
-_LISTEN = re.compile(r"^(?:\[(?P<v6>[^\]\s]+)\]|(?P<host>[^\s:\[\]]*)):(?P<port>\d{1,5})$")
+
 _POLL_INTERVAL = 0.1  # how often serve_forever checks for shutdown; bounds close() latency
-
-
-def parse_listen(listen: str) -> tuple[str, int]:
-    """``"127.0.0.1:8080"`` → ``("127.0.0.1", 8080)``; ``"[::1]:0"`` → ``("::1", 0)``.
-
-    An empty host (``":8080"``) listens on every IPv4 interface. Raises ValueError.
-    """
-    m = _LISTEN.match(listen.strip())
-    port = int(m.group("port")) if m else -1
-    if not m or port > 65535:
-        raise ValueError(f"expected HOST:PORT such as 127.0.0.1:8080 or [::1]:8080, got {listen!r}")
-    host = m.group("v6") if m.group("v6") is not None else m.group("host")
-    return host or "0.0.0.0", port  # noqa: S104 - ":PORT" asks for every interface
 
 
 class HealthServer:

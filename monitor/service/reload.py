@@ -15,10 +15,11 @@ import logging
 import os
 from pathlib import Path
 
-from monitor.config.settings import Config, load_config
+from monitor.config.load import load_config
+from monitor.config.settings import Config
 from monitor.domain.errors import NewsmonError
 from monitor.pipeline.cycle import sync_feeds
-from monitor.service.app import App, load_compiled
+from monitor.runtime.app import App, load_compiled
 from notifiers import build_notifiers
 
 log = logging.getLogger("newsmon")

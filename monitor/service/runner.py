@@ -27,9 +27,10 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from sqlalchemy import func, select
 
 from monitor.alerting.delivery import deliver_pending
+from monitor.config.settings import parse_listen
 from monitor.pipeline.cycle import poll_due, sync_feeds
-from monitor.service.app import App
-from monitor.service.health import CheckResult, HealthServer, parse_listen, start_health_server
+from monitor.runtime.app import App
+from monitor.service.health import CheckResult, HealthServer, start_health_server
 from monitor.service.reload import config_mtimes, reload_config
 from monitor.sources.fetch import Fetcher
 from monitor.web.app import web_dashboard

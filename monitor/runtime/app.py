@@ -22,6 +22,7 @@ from pathlib import Path
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from monitor.alerting.plan import Routing
 from monitor.analysis.figures import FigureExtractor
 from monitor.analysis.matching import Matcher
 from monitor.analysis.watchlist import Watchlist, load_watchlists
@@ -29,8 +30,7 @@ from monitor.config.settings import Config
 from monitor.domain.clock import Clock, DatabaseClock, SystemClock
 from monitor.domain.errors import ConfigError, Problem
 from monitor.domain.notifier_config import NOTIFIER_NAMES
-from monitor.pipeline.ingest import Routing
-from monitor.service.metrics import Metrics
+from monitor.runtime.metrics import Metrics
 from notifiers import build_notifiers
 from notifiers.base import Notifier
 from storage import queries
