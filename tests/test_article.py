@@ -8,9 +8,7 @@ import pytest
 
 from monitor.domain.model import Entry
 from monitor.parse.article import extract_article_text, needs_article
-from tests.feedserver import FeedServer, feed_server
-
-__all__ = ["feed_server"]
+from tests.support.feedserver import FeedServer
 
 ARTICLES = Path(__file__).parent / "data" / "articles"
 URL = "https://gazette.example/news/ferry-rescue"

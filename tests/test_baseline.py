@@ -15,11 +15,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 
 from monitor.cli.main import main
 from tests.conftest import REPO
-from tests.feedserver import FeedServer
+from tests.support.config import write_config
+from tests.support.feedserver import FeedServer
 from tests.test_e2e import cli_json
 
 NOW = datetime.now(UTC)
@@ -78,18 +78,16 @@ BACKLOG = [
 ]
 
 
-def write_config(tmp_path: Path, db_url: str, feeds: FeedServer, **feed: Any) -> str:
-    config = {
-        "database": {"url": db_url},
-        "watchlists": str(tmp_path / "watchlists"),
-        "feeds": [{"url": feeds.url("/kyiv.xml"), "name": "Kyiv Desk", **feed}],
-        "fetch": {"allow_private_networks": True, "timeout": "10s"},
-        "notifiers": {"console": {}},
-        "http": {"listen": None},
-        "log": {"level": "WARNING"},
-    }
-    path = tmp_path / "newsmon.yaml"
-    path.write_text(yaml.safe_dump(config), encoding="utf-8")
+def kyiv_config(tmp_path: Path, db_url: str, feeds: FeedServer, **feed: Any) -> str:
+    path = write_config(
+        tmp_path,
+        database={"url": db_url},
+        watchlists=str(tmp_path / "watchlists"),
+        feeds=[{"url": feeds.url("/kyiv.xml"), "name": "Kyiv Desk", **feed}],
+        fetch={"allow_private_networks": True, "timeout": "10s"},
+        notifiers={"console": {}},
+        log={"level": "WARNING"},
+    )
     return str(path)
 
 
@@ -122,7 +120,7 @@ def test_a_new_feed_backlog_is_stored_as_baseline_and_only_the_fresh_story_alert
 ) -> None:
     with FeedServer() as feeds:
         feeds.add("/kyiv.xml", rss(*BACKLOG), content_type="application/rss+xml")
-        config = write_config(tmp_path, db_url, feeds, fetch_article="never")
+        config = kyiv_config(tmp_path, db_url, feeds, fetch_article="never")
 
         line = run_once(config, capsys)
         assert line == (
@@ -172,7 +170,7 @@ def test_a_feed_or_watchlist_max_age_reaches_further_back_and_off_alerts_everyth
     demining.write_text(demining.read_text() + '\nmax_age: "4w"\n')
     with FeedServer() as feeds:
         feeds.add("/kyiv.xml", rss(*BACKLOG), content_type="application/rss+xml")
-        config = write_config(tmp_path, sqlite_url, feeds, fetch_article="never")
+        config = kyiv_config(tmp_path, sqlite_url, feeds, fetch_article="never")
         line = run_once(config, capsys)
         assert "4 new items (3 taken as baseline: old news, no alerts)" in line
         assert alerted(config) == {
@@ -183,7 +181,7 @@ def test_a_feed_or_watchlist_max_age_reaches_further_back_and_off_alerts_everyth
     # A feed with max_age "off": its whole backlog alerts, the undated entry too.
     with FeedServer() as feeds:
         feeds.add("/kyiv.xml", rss(*BACKLOG), content_type="application/rss+xml")
-        config = write_config(
+        config = kyiv_config(
             tmp_path, f"sqlite:///{tmp_path / 'off.db'}", feeds, fetch_article="never",
             max_age="off",
         )  # fmt: skip

@@ -28,16 +28,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 from sqlalchemy import create_engine, select, update
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from storage.models import AlertRow, Feed, Item, Story
 from tests.conftest import REPO
-from tests.feedserver import FeedServer
-from tests.slack_server import SlackServer
-from tests.test_e2e import CHANNELS, alert_id
+from tests.support.config import NO_MAX_AGE, slack_notifier, write_config
+from tests.support.feedserver import FeedServer
+from tests.support.slack_server import SHIPPED_CHANNELS, SlackServer
+from tests.test_e2e import alert_id
 
 CYCLES = 16
 BUDGET = 40.0  # seconds for the killed cycles; fewer cycles run on a slow machine
@@ -65,19 +65,15 @@ def feed(count: int) -> bytes:
     ).encode()
 
 
-def write_config(path: Path, db: Path, feeds: FeedServer, slack: SlackServer) -> Path:
-    config = {
-        "database": {"url": f"sqlite:///{db}"},
-        "watchlists": str(REPO / "watchlists"),
-        "feeds": [{"url": feeds.url("/kyiv.xml"), "name": "Kyiv Desk", "fetch_article": "never"}],
-        "fetch": {"allow_private_networks": True, "timeout": "5s"},
-        "notifiers": {"slack": {"base_url": slack.base_url, "channel": "#news-alerts"}},
-        "http": {"listen": None},
-        "alerts": {"max_age": "off"},  # fixture stories are dated Nov 2026: about delivery, not age
-        "log": {"level": "WARNING"},
-    }
-    path.write_text(yaml.safe_dump(config), encoding="utf-8")
-    return path
+def kyiv_config(directory: Path, feeds: FeedServer, slack: SlackServer) -> Path:
+    return write_config(
+        directory,
+        feeds=[{"url": feeds.url("/kyiv.xml"), "name": "Kyiv Desk", "fetch_article": "never"}],
+        fetch={"allow_private_networks": True, "timeout": "5s"},
+        notifiers={"slack": slack_notifier(slack)},
+        alerts=NO_MAX_AGE,
+        log={"level": "WARNING"},
+    )
 
 
 def start(config: Path, token: str) -> subprocess.Popen[str]:
@@ -150,11 +146,11 @@ def test_sigkill_at_random_moments_loses_and_doubles_nothing(tmp_path: Path) -> 
     print(f"crash test seed: {seed} (replay with NEWSMON_CRASH_SEED={seed})")
     with (
         FeedServer() as feeds,
-        SlackServer(channels=dict(CHANNELS)) as slack,
-        SlackServer(channels=dict(CHANNELS)) as reference_slack,
+        SlackServer(channels=dict(SHIPPED_CHANNELS)) as slack,
+        SlackServer(channels=dict(SHIPPED_CHANNELS)) as reference_slack,
     ):
         db = tmp_path / "newsmon.db"
-        config = write_config(tmp_path / "newsmon.yaml", db, feeds, slack)
+        config = kyiv_config(tmp_path, feeds, slack)
         kills = 0
         started = time.monotonic()
         count = published = 0
@@ -177,8 +173,9 @@ def test_sigkill_at_random_moments_loses_and_doubles_nothing(tmp_path: Path) -> 
         assert kills, f"seed {seed}: no run was killed; the test proved nothing"
         run_clean(config, slack.token)
 
-        reference_db = tmp_path / "reference.db"
-        reference = write_config(tmp_path / "reference.yaml", reference_db, feeds, reference_slack)
+        (tmp_path / "reference").mkdir()
+        reference_db = tmp_path / "reference" / "newsmon.db"
+        reference = kyiv_config(tmp_path / "reference", feeds, reference_slack)
         run_clean(reference, reference_slack.token)
 
         context = f"seed {seed}, {count} cycles, {kills} killed"

@@ -11,7 +11,7 @@ import asyncio
 import itertools
 import logging
 import random
-from collections.abc import Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -21,15 +21,14 @@ import yaml
 
 from monitor.alerting import delivery
 from monitor.cli.main import main
-from monitor.config.settings import load_config
 from monitor.domain.model import AlertContent, content_to_json
-from monitor.service.app import App, build_app
+from monitor.service.app import App
 from monitor.sources.schedule import delivery_backoff
 from storage import queries
 from storage.models import AlertRow
-from tests.conftest import REPO
-from tests.slack_server import SlackServer, find_mentions
-from tests.smtp_server import SmtpServer
+from tests.support.config import NO_MAX_AGE, email_notifier, slack_notifier, write_config
+from tests.support.slack_server import SlackServer, find_mentions
+from tests.support.smtp_server import SmtpServer
 
 T0 = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
 
@@ -52,35 +51,28 @@ def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
     return fake
 
 
-def write_config(tmp_path: Path, db_url: str, slack: SlackServer, smtp: SmtpServer) -> Path:
-    config = {
-        "database": {"url": db_url},
-        "watchlists": str(REPO / "watchlists"),
-        "notifiers": {
-            "slack": {"base_url": slack.base_url, "channel": "#news-alerts"},
-            "email": {"host": "127.0.0.1", "port": smtp.port, "from": "newsmon@test.example"},
-        },
-        "http": {"listen": None},
-        "alerts": {"max_age": "off"},  # fixture stories are dated Nov 2026: about delivery, not age
-        "delivery": {"backoff_max": "1m"},
-    }
-    path = tmp_path / "newsmon.yaml"
-    path.write_text(yaml.safe_dump(config), encoding="utf-8")
-    return path
+def delivery_config(tmp_path: Path, db_url: str, slack: SlackServer, smtp: SmtpServer) -> Path:
+    """Slack and email notifiers, no feeds: alerts are enqueued by hand."""
+    return write_config(
+        tmp_path,
+        database={"url": db_url},
+        notifiers={"slack": slack_notifier(slack), "email": email_notifier(smtp)},
+        alerts=NO_MAX_AGE,
+        delivery={"backoff_max": "1m"},
+    )
 
 
 @pytest.fixture
 def config_path(tmp_path: Path, sqlite_url: str, slack: SlackServer, smtp: SmtpServer) -> Path:
-    return write_config(tmp_path, sqlite_url, slack, smtp)
+    return delivery_config(tmp_path, sqlite_url, slack, smtp)
 
 
 @pytest.fixture
-def app(config_path: Path, slack: SlackServer, clock: Clock) -> Iterator[App]:
-    built = build_app(load_config(str(config_path)), environ={"SLACK_BOT_TOKEN": slack.token})
+def app(config_path: Path, slack: SlackServer, clock: Clock, make_app: Callable[..., App]) -> App:
+    built = make_app(config_path, environ={"SLACK_BOT_TOKEN": slack.token})
     for notifier in built.notifiers.values():
         notifier.min_interval = 0.0  # pacing has its own test
-    yield built
-    built.engine.dispose()
+    return built
 
 
 def enqueue(app: App, n: int, notifier: str = "slack", channel: str | None = "#news-alerts",
@@ -314,7 +306,7 @@ def test_hostile_title_and_huge_article_arrive_escaped_and_truncated(
             ]
         )
     )
-    config = yaml.safe_load(write_config(tmp_path, f"sqlite:///{tmp_path / 'e.db'}", slack,
+    config = yaml.safe_load(delivery_config(tmp_path, f"sqlite:///{tmp_path / 'e.db'}", slack,
                                          smtp).read_text())  # fmt: skip
     config["feeds"] = [{"url": feed.as_uri(), "name": "Test", "fetch_article": "never"}]
     config["fetch"] = {"allow_private_networks": True}

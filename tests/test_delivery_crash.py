@@ -11,34 +11,24 @@ import os
 import signal
 import subprocess
 import sys
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-import yaml
 from sqlalchemy import create_engine, update
 
 from monitor.cli.main import main
 from storage.models import AlertRow
 from tests.conftest import REPO
-from tests.slack_server import HoldingSlack, SlackServer
+from tests.support.config import NO_MAX_AGE, slack_notifier, write_config
+from tests.support.slack_server import SHIPPED_CHANNELS, HoldingSlack, SlackServer
 
 DATA = REPO / "tests" / "data" / "e2e"
-CHANNELS = {
-    "C0DEPLOY01": "nk-deployment",
-    "C0CASUAL01": "nk-casualties",
-    "C0MISSIL01": "nk-missiles",
-    "C0NEWS0001": "news-alerts",
-}
 
 
 @pytest.fixture
-def slack() -> Iterator[HoldingSlack]:
-    server = HoldingSlack(channels=dict(CHANNELS)).start()
-    yield server
-    server.release.set()
-    server.stop()
+def slack_channels() -> dict[str, str]:
+    return SHIPPED_CHANNELS
 
 
 def alert_ids(slack: SlackServer) -> list[int]:
@@ -46,24 +36,19 @@ def alert_ids(slack: SlackServer) -> list[int]:
 
 
 def test_sigkill_between_send_and_mark_neither_loses_nor_doubles(
-    tmp_path: Path, slack: HoldingSlack, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, holding_slack: HoldingSlack, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    db = tmp_path / "crash.db"
-    config = {
-        "database": {"url": f"sqlite:///{db}"},
-        "watchlists": str(REPO / "watchlists"),
-        "feeds": [
+    db = tmp_path / "newsmon.db"
+    path = write_config(
+        tmp_path,
+        feeds=[
             {"url": (DATA / "kyiv-round1.xml").as_uri(), "name": "Kyiv", "fetch_article": "never"}
         ],
-        "fetch": {"allow_private_networks": True},
-        "notifiers": {"slack": {"base_url": slack.base_url, "channel": "#news-alerts"}},
-        "http": {"listen": None},
-        "alerts": {"max_age": "off"},  # fixture stories are dated Nov 2026: about delivery, not age
-        "log": {"level": "WARNING"},
-    }
-    path = tmp_path / "newsmon.yaml"
-    path.write_text(yaml.safe_dump(config))
-    env = {**os.environ, "SLACK_BOT_TOKEN": slack.token}
+        notifiers={"slack": slack_notifier(holding_slack)},
+        alerts=NO_MAX_AGE,
+        log={"level": "WARNING"},
+    )
+    env = {**os.environ, "SLACK_BOT_TOKEN": holding_slack.token}
     env.pop("SLACK_WEBHOOK_URL", None)
     proc = subprocess.Popen(
         [sys.executable, "-m", "monitor", "run", "--once", "--config", str(path)],
@@ -73,16 +58,16 @@ def test_sigkill_between_send_and_mark_neither_loses_nor_doubles(
         stderr=subprocess.PIPE,
     )
     try:
-        assert slack.posted.wait(timeout=60), "the first alert never reached Slack"
+        assert holding_slack.posted.wait(timeout=60), "the first alert never reached Slack"
         proc.send_signal(signal.SIGKILL)
         proc.wait(timeout=30)
     finally:
         if proc.poll() is None:
             proc.kill()
-    slack.release.set()
+    holding_slack.release.set()
     assert proc.returncode == -signal.SIGKILL
-    assert len(slack.messages) == 1  # posted, but never marked sent
-    [crashed] = alert_ids(slack)
+    assert len(holding_slack.messages) == 1  # posted, but never marked sent
+    [crashed] = alert_ids(holding_slack)
 
     # The dead replica's lease runs out (as it would after leases.alert).
     engine = create_engine(f"sqlite:///{db}")
@@ -92,7 +77,7 @@ def test_sigkill_between_send_and_mark_neither_loses_nor_doubles(
             .where(AlertRow.state == "sending")
             .values(lease_until=datetime.now(UTC) - timedelta(seconds=1))
         )
-    monkeypatch.setenv("SLACK_BOT_TOKEN", slack.token)
+    monkeypatch.setenv("SLACK_BOT_TOKEN", holding_slack.token)
     monkeypatch.delenv("SLACK_WEBHOOK_URL", raising=False)
     assert main(["run", "--once", "--config", str(path)]) == 0
 
@@ -101,7 +86,7 @@ def test_sigkill_between_send_and_mark_neither_loses_nor_doubles(
     engine.dispose()
     assert len(recorded) >= 2
     assert set(recorded.values()) == {"sent"}
-    assert sorted(alert_ids(slack)) == sorted(recorded)  # every alert exactly once
-    assert alert_ids(slack).count(crashed) == 1
-    history = [c for c in slack.calls if c.method == "conversations.history"]
+    assert sorted(alert_ids(holding_slack)) == sorted(recorded)  # every alert exactly once
+    assert alert_ids(holding_slack).count(crashed) == 1
+    history = [c for c in holding_slack.calls if c.method == "conversations.history"]
     assert history, "the resumed alert was looked up before any resend"

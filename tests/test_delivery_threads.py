@@ -4,7 +4,6 @@ story's first alert in each channel — recorded in the outbox, so never lost or
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from contextlib import redirect_stdout
 from datetime import UTC, datetime
 from io import StringIO
@@ -12,28 +11,21 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 
 from monitor.alerting.plan import plan_follow_up
 from monitor.cli.main import main
 from monitor.domain.model import Alert, AlertContent, Article
 from notifiers.slack import SlackConfig, SlackNotifier, render_slack
 from tests.conftest import REPO
-from tests.slack_server import SlackServer
+from tests.support.config import NO_MAX_AGE, slack_notifier, write_config
+from tests.support.slack_server import SHIPPED_CHANNELS, SlackServer
 
 DATA = REPO / "tests" / "data" / "e2e"
-CHANNELS = {
-    "C0DEPLOY01": "nk-deployment",
-    "C0CASUAL01": "nk-casualties",
-    "C0MISSIL01": "nk-missiles",
-    "C0NEWS0001": "news-alerts",
-}
 
 
 @pytest.fixture
-def slack() -> Iterator[SlackServer]:
-    with SlackServer(channels=dict(CHANNELS)) as server:
-        yield server
+def slack_channels() -> dict[str, str]:
+    return SHIPPED_CHANNELS
 
 
 def alerts_json(config: str) -> list[dict[str, Any]]:
@@ -55,18 +47,13 @@ def test_syndicated_copy_replies_in_the_thread_of_the_first_alert(
         {"url": (DATA / name).as_uri(), "name": name, "fetch_article": "never"}
         for name in ("kyiv-round1.xml", "seoul.xml", "aggregator.xml")
     ]
-    config = {
-        "database": {"url": f"sqlite:///{tmp_path / 'threads.db'}"},
-        "watchlists": str(REPO / "watchlists"),
-        "feeds": feeds,
-        "fetch": {"allow_private_networks": True},
-        "notifiers": {"slack": {"base_url": slack.base_url, "channel": "#news-alerts"}},
-        "http": {"listen": None},
-        "alerts": {"max_age": "off"},  # fixture stories are dated Nov 2026: about delivery, not age
-        "log": {"level": "WARNING"},
-    }
-    path = tmp_path / "newsmon.yaml"
-    path.write_text(yaml.safe_dump(config))
+    path = write_config(
+        tmp_path,
+        feeds=feeds,
+        notifiers={"slack": slack_notifier(slack)},
+        alerts=NO_MAX_AGE,
+        log={"level": "WARNING"},
+    )
     monkeypatch.setenv("SLACK_BOT_TOKEN", slack.token)
     monkeypatch.delenv("SLACK_WEBHOOK_URL", raising=False)
     assert main(["run", "--once", "--config", str(path)]) == 0

@@ -21,23 +21,17 @@ import yaml
 
 from monitor.cli.main import main
 from tests.conftest import REPO
-from tests.feedserver import FeedServer
-from tests.slack_server import SlackServer
-from tests.smtp_server import SmtpServer
+from tests.support.config import NO_MAX_AGE, email_notifier, slack_notifier, write_config
+from tests.support.feedserver import FeedServer
+from tests.support.slack_server import SHIPPED_CHANNELS, SlackServer
+from tests.support.smtp_server import SmtpServer
 
 DATA = Path(__file__).parent / "data" / "e2e"
-CHANNELS = {
-    "C0DEPLOY01": "nk-deployment",
-    "C0CASUAL01": "nk-casualties",
-    "C0MISSIL01": "nk-missiles",
-    "C0NEWS0001": "news-alerts",
-}
 
 
 @pytest.fixture
-def slack() -> Iterator[SlackServer]:
-    with SlackServer(channels=dict(CHANNELS)) as server:
-        yield server
+def slack_channels() -> dict[str, str]:
+    return SHIPPED_CHANNELS
 
 
 @pytest.fixture
@@ -55,49 +49,25 @@ def feeds() -> Iterator[FeedServer]:
         yield server
 
 
-def write_config(
+def desks_config(
     tmp_path: Path, db_url: str, feeds: FeedServer, slack: SlackServer, smtp: SmtpServer
 ) -> Path:
-    config = {
-        "database": {"url": db_url},
-        "watchlists": str(REPO / "watchlists"),
-        "feeds": [
-            {
-                "url": feeds.url("/kyiv.xml"),
-                "name": "Kyiv Desk",
-                "interval": "15m",
-                "fetch_article": "never",
-            },
-            {
-                "url": feeds.url("/seoul.xml"),
-                "name": "Seoul Desk",
-                "interval": "15m",
-                "fetch_article": "never",
-            },
-            {
-                "url": feeds.url("/agg.xml"),
-                "name": "Aggregator",
-                "interval": "15m",
-                "fetch_article": "never",
-            },
+    desks = {"/kyiv.xml": "Kyiv Desk", "/seoul.xml": "Seoul Desk", "/agg.xml": "Aggregator"}
+    return write_config(
+        tmp_path,
+        database={"url": db_url},
+        feeds=[
+            {"url": feeds.url(path), "name": name, "interval": "15m", "fetch_article": "never"}
+            for path, name in desks.items()
         ],
-        "fetch": {"allow_private_networks": True, "timeout": "10s"},
-        "notifiers": {
-            "slack": {"base_url": slack.base_url, "channel": "#news-alerts"},
-            "email": {
-                "host": "127.0.0.1",
-                "port": smtp.port,
-                "from": "newsmon@test.example",
-                "to": ["analysts@test.example"],
-            },
+        fetch={"allow_private_networks": True, "timeout": "10s"},
+        notifiers={
+            "slack": slack_notifier(slack),
+            "email": email_notifier(smtp, to=["analysts@test.example"]),
         },
-        "http": {"listen": None},
-        "alerts": {"max_age": "off"},  # fixture stories are dated Nov 2026: about delivery, not age
-        "log": {"level": "WARNING"},
-    }
-    path = tmp_path / "newsmon.yaml"
-    path.write_text(yaml.safe_dump(config), encoding="utf-8")
-    return path
+        alerts=NO_MAX_AGE,
+        log={"level": "WARNING"},
+    )
 
 
 def cli_json(*args: str) -> Any:
@@ -134,7 +104,7 @@ def test_run_once_delivers_each_alert_once_and_alerts_a_changed_figure(
 ) -> None:
     monkeypatch.setenv("SLACK_BOT_TOKEN", slack.token)
     monkeypatch.delenv("SLACK_WEBHOOK_URL", raising=False)
-    config = str(write_config(tmp_path, db_url, feeds, slack, smtp))
+    config = str(desks_config(tmp_path, db_url, feeds, slack, smtp))
 
     # Round 1: everything is new.
     assert main(["run", "--once", "--config", config]) == 0

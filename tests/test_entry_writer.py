@@ -4,44 +4,34 @@ poll gets back its own results, and a feed whose entries fail fails alone."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 from sqlalchemy import select
 
-from monitor.config.settings import load_config
 from monitor.domain.model import Article, Entry
 from monitor.identity.keys import entry_keys
 from monitor.pipeline import cycle
 from monitor.pipeline.cycle import EntryWriter
 from monitor.pipeline.ingest import Ingested, NewEntry
-from monitor.service.app import App, build_app
+from monitor.service.app import App
 from storage.models import Item
-from tests.conftest import REPO
-
-WATCHLIST = (REPO / "tests/data/watchlists/one_word.yaml.template").read_text(encoding="utf-8")
+from tests.support.config import write_config, write_one_word_watchlist
 
 
 @pytest.fixture
-def app(tmp_path: Path, db_url: str) -> Iterator[App]:
-    (tmp_path / "watchlists").mkdir()
-    (tmp_path / "watchlists" / "alpha.yaml").write_text(
-        WATCHLIST.format(name="alpha", word="okapi")
+def app(tmp_path: Path, db_url: str, make_app: Callable[..., App]) -> App:
+    write_one_word_watchlist(tmp_path, "alpha", "okapi")
+    config = write_config(
+        tmp_path,
+        database={"url": db_url},
+        watchlists="watchlists",
+        feeds=[],
+        notifiers={"console": {"stream": "stderr"}},
     )
-    config: dict[str, Any] = {
-        "database": {"url": db_url},
-        "watchlists": "watchlists",
-        "feeds": [],
-        "notifiers": {"console": {"stream": "stderr"}},
-        "http": {"listen": None},
-    }
-    (tmp_path / "newsmon.yaml").write_text(yaml.safe_dump(config))
-    built = build_app(load_config(str(tmp_path / "newsmon.yaml")))
-    yield built
-    built.engine.dispose()
+    return make_app(config)
 
 
 def entries(feed: str, count: int) -> list[NewEntry]:

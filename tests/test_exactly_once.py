@@ -24,16 +24,16 @@ from monitor.domain.model import Alert, AlertContent, Delivery, content_to_json
 from monitor.service.app import App, build_app
 from storage import queries
 from storage.models import AlertRow
-from tests.slack_server import SlackServer
-from tests.smtp_server import SmtpServer
-from tests.test_delivery import T0, Clock, enqueue, rows, write_config
+from tests.support.slack_server import SlackServer
+from tests.support.smtp_server import SmtpServer
+from tests.test_delivery import T0, Clock, delivery_config, enqueue, rows
 
 EMAIL = ("email", "desk@test.example")
 
 
 @pytest.fixture
 def config_path(tmp_path: Path, db_url: str, slack: SlackServer, smtp: SmtpServer) -> Path:
-    return write_config(tmp_path, db_url, slack, smtp)
+    return delivery_config(tmp_path, db_url, slack, smtp)
 
 
 def replica(config_path: Path, slack: SlackServer) -> App:
@@ -174,7 +174,7 @@ def test_a_replica_whose_clock_is_three_minutes_ahead_takes_no_leased_alert(
     pg_url: str, tmp_path: Path, slack: SlackServer, smtp: SmtpServer,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:  # fmt: skip
-    path = write_config(tmp_path, pg_url, slack, smtp)
+    path = delivery_config(tmp_path, pg_url, slack, smtp)
     a, b = replica(path, slack), replica(path, slack)
     real_now = delivery.local_now
     skew = [timedelta(0)]  # from when B starts, this host's clock is three minutes ahead
@@ -207,7 +207,7 @@ def test_leases_are_stamped_with_the_database_clock(
     pg_url: str, tmp_path: Path, slack: SlackServer, smtp: SmtpServer,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:  # fmt: skip
-    app = replica(write_config(tmp_path, pg_url, slack, smtp), slack)
+    app = replica(delivery_config(tmp_path, pg_url, slack, smtp), slack)
     monkeypatch.setattr(delivery, "local_now", lambda: datetime.now(UTC) + timedelta(hours=1))
     [alert] = enqueue(app, 1, *EMAIL)
     before = datetime.now(UTC)

@@ -26,8 +26,6 @@ from io import StringIO
 from pathlib import Path
 from typing import Any
 
-import httpcore
-import httpx
 import pytest
 import yaml
 from sqlalchemy import func, select, update
@@ -36,11 +34,9 @@ from monitor.cli.main import main
 from monitor.config.settings import load_config
 from monitor.pipeline.cycle import CycleReport, run_once
 from monitor.service.app import App, build_app
-from monitor.sources.fetch import Fetcher
-from monitor.sources.netguard import GuardedBackend, guarded_transport
 from storage.models import Feed, Item
-from tests.conftest import REPO
-from tests.feedserver import (
+from tests.support.config import write_config
+from tests.support.feedserver import (
     FeedServer,
     Request,
     Response,
@@ -49,6 +45,7 @@ from tests.feedserver import (
     redirect,
     trickle,
 )
+from tests.support.stubnet import StubBackend, stub_fetcher, stub_resolver
 
 HOSTILE = Path(__file__).parent / "data" / "feeds" / "hostile"
 TIMEOUT = 1.0
@@ -91,26 +88,22 @@ class Setup:
         return self.server.url(path)
 
     def write(self) -> str:
-        config = {
-            "database": {"url": f"sqlite:///{self.tmp_path / 'newsmon.db'}"},
-            "watchlists": str(REPO / "watchlists"),
-            "feeds": [
+        path = write_config(
+            self.tmp_path,
+            feeds=[
                 {"url": self.server.url(p), "name": n, "interval": "15m", "fetch_article": "never"}
                 for n, p in self.paths.items()
             ],
-            "fetch": {
+            fetch={
                 "allow_private_networks": True,
                 "timeout": f"{TIMEOUT}s",
                 "min_interval": "1m",
                 "max_interval": "1d",
                 **self.fetch,
             },
-            "notifiers": {},
-            "http": {"listen": None},
-            "log": {"level": "WARNING"},
-        }
-        path = self.tmp_path / "newsmon.yaml"
-        path.write_text(yaml.safe_dump(config), encoding="utf-8")
+            notifiers={},
+            log={"level": "WARNING"},
+        )
         return str(path)
 
 
@@ -476,43 +469,13 @@ def test_gzip_bomb_through_the_poll_path_keeps_memory_flat(
 # --- faults that need a stubbed network -------------------------------------------------
 
 
-class HangingBackend(httpcore.AsyncNetworkBackend):
-    """Connects to 127.0.0.1 for real; any other address hangs (a SYN never answered)."""
-
-    def __init__(self) -> None:
-        self.real = httpcore.AnyIOBackend()
-        self.attempts: list[str] = []
-
-    async def connect_tcp(
-        self,
-        host: str,
-        port: int,
-        timeout: float | None = None,
-        local_address: str | None = None,
-        socket_options: Iterable[Any] | None = None,
-    ) -> httpcore.AsyncNetworkStream:
-        if host != "127.0.0.1":
-            self.attempts.append(host)
-            await asyncio.sleep(3600)
-        return await self.real.connect_tcp(host, port, timeout, local_address, socket_options)
-
-    async def sleep(self, seconds: float) -> None:
-        await asyncio.sleep(seconds)
-
-
-async def _resolve(host: str, port: int) -> list[str]:
-    if host == "slow.test":
-        return ["192.0.2.10"]  # never contacted: HangingBackend only pretends
-    raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
-
-
 def _stub_cycle(app: App) -> CycleReport:
+    # slow.test resolves to an address that is never answered; any other name fails DNS.
+    backend = StubBackend(loopback=True)
+    resolver = stub_resolver({"slow.test": ["192.0.2.10"]})
+
     async def go() -> CycleReport:
-        backend = GuardedBackend(
-            allow_private_networks=True, resolver=_resolve, inner=HangingBackend()
-        )
-        transport = guarded_transport(backend, limits=httpx.Limits(max_connections=10))
-        async with Fetcher(app.config.fetch, transport=transport) as fetcher:
+        async with stub_fetcher(backend, resolver, app.config.fetch) as fetcher:
             return await run_once(app, fetcher)
 
     return asyncio.run(go())

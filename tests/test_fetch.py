@@ -12,11 +12,9 @@ import socket
 import threading
 import time
 import tracemalloc
-from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-import httpcore
 import httpx
 import pytest
 
@@ -31,20 +29,18 @@ from monitor.sources.fetch import (
     parse_cache_max_age,
     parse_retry_after,
 )
-from monitor.sources.netguard import GuardedBackend, guarded_transport, is_public_address
-from tests.feedserver import (
+from monitor.sources.netguard import GuardedBackend, is_public_address
+from tests.support.feedserver import (
     FeedServer,
     Request,
     Response,
     conditional,
-    feed_server,
     gzip_bomb,
     gzipped,
     redirect,
     trickle,
 )
-
-__all__ = ["feed_server"]  # the fixture, re-exported for pytest
+from tests.support.stubnet import StubBackend, http_response, stub_fetcher, stub_resolver
 
 RSS = b"<?xml version='1.0'?><rss version='2.0'><channel><title>t</title></channel></rss>"
 
@@ -446,51 +442,6 @@ BLOCKED = [
 PUBLIC = ["8.8.8.8", "1.1.1.1", "2606:4700:4700::1111", "::ffff:8.8.8.8"]
 
 
-class StubBackend(httpcore.AsyncNetworkBackend):
-    """Records connect_tcp calls and answers every request with ``reply``; no sockets."""
-
-    def __init__(self, reply: bytes = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok") -> None:
-        self.connects: list[tuple[str, int]] = []
-        self.reply = reply
-
-    async def connect_tcp(
-        self,
-        host: str,
-        port: int,
-        timeout: float | None = None,
-        local_address: str | None = None,
-        socket_options: Iterable[Any] | None = None,
-    ) -> httpcore.AsyncNetworkStream:
-        self.connects.append((host, port))
-        return StubStream(self.reply)
-
-    async def sleep(self, seconds: float) -> None:
-        await asyncio.sleep(seconds)
-
-
-class StubStream(httpcore.AsyncNetworkStream):
-    def __init__(self, reply: bytes) -> None:
-        self.reply = reply
-        self.sent = b""
-
-    async def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
-        data, self.reply = self.reply[:max_bytes], self.reply[max_bytes:]
-        return data
-
-    async def write(self, buffer: bytes, timeout: float | None = None) -> None:
-        self.sent += buffer
-
-    async def aclose(self) -> None:
-        pass
-
-
-def stub_resolver(table: dict[str, list[str]]) -> Any:
-    async def resolve(host: str, port: int) -> list[str]:
-        return table[host]
-
-    return resolve
-
-
 @pytest.mark.parametrize("address", BLOCKED)
 def test_guard_refuses_non_public_addresses(address: str) -> None:
     assert not is_public_address(address)
@@ -507,7 +458,7 @@ def test_guard_refuses_non_public_addresses(address: str) -> None:
 @pytest.mark.parametrize("address", PUBLIC)
 def test_guard_connects_to_the_checked_address(address: str) -> None:
     assert is_public_address(address)
-    inner = StubBackend()
+    inner = StubBackend({address: b""})
     guard = GuardedBackend(resolver=stub_resolver({"news.example": [address]}), inner=inner)
     asyncio.run(guard.connect_tcp("news.example", 443))
     assert inner.connects == [(address, 443)]  # the address, never the name again
@@ -521,21 +472,14 @@ def test_guard_refuses_a_name_with_any_private_address() -> None:
     assert inner.connects == []
 
 
-def stub_fetcher(inner: StubBackend, table: dict[str, list[str]]) -> Fetcher:
-    guard = GuardedBackend(resolver=stub_resolver(table), inner=inner)
-    transport = guarded_transport(guard, limits=httpx.Limits(max_connections=4))
-    return Fetcher(FetchConfig(), transport=transport)  # allow_private_networks=False
-
-
 def test_every_redirect_hop_is_checked() -> None:
     inner = StubBackend(
-        b"HTTP/1.1 302 Found\r\nLocation: http://metadata.internal/latest/\r\n"
-        b"Content-Length: 0\r\n\r\n"
+        {"8.8.8.8": http_response(b"", "302 Found", Location="http://metadata.internal/latest/")}
     )
     table = {"news.example": ["8.8.8.8"], "metadata.internal": ["169.254.169.254"]}
 
     async def go() -> None:
-        async with stub_fetcher(inner, table) as fetcher:
+        async with stub_fetcher(inner, stub_resolver(table)) as fetcher:
             await fetcher.fetch("http://news.example/feed")
 
     with pytest.raises(FetchError, match=r"refused metadata\.internal: .*169\.254\.169\.254"):
@@ -544,11 +488,11 @@ def test_every_redirect_hop_is_checked() -> None:
 
 
 def test_fetch_through_the_guard_uses_the_hostname_in_the_request() -> None:
-    inner = StubBackend()
+    inner = StubBackend({"8.8.8.8": http_response(b"ok")})
     table = {"news.example": ["8.8.8.8"]}
 
     async def go() -> FetchResult:
-        async with stub_fetcher(inner, table) as fetcher:
+        async with stub_fetcher(inner, stub_resolver(table)) as fetcher:
             return await fetcher.fetch("http://news.example/feed")
 
     assert asyncio.run(go()).body == b"ok"

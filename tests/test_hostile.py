@@ -29,9 +29,9 @@ from monitor.service.app import build_app
 from storage import queries
 from storage.models import Feed, Item
 from tests.conftest import REPO
-from tests.feedserver import FeedServer, Response, gzipped
-from tests.service_process import wait_until
-from tests.smtp_server import SmtpServer
+from tests.support.feedserver import FeedServer, Response, gzipped
+from tests.support.service_process import wait_until
+from tests.support.smtp_server import SmtpServer
 from tests.test_faults import GOOD, Setup, cli, feeds_json, items_of, rss, server
 
 __all__ = ["server"]

@@ -1,4 +1,4 @@
-"""Email notifier against a local aiosmtpd server (tests/smtp_server.py)."""
+"""Email notifier against a local aiosmtpd server (tests/support/smtp_server.py)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from monitor.domain.errors import NotifyError
 from monitor.domain.model import Alert, Delivery
 from notifiers import build_notifiers
 from notifiers.email import EmailConfig, EmailNotifier
-from tests.smtp_server import SmtpServer, Tls, make_tls
+from tests.support.smtp_server import SmtpServer, Tls, make_tls
 from tests.test_notify_render import load_alert as load_fixture
 
 

@@ -19,7 +19,7 @@ from monitor.domain.model import Alert, FigureChange, KnownValue, Observation, c
 from notifiers.console import render_console
 from notifiers.email import render_email, subject
 from notifiers.slack import render_slack
-from tests.slack_server import find_mentions, validate_blocks
+from tests.support.slack_server import find_mentions, validate_blocks
 
 ALERTS = Path(__file__).parent / "data" / "alerts"
 EXPECTED = ALERTS / "expected"

@@ -1,4 +1,4 @@
-"""Slack notifier against the local Slack-compatible server (tests/slack_server.py)."""
+"""Slack notifier against the local Slack-compatible server (tests/support/slack_server.py)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from monitor.domain.errors import NotifyError
 from monitor.domain.model import Alert, Delivery
 from notifiers import build_notifiers
 from notifiers.slack import SlackConfig, SlackError, SlackNotifier
-from tests.slack_server import SlackServer, find_mentions
+from tests.support.slack_server import SlackServer, find_mentions
 from tests.test_notify_render import HOSTILE, _dashboard, _digest, _huge, load_alert
 
 

@@ -10,9 +10,7 @@ import pytest
 from monitor.domain.errors import FetchError
 from monitor.domain.model import Entry, ParsedFeed
 from monitor.parse.feeds import html_to_text, parse_feed
-from tests.feedserver import FeedServer, feed_server
-
-__all__ = ["feed_server"]
+from tests.support.feedserver import FeedServer
 
 FEEDS = Path(__file__).parent / "data" / "feeds"
 FEED_URL = "https://feeds.example/dir/feed.xml"

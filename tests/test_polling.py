@@ -21,7 +21,7 @@ from monitor.sources.schedule import (
     is_flagged,
     success_delay,
 )
-from tests.feedserver import FeedServer, Request, Response, conditional
+from tests.support.feedserver import FeedServer, Request, Response, conditional
 from tests.test_faults import GOOD, Setup, feeds_json, rss, server, since
 
 __all__ = ["server"]

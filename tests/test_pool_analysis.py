@@ -7,30 +7,28 @@ from __future__ import annotations
 import asyncio
 import os
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 from sqlalchemy import select
 
 from monitor.analysis.analyse import Analysis, analyse_all
 from monitor.analysis.watchlist import load_watchlist_text, load_watchlists
-from monitor.config.settings import load_config
 from monitor.domain.model import Article
 from monitor.identity.keys import key_entries
 from monitor.identity.sketch import BANDS, SKETCH_SIZE
 from monitor.parse.feeds import parse_feed
 from monitor.pipeline import parsepool
 from monitor.pipeline.cycle import run_once
-from monitor.service.app import App, Compiled, build_app, compile_watchlists
+from monitor.service.app import App, Compiled, compile_watchlists
 from storage.models import Item
 from tests.conftest import REPO
-from tests.feedserver import FeedServer
+from tests.support.config import ONE_WORD, write_config
+from tests.support.feedserver import FeedServer
 
 # A watchlist matching one word: .format(name=..., word=...)
-WATCHLIST = (REPO / "tests/data/watchlists/one_word.yaml.template").read_text(encoding="utf-8")
 
 ARTICLES = [
     Article(
@@ -108,7 +106,7 @@ def test_analysis_in_a_worker_equals_analysis_in_process(one_worker: None) -> No
 def test_many_generated_watchlists_go_to_the_worker(one_worker: None) -> None:
     watchlists = load_watchlists(REPO / "watchlists")
     for n in range(200):
-        text = WATCHLIST.format(name=f"gen-{n}", word=f"Zebra{n}")
+        text = ONE_WORD.format(name=f"gen-{n}", word=f"Zebra{n}")
         watchlists.append(load_watchlist_text(text, f"gen-{n}.yaml"))
     compiled = compile_watchlists(watchlists)
     articles = [*ARTICLES, Article(title="Zebra17 and Zebra199", text="")]
@@ -120,10 +118,8 @@ def test_many_generated_watchlists_go_to_the_worker(one_worker: None) -> None:
 def test_each_generation_is_analysed_with_its_own_watchlists(one_worker: None) -> None:
     """The worker keeps one version and swaps it when a task brings another."""
     zebra = [Article(title="A zebra escaped", text="")]
-    first = compile_watchlists([load_watchlist_text(WATCHLIST.format(name="a", word="Okapi"), "a")])
-    second = compile_watchlists(
-        [load_watchlist_text(WATCHLIST.format(name="a", word="Zebra"), "a")]
-    )
+    first = compile_watchlists([load_watchlist_text(ONE_WORD.format(name="a", word="Okapi"), "a")])
+    second = compile_watchlists([load_watchlist_text(ONE_WORD.format(name="a", word="Zebra"), "a")])
     assert first.generation != second.generation
     for compiled, matched in ((first, []), (second, ["a"]), (first, [])):
         assert [m.watchlist for m in in_pool(compiled, zebra)[0].matches] == matched
@@ -184,30 +180,21 @@ def rss(*items: tuple[str, str]) -> bytes:
 
 
 @pytest.fixture
-def server() -> Iterator[FeedServer]:
-    with FeedServer() as feeds:
-        yield feeds
-
-
-@pytest.fixture
-def app(tmp_path: Path, server: FeedServer) -> App:
+def app(tmp_path: Path, feed_server: FeedServer, make_app: Callable[..., App]) -> App:
     (tmp_path / "watchlists").mkdir()
     write_watchlist(tmp_path, "Okapi", mtime=1_000_000)
-    config: dict[str, Any] = {
-        "database": {"url": f"sqlite:///{tmp_path / 'newsmon.db'}"},
-        "watchlists": "watchlists",
-        "feeds": [{"url": server.url("/feed.xml"), "name": "Desk", "fetch_article": "never"}],
-        "fetch": {"allow_private_networks": True},
-        "notifiers": {"console": {"stream": "stderr"}},
-        "http": {"listen": None},
-    }
-    (tmp_path / "newsmon.yaml").write_text(yaml.safe_dump(config))
-    return build_app(load_config(str(tmp_path / "newsmon.yaml")))
+    config = write_config(
+        tmp_path,
+        watchlists="watchlists",
+        feeds=[{"url": feed_server.url("/feed.xml"), "name": "Desk", "fetch_article": "never"}],
+        notifiers={"console": {"stream": "stderr"}},
+    )
+    return make_app(config)
 
 
 def write_watchlist(tmp_path: Path, word: str, *, mtime: int) -> None:
     path = tmp_path / "watchlists" / "alpha.yaml"
-    path.write_text(WATCHLIST.format(name="alpha", word=word))
+    path.write_text(ONE_WORD.format(name="alpha", word=word))
     os.utime(path, (mtime, mtime))
 
 
@@ -217,22 +204,22 @@ def matched(app: App) -> dict[str, list[str]]:
 
 
 def test_a_reload_between_cycles_changes_what_the_worker_matches(
-    one_worker: None, app: App, server: FeedServer, tmp_path: Path
+    one_worker: None, app: App, feed_server: FeedServer, tmp_path: Path
 ) -> None:
-    server.add("/feed.xml", rss(("1", "A zebra escaped")))
+    feed_server.add("/feed.xml", rss(("1", "A zebra escaped")))
     asyncio.run(run_once(app))
     write_watchlist(tmp_path, "Zebra", mtime=2_000_000)
     assert app.reload_watchlists()
-    server.add("/feed.xml", rss(("1", "A zebra escaped"), ("2", "The zebra is back")))
+    feed_server.add("/feed.xml", rss(("1", "A zebra escaped"), ("2", "The zebra is back")))
     asyncio.run(run_once(app))
     assert matched(app) == {"A zebra escaped": [], "The zebra is back": ["alpha"]}
     assert parsepool._pool is not None
 
 
 def test_a_feed_with_nothing_new_is_not_analysed(
-    one_worker: None, app: App, server: FeedServer, monkeypatch: pytest.MonkeyPatch
+    one_worker: None, app: App, feed_server: FeedServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    server.add("/feed.xml", rss(("1", "One"), ("2", "Two")))
+    feed_server.add("/feed.xml", rss(("1", "One"), ("2", "Two")))
     asyncio.run(run_once(app))
     calls: list[int] = []
 
@@ -241,21 +228,21 @@ def test_a_feed_with_nothing_new_is_not_analysed(
         return analyse_all(compiled.matcher, compiled.extractor, articles)
 
     monkeypatch.setattr(parsepool, "analyse", spy)
-    server.add("/feed.xml", rss(("2", "Two"), ("1", "One")))  # reordered: a new body
+    feed_server.add("/feed.xml", rss(("2", "Two"), ("1", "One")))  # reordered: a new body
     report = asyncio.run(run_once(app))
     assert [p.outcome for p in report.polls] == ["ok"] and report.new_items == 0
-    server.add("/feed.xml", rss(("3", "Three"), ("2", "Two"), ("1", "One")))
+    feed_server.add("/feed.xml", rss(("3", "Three"), ("2", "Two"), ("1", "One")))
     assert asyncio.run(run_once(app)).new_items == 1
     assert calls == [1]  # only the one new entry, in the third cycle
 
 
 def test_dying_workers_lose_no_entry(
-    one_worker: None, app: App, server: FeedServer, monkeypatch: pytest.MonkeyPatch
+    one_worker: None, app: App, feed_server: FeedServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Every worker dies as it starts: the parse and the analysis each lose a pool and are
     redone in a thread; every entry is stored, matched as in-process."""
     monkeypatch.setattr(parsepool, "_exit_with_parent", sys.exit)
-    server.add("/feed.xml", rss(("1", "An okapi escaped"), ("2", "Two")))
+    feed_server.add("/feed.xml", rss(("1", "An okapi escaped"), ("2", "Two")))
     report = asyncio.run(run_once(app))
     assert report.new_items == 2
     assert matched(app) == {"An okapi escaped": ["alpha"], "Two": []}

@@ -6,33 +6,22 @@ from __future__ import annotations
 import logging
 import os
 import re
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-import yaml
 
-from monitor.config.settings import load_config
-from monitor.service.app import App, build_app
-from tests.conftest import REPO
+from monitor.service.app import App
+from tests.support.config import ONE_WORD, write_config, write_one_word_watchlist
 
 # A watchlist matching one word: .format(name=..., word=...)
-WATCHLIST = (REPO / "tests/data/watchlists/one_word.yaml.template").read_text(encoding="utf-8")
 
 
 @pytest.fixture
-def app(tmp_path: Path) -> App:
-    (tmp_path / "watchlists").mkdir()
-    (tmp_path / "watchlists" / "alpha.yaml").write_text(
-        WATCHLIST.format(name="alpha", word="Aardvark")
-    )
-    config = {
-        "database": {"url": f"sqlite:///{tmp_path / 'newsmon.db'}"},
-        "watchlists": "watchlists",
-        "notifiers": {"console": {}},
-        "http": {"listen": None},
-    }
-    (tmp_path / "newsmon.yaml").write_text(yaml.safe_dump(config))
-    return build_app(load_config(str(tmp_path / "newsmon.yaml")), migrate=False)
+def app(tmp_path: Path, make_app: Callable[..., App]) -> App:
+    write_one_word_watchlist(tmp_path, "alpha", "Aardvark")
+    config = write_config(tmp_path, watchlists="watchlists", notifiers={"console": {}})
+    return make_app(config, migrate=False)
 
 
 def touch_later(path: Path, text: str) -> None:
@@ -50,12 +39,12 @@ def test_an_edit_is_loaded_and_a_broken_edit_keeps_the_last_good_version(
     app: App, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     path = tmp_path / "watchlists" / "alpha.yaml"
-    touch_later(path, WATCHLIST.format(name="alpha", word="Zebra"))
+    touch_later(path, ONE_WORD.format(name="alpha", word="Zebra"))
     assert app.reload_watchlists() is True
     assert "Zebra" in str(app.compiled.by_name["alpha"].terms)
     good = app.compiled
 
-    touch_later(path, WATCHLIST.format(name="alpha", word="Zebra") + "match: [unclosed\n")
+    touch_later(path, ONE_WORD.format(name="alpha", word="Zebra") + "match: [unclosed\n")
     with caplog.at_level(logging.ERROR, logger="newsmon"):
         assert app.reload_watchlists() is False
         assert app.reload_watchlists() is False  # the same broken edit is reported once
@@ -64,7 +53,7 @@ def test_an_edit_is_loaded_and_a_broken_edit_keeps_the_last_good_version(
     errors = [r for r in caplog.records if "reload failed" in r.getMessage()]
     assert len(errors) == 1 and str(path) in errors[0].getMessage()
 
-    touch_later(path, WATCHLIST.format(name="alpha", word="Okapi"))
+    touch_later(path, ONE_WORD.format(name="alpha", word="Okapi"))
     assert app.reload_watchlists() is True
     assert app.reload_error is None
     assert "Okapi" in str(app.compiled.by_name["alpha"].terms)

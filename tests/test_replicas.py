@@ -16,18 +16,17 @@ import signal
 import threading
 import time
 from collections import Counter, defaultdict
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 from sqlalchemy import create_engine, func, select
 
 from storage.models import AlertRow, Feed
-from tests.feedserver import FeedServer, Request, Response
-from tests.service_process import ServiceProcess, rss, story_text, wait_until
-from tests.slack_server import SlackServer
+from tests.support.config import slack_notifier, write_config
+from tests.support.feedserver import FeedServer, Request, Response
+from tests.support.service_process import ServiceProcess, rss, story_text, wait_until
+from tests.support.slack_server import SlackServer
 
 INTERVAL = 2.0  # each feed's interval
 TICK = 0.25
@@ -95,36 +94,32 @@ def wait_for_polls(server: FeedServer, feeds: Feeds, more: int) -> None:
 
 
 @pytest.fixture
-def slack() -> Iterator[SlackServer]:
-    with SlackServer(channels={"C0AARDV001": "aardvarks", "C0ZEBRA001": "zebras"}) as server:
-        yield server
+def slack_channels() -> dict[str, str]:
+    return {"C0AARDV001": "aardvarks", "C0ZEBRA001": "zebras"}
 
 
-def write_config(tmp_path: Path, db_url: str, server: FeedServer, slack: SlackServer) -> Path:
+def replica_config(tmp_path: Path, db_url: str, server: FeedServer, slack: SlackServer) -> Path:
     watchlists = tmp_path / "watchlists"
     watchlists.mkdir()
     for name, word, channel in (("alpha", "Aardvark", "#aardvarks"), ("beta", "Zebra", "#zebras")):
         (watchlists / f"{name}.yaml").write_text(
             WATCHLIST.format(name=name, word=word, channel=channel)
         )
-    config = {
-        "database": {"url": db_url},
-        "watchlists": str(watchlists),
-        "feeds": [
+    return write_config(
+        tmp_path,
+        database={"url": db_url},
+        watchlists=str(watchlists),
+        feeds=[
             {"url": server.url(path), "interval": INTERVAL, "fetch_article": "never"}
             for path in FEEDS
         ],
-        "fetch": {"allow_private_networks": True, "timeout": "20s", "min_interval": 1},
-        "notifiers": {"slack": {"base_url": slack.base_url, "channel": "#aardvarks"}},
-        "http": {"listen": None},
-        "log": {"level": "INFO", "format": "json"},
-        "delivery": {"interval": 0.5},
-        "leases": {"feed": LEASE, "alert": LEASE},
-        "tick": TICK,
-    }
-    path = tmp_path / "newsmon.yaml"
-    path.write_text(yaml.safe_dump(config), encoding="utf-8")
-    return path
+        fetch={"allow_private_networks": True, "timeout": "20s", "min_interval": 1},
+        notifiers={"slack": slack_notifier(slack, "#aardvarks")},
+        log={"level": "INFO", "format": "json"},
+        delivery={"interval": 0.5},
+        leases={"feed": LEASE, "alert": LEASE},
+        tick=TICK,
+    )
 
 
 @pytest.mark.slow
@@ -134,7 +129,7 @@ def test_three_replicas_poll_each_feed_once_per_interval_and_deliver_each_alert_
     engine = create_engine(pg_url)
     with FeedServer() as server:
         feeds = Feeds(server)
-        config = write_config(tmp_path, pg_url, server, slack)
+        config = replica_config(tmp_path, pg_url, server, slack)
         env = {"SLACK_BOT_TOKEN": slack.token}
         replicas = [ServiceProcess(config, env) for _ in range(REPLICAS)]
         try:

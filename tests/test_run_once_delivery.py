@@ -18,9 +18,9 @@ from monitor.config.settings import load_config
 from monitor.service.app import build_app
 from notifiers.slack import SlackNotifier
 from storage.models import AlertRow
-from tests.slack_server import SlackServer, _Failure
-from tests.smtp_server import SmtpServer
-from tests.test_delivery import enqueue, write_config
+from tests.support.slack_server import SlackServer, _Failure
+from tests.support.smtp_server import SmtpServer
+from tests.test_delivery import delivery_config, enqueue
 
 
 class RateLimitingSlack(SlackServer):
@@ -52,7 +52,7 @@ def unpaced(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def config(tmp_path: Path, slack: SlackServer, smtp: SmtpServer, **delivery: Any) -> Path:
-    path = write_config(tmp_path, f"sqlite:///{tmp_path / 'once.db'}", slack, smtp)
+    path = delivery_config(tmp_path, f"sqlite:///{tmp_path / 'once.db'}", slack, smtp)
     data = yaml.safe_load(path.read_text())
     data["delivery"].update(delivery)
     path.write_text(yaml.safe_dump(data))

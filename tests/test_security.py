@@ -11,24 +11,20 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import socket
 import subprocess
 import sys
-from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-import httpcore
-import httpx
 import yaml
 
 from monitor.config.settings import load_config
 from monitor.pipeline.cycle import CycleReport, run_once
 from monitor.service.app import build_app
-from monitor.sources.fetch import Fetcher
-from monitor.sources.netguard import GuardedBackend, guarded_transport
 from tests.conftest import REPO
-from tests.feedserver import FeedServer
+from tests.support.config import NO_MAX_AGE, write_config
+from tests.support.feedserver import FeedServer
+from tests.support.stubnet import StubBackend, http_response, stub_fetcher, stub_resolver
 from tests.test_faults import Setup, feeds_json, items_of, rss, server
 
 __all__ = ["server"]
@@ -37,49 +33,6 @@ FEED = rss("public", 1)
 ARTICLE_FEED = b"""<?xml version="1.0"?><rss version="2.0"><channel><title>p</title>
 <item><title>Short</title><link>http://metadata.test/latest/meta-data/</link>
 <guid>art-1</guid><description>Too short.</description></item></channel></rss>"""
-
-
-class RecordingBackend(httpcore.AsyncNetworkBackend):
-    """Records every address a connection would go to; answers from ``replies`` by host."""
-
-    def __init__(self, replies: dict[str, bytes]) -> None:
-        self.replies = replies
-        self.connects: list[str] = []
-
-    async def connect_tcp(
-        self,
-        host: str,
-        port: int,
-        timeout: float | None = None,
-        local_address: str | None = None,
-        socket_options: Iterable[Any] | None = None,
-    ) -> httpcore.AsyncNetworkStream:
-        self.connects.append(host)
-        return _Stream(self.replies[host])
-
-    async def sleep(self, seconds: float) -> None:
-        await asyncio.sleep(seconds)
-
-
-class _Stream(httpcore.AsyncNetworkStream):
-    def __init__(self, reply: bytes) -> None:
-        self.reply = reply
-
-    async def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
-        data, self.reply = self.reply[:max_bytes], self.reply[max_bytes:]
-        return data
-
-    async def write(self, buffer: bytes, timeout: float | None = None) -> None:
-        pass
-
-    async def aclose(self) -> None:
-        pass
-
-
-def http_response(body: bytes, status: str = "200 OK", **headers: str) -> bytes:
-    head = f"HTTP/1.1 {status}\r\nContent-Length: {len(body)}\r\nConnection: close\r\n"
-    head += "".join(f"{k}: {v}\r\n" for k, v in headers.items())
-    return head.encode() + b"\r\n" + body
 
 
 DNS = {
@@ -97,36 +50,18 @@ REPLIES = {
 }
 
 
-async def _resolve(host: str, port: int) -> list[str]:
-    if host not in DNS:
-        raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
-    return DNS[host]
-
-
 def stub_cycle(tmp_path: Path, urls: dict[str, str], replies: dict[str, bytes]) -> Any:
-    config_path = tmp_path / "newsmon.yaml"
-    config_path.write_text(
-        yaml.safe_dump(
-            {
-                "database": {"url": f"sqlite:///{tmp_path / 'n.db'}"},
-                "watchlists": str(REPO / "watchlists"),
-                "feeds": [
-                    {"url": url, "name": name, "fetch_article": "always"}
-                    for name, url in urls.items()
-                ],
-                "fetch": {"allow_private_networks": False, "timeout": "2s"},
-                "http": {"listen": None},
-                "alerts": {"max_age": "off"},  # fixture stories are dated Nov 2026
-            }
-        )
+    config_path = write_config(
+        tmp_path,
+        feeds=[{"url": url, "name": name, "fetch_article": "always"} for name, url in urls.items()],
+        fetch={"allow_private_networks": False, "timeout": "2s"},
+        alerts=NO_MAX_AGE,
     )
     app = build_app(load_config(str(config_path)))
-    backend = RecordingBackend(replies)
+    backend = StubBackend(replies)
 
     async def go() -> CycleReport:
-        guard = GuardedBackend(allow_private_networks=False, resolver=_resolve, inner=backend)
-        transport = guarded_transport(guard, limits=httpx.Limits(max_connections=10))
-        async with Fetcher(app.config.fetch, transport=transport) as fetcher:
+        async with stub_fetcher(backend, stub_resolver(DNS), app.config.fetch) as fetcher:
             return await run_once(app, fetcher)
 
     report = asyncio.run(go())
@@ -142,7 +77,7 @@ def test_ssrf_feed_urls_are_refused_through_the_poll_path(tmp_path: Path) -> Non
     urls["literal"] = "http://127.0.0.1:5432/"
     urls["literal6"] = "http://[::1]/"
     _report, backend, config = stub_cycle(tmp_path, urls, REPLIES)
-    assert backend.connects == ["93.184.216.34"], "only the public address was contacted"
+    assert backend.hosts == ["93.184.216.34"], "only the public address was contacted"
     rows = feeds_json(config)
     assert rows["public"]["last_error"] is None and rows["public"]["last_status"] == 200
     for name in [*PRIVATE, "literal", "literal6"]:
@@ -159,7 +94,7 @@ def test_ssrf_every_redirect_hop_is_refused_through_the_poll_path(tmp_path: Path
         )
     }
     _report, backend, config = stub_cycle(tmp_path, {"hop": "http://news.test/rss"}, replies)
-    assert backend.connects == ["93.184.216.34"]
+    assert backend.hosts == ["93.184.216.34"]
     row = feeds_json(config)["hop"]
     assert "refused metadata.test" in row["last_error"] and "169.254.169.254" in row["last_error"]
     assert row["moved_to"] is None, "a refused hop never becomes the feed's address"
@@ -168,7 +103,7 @@ def test_ssrf_every_redirect_hop_is_refused_through_the_poll_path(tmp_path: Path
 def test_ssrf_article_links_are_refused_and_the_entry_kept(tmp_path: Path) -> None:
     replies = {"93.184.216.34": http_response(ARTICLE_FEED)}
     _report, backend, config = stub_cycle(tmp_path, {"art": "http://news.test/rss"}, replies)
-    assert backend.connects == ["93.184.216.34"], "the article link was not fetched"
+    assert backend.hosts == ["93.184.216.34"], "the article link was not fetched"
     assert items_of(config)["art"] == 1, "the entry is stored with the feed's summary"
 
 

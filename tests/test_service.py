@@ -15,15 +15,15 @@ from typing import Any
 
 import httpx
 import pytest
-import yaml
 
 from monitor.config.settings import load_config
 from monitor.service.app import build_app
 from monitor.service.health import start_health_server
 from monitor.service.runner import Service
 from storage.db import make_engine, upgrade
-from tests.feedserver import FeedServer, Request, Response
-from tests.service_process import ServiceProcess, rss, story_text, wait_until
+from tests.support.config import write_config
+from tests.support.feedserver import FeedServer, Request, Response
+from tests.support.service_process import ServiceProcess, rss, story_text, wait_until
 
 WATCHLIST = """\
 name: {name}
@@ -67,32 +67,23 @@ def rotating_feed(text: str) -> Any:
     return handle
 
 
-def write_config(tmp_path: Path, feeds: FeedServer, **extra: Any) -> Path:
+def zoo_config(tmp_path: Path, feeds: FeedServer, **extra: Any) -> Path:
     watchlists = tmp_path / "watchlists"
     watchlists.mkdir(exist_ok=True)
     (watchlists / "alpha.yaml").write_text(WATCHLIST.format(name="alpha", word="Aardvark"))
-    config = {
-        "database": {"url": f"sqlite:///{tmp_path / 'newsmon.db'}"},
-        "watchlists": str(watchlists),
-        "feeds": [
-            {
-                "url": feeds.url("/feed.xml"),
-                "name": "Zoo Desk",
-                "interval": "1s",
-                "fetch_article": "never",
-            },
-        ],
-        "fetch": {"allow_private_networks": True, "timeout": "5s", "min_interval": "1s"},
-        "notifiers": {"console": {}},
-        "http": {"listen": "127.0.0.1:0"},
-        "log": {"level": "INFO", "format": "json"},
-        "delivery": {"interval": "1s"},
-        "tick": "0.2s",
+    zoo = {"url": feeds.url("/feed.xml"), "name": "Zoo Desk", "interval": "1s"}
+    return write_config(
+        tmp_path,
+        watchlists=str(watchlists),
+        feeds=[{**zoo, "fetch_article": "never"}],
+        fetch={"allow_private_networks": True, "timeout": "5s", "min_interval": "1s"},
+        notifiers={"console": {}},
+        http={"listen": "127.0.0.1:0"},
+        log={"level": "INFO", "format": "json"},
+        delivery={"interval": "1s"},
+        tick="0.2s",
         **extra,
-    }
-    path = tmp_path / "newsmon.yaml"
-    path.write_text(yaml.safe_dump(config), encoding="utf-8")
-    return path
+    )
 
 
 def metric(text: str, name: str, **labels: str) -> float:
@@ -107,7 +98,7 @@ def test_run_serves_health_readiness_and_metrics_and_logs_json_naming_each_feed(
     tmp_path: Path, feeds: FeedServer
 ) -> None:
     feeds.add("/feed.xml", rotating_feed("An Aardvark escaped from the zoo."))
-    config = write_config(tmp_path, feeds)
+    config = zoo_config(tmp_path, feeds)
     with (
         ServiceProcess(config) as service,
         httpx.Client(base_url=service.url, timeout=5, trust_env=False) as client,
@@ -154,7 +145,7 @@ def test_run_stops_cleanly_on_a_signal(
     tmp_path: Path, feeds: FeedServer, sig: signal.Signals
 ) -> None:
     feeds.add("/feed.xml", rotating_feed("Nothing to see."))
-    with ServiceProcess(write_config(tmp_path, feeds)) as service:
+    with ServiceProcess(zoo_config(tmp_path, feeds)) as service:
         service.wait_for_log(lambda line: line["msg"].startswith("polled feed"))
         assert service.stop(sig) == 0
     assert service.lines[-1]["msg"] == "stopped"
@@ -164,7 +155,7 @@ def test_an_edited_watchlist_takes_effect_and_a_broken_edit_keeps_the_last_good_
     tmp_path: Path, feeds: FeedServer
 ) -> None:
     feeds.add("/feed.xml", rotating_feed("A Zebra crossed the road."))
-    config = write_config(tmp_path, feeds)
+    config = zoo_config(tmp_path, feeds)
     beta = tmp_path / "watchlists" / "beta.yaml"
     with (
         ServiceProcess(config) as service,
@@ -208,7 +199,7 @@ def test_an_edited_watchlist_takes_effect_and_a_broken_edit_keeps_the_last_good_
 def test_readyz_is_503_while_the_database_is_not_migrated_or_unreachable(
     tmp_path: Path, feeds: FeedServer
 ) -> None:
-    app = build_app(load_config(str(write_config(tmp_path, feeds))), migrate=False)
+    app = build_app(load_config(str(zoo_config(tmp_path, feeds))), migrate=False)
     service = Service(app)
     with start_health_server("127.0.0.1:0", service.readiness, app.metrics) as health:
         url = health.url + "/readyz"

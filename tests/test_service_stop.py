@@ -13,23 +13,14 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import yaml
 
 from monitor.config.settings import load_config
 from monitor.service.app import build_app
-from tests.conftest import REPO
-from tests.feedserver import FeedServer, Response
-from tests.service_process import ServiceProcess, rss
-from tests.slack_server import HoldingSlack
+from tests.support.config import slack_notifier, write_config
+from tests.support.feedserver import FeedServer, Response
+from tests.support.service_process import ServiceProcess, rss
+from tests.support.slack_server import HoldingSlack
 from tests.test_delivery import enqueue, rows
-
-
-@pytest.fixture
-def slack() -> Iterator[HoldingSlack]:
-    server = HoldingSlack().start()
-    yield server
-    server.release.set()
-    server.stop()
 
 
 @pytest.fixture
@@ -40,31 +31,27 @@ def feeds() -> Iterator[FeedServer]:
 
 
 def test_sigterm_during_a_long_drain_finishes_the_send_and_logs_no_error(
-    tmp_path: Path, slack: HoldingSlack, feeds: FeedServer
+    tmp_path: Path, holding_slack: HoldingSlack, feeds: FeedServer
 ) -> None:
-    config = {
-        "database": {"url": f"sqlite:///{tmp_path / 'stop.db'}"},
-        "watchlists": str(REPO / "watchlists"),
-        "feeds": [{"url": feeds.url("/quiet.xml"), "interval": "1s", "fetch_article": "never"}],
-        "fetch": {"allow_private_networks": True, "min_interval": "1s"},
-        "notifiers": {"slack": {"base_url": slack.base_url, "channel": "#news-alerts"}},
-        "http": {"listen": None},
-        "log": {"level": "INFO", "format": "json"},
-        "delivery": {"interval": "0.1s"},
-        "tick": "0.2s",
-    }
-    path = tmp_path / "newsmon.yaml"
-    path.write_text(yaml.safe_dump(config))
-    app = build_app(load_config(str(path)), environ={"SLACK_BOT_TOKEN": slack.token})
+    path = write_config(
+        tmp_path,
+        feeds=[{"url": feeds.url("/quiet.xml"), "interval": "1s", "fetch_article": "never"}],
+        fetch={"allow_private_networks": True, "min_interval": "1s"},
+        notifiers={"slack": slack_notifier(holding_slack)},
+        log={"level": "INFO", "format": "json"},
+        delivery={"interval": "0.1s"},
+        tick="0.2s",
+    )
+    app = build_app(load_config(str(path)), environ={"SLACK_BOT_TOKEN": holding_slack.token})
     ids = enqueue(app, 3)
 
-    with ServiceProcess(path, env={"SLACK_BOT_TOKEN": slack.token}) as service:
-        assert slack.posted.wait(30), service.log_text()
+    with ServiceProcess(path, env={"SLACK_BOT_TOKEN": holding_slack.token}) as service:
+        assert holding_slack.posted.wait(30), service.log_text()
         # The drain is held for 3 polls of a 1 s feed: some 20 delivery ticks go by.
         assert feeds.wait_for_hits("/quiet.xml", feeds.hits["/quiet.xml"] + 3, timeout=15)
         service.send(signal.SIGTERM)
         service.wait_for_log(lambda line: "finishing the alert" in line["msg"])
-        slack.release.set()
+        holding_slack.release.set()
         assert service.stop() == 0
         lines = service.lines
 
@@ -75,5 +62,5 @@ def test_sigterm_during_a_long_drain_finishes_the_send_and_logs_no_error(
     state = rows(app)
     assert [state[i].state for i in ids] == ["sent", "pending", "pending"]
     assert all(state[i].lease_owner is None for i in ids)
-    assert len(slack.messages) == 1
+    assert len(holding_slack.messages) == 1
     app.engine.dispose()

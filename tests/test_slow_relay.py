@@ -19,8 +19,8 @@ from monitor.config.settings import load_config
 from monitor.service.app import build_app
 from storage.models import AlertRow
 from tests.conftest import REPO
-from tests.service_process import ServiceProcess, wait_until
-from tests.smtp_server import SmtpServer
+from tests.support.service_process import ServiceProcess, wait_until
+from tests.support.smtp_server import SmtpServer
 from tests.test_delivery import enqueue
 
 ALERTS = 8

@@ -11,7 +11,6 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-import yaml
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
@@ -21,8 +20,9 @@ from monitor.service.app import build_app
 from storage import queries
 from storage.db import make_engine, sessions, upgrade
 from storage.models import Feed, Item, Story
-from tests.feedserver import FeedServer
-from tests.service_process import rss, story_text
+from tests.support.config import write_config
+from tests.support.feedserver import FeedServer
+from tests.support.service_process import rss, story_text
 
 NOW = datetime(2026, 11, 21, 12, 0, tzinfo=UTC)
 LEASE = 60.0
@@ -50,7 +50,7 @@ def test_an_entry_is_stored_once_however_it_comes_and_a_syndicated_copy_joins_it
     with FeedServer() as server:
         server.add("/a.xml", feed([original, original]))  # the same entry twice
         server.add("/b.xml", feed([tracked]))  # through another feed, with a tracking URL
-        config = write_config(tmp_path, db_url, server, ["/a.xml", "/b.xml"])
+        config = feeds_config(tmp_path, db_url, server, ["/a.xml", "/b.xml"])
         app = build_app(load_config(str(config)))
         asyncio.run(run_once(app))
         asyncio.run(run_once(app))  # and again later
@@ -80,24 +80,20 @@ def feed(entries: list[tuple[str, str, str, str]]) -> bytes:
     return body
 
 
-def write_config(tmp_path: Path, db_url: str, server: FeedServer, paths: list[str]) -> Path:
+def feeds_config(tmp_path: Path, db_url: str, server: FeedServer, paths: list[str]) -> Path:
     watchlists = tmp_path / "watchlists"
     watchlists.mkdir(exist_ok=True)
     (watchlists / "nk.yaml").write_text(
         "name: nk\ndescription: test\nterms:\n  nk: [North Korean]\nmatch:\n  all_of: [nk]\n"
         "alerts: [new_item]\nroutes:\n  - {notifier: console}\n"
     )
-    config = {
-        "database": {"url": db_url},
-        "watchlists": str(watchlists),
-        "feeds": [{"url": server.url(p), "fetch_article": "never"} for p in paths],
-        "fetch": {"allow_private_networks": True},
-        "notifiers": {"console": {}},
-        "http": {"listen": None},
-    }
-    path = tmp_path / "newsmon.yaml"
-    path.write_text(yaml.safe_dump(config), encoding="utf-8")
-    return path
+    return write_config(
+        tmp_path,
+        database={"url": db_url},
+        watchlists=str(watchlists),
+        feeds=[{"url": server.url(p), "fetch_article": "never"} for p in paths],
+        notifiers={"console": {}},
+    )
 
 
 # ----------------------------------------------------------------------------- feed leases

@@ -23,7 +23,7 @@ from monitor.pipeline.ingest import NewEntry, Routing, record_entries
 from storage import queries
 from storage.db import alembic_config, make_engine, sessions, upgrade
 from storage.models import Item, Story, StoryBand
-from tests.service_process import story_text
+from tests.support.service_process import story_text
 from tests.test_migrations import migration, revisions
 
 NOW = datetime(2026, 11, 21, 12, 0, tzinfo=UTC)

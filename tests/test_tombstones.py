@@ -25,9 +25,17 @@ from monitor.service.app import build_app
 from monitor.service.runner import Service
 from storage.models import Item
 from tests.conftest import REPO
-from tests.feedserver import FeedServer
-from tests.test_baseline import DEMINING, NIS, ZELENSKY, alerted, rss, rss_item, run_once
-from tests.test_baseline import write_config as baseline_config
+from tests.support.feedserver import FeedServer
+from tests.test_baseline import (
+    DEMINING,
+    NIS,
+    ZELENSKY,
+    alerted,
+    kyiv_config,
+    rss,
+    rss_item,
+    run_once,
+)
 
 T0 = datetime.now(UTC).replace(microsecond=0)
 DAY = timedelta(days=1)
@@ -73,7 +81,7 @@ def test_a_story_the_feed_still_carries_after_retention_is_not_announced_again(
     zelensky, demining = rss_item("zelensky", ZELENSKY, None), rss_item("demining", DEMINING, None)
     with FeedServer() as feeds:
         feeds.add("/kyiv.xml", rss(zelensky, demining), content_type="application/rss+xml")
-        config = baseline_config(tmp_path, db_url, feeds, fetch_article="never", max_age="off")
+        config = kyiv_config(tmp_path, db_url, feeds, fetch_article="never", max_age="off")
         assert "2 new items" in run_once(config, capsys)
         assert set(alerted(config)) == {"zelensky", "demining"}
 

@@ -14,8 +14,8 @@ redirects, slow trickle, gzip bomb, 429 with Retry-After). Waiting is done on ev
 (``wait_for_hits``), never with sleeps; slow responses wait on the server's stop event so
 teardown is immediate.
 
-Use it from a test module with ``from tests.feedserver import feed_server`` (the fixture)
-or ``with FeedServer() as server:``.
+Use it through the ``feed_server`` fixture (``tests/conftest.py``) or
+``with FeedServer() as server:``.
 """
 
 from __future__ import annotations
@@ -31,14 +31,11 @@ from types import TracebackType
 from typing import Self
 from urllib.parse import parse_qs, urlsplit
 
-import pytest
-
 __all__ = [
     "FeedServer",
     "Request",
     "Response",
     "conditional",
-    "feed_server",
     "gzip_bomb",
     "redirect",
     "trickle",
@@ -247,10 +244,3 @@ def gzip_bomb(decoded_size: int) -> bytes:
 
 def gzipped(body: bytes) -> bytes:
     return gzip.compress(body)
-
-
-@pytest.fixture
-def feed_server() -> Iterator[FeedServer]:
-    """A running :class:`FeedServer`, stopped after the test."""
-    with FeedServer() as server:
-        yield server

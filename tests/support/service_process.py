@@ -25,7 +25,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, Self
 
-from tests.conftest import REPO
+from tests.support.paths import REPO
 
 LogLine = dict[str, Any]
 

@@ -2,7 +2,7 @@
 
 Usage::
 
-    from tests.smtp_server import SmtpServer, smtp_server  # the fixture
+    from tests.support.smtp_server import SmtpServer  # or use the ``smtp`` fixture
 
     with SmtpServer() as smtp:                         # plain, no AUTH
         config = EmailConfig(host=smtp.host, port=smtp.port)
@@ -21,7 +21,6 @@ import shutil
 import ssl
 import subprocess
 import threading
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from email import message_from_bytes, policy
 from email.message import EmailMessage
@@ -148,10 +147,3 @@ class SmtpServer:
             == self.auth
         )
         return AuthResult(success=ok, handled=False, auth_data=auth_data if ok else None)
-
-
-@pytest.fixture
-def smtp_server() -> Iterator[SmtpServer]:
-    """A started plain :class:`SmtpServer` without AUTH, stopped after the test."""
-    with SmtpServer() as server:
-        yield server

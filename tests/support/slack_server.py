@@ -2,9 +2,9 @@
 
 Usage::
 
-    from tests.slack_server import SlackServer, slack_server  # the fixture
+    from tests.support.slack_server import SlackServer
 
-    with SlackServer() as slack:                  # or use the ``slack_server`` fixture
+    with SlackServer() as slack:                  # or use the ``slack`` fixture
         config = SlackConfig(base_url=slack.base_url, channel="#news-alerts")
         environ = {"SLACK_BOT_TOKEN": slack.token}  # or {"SLACK_WEBHOOK_URL": slack.webhook_url}
         ...
@@ -32,13 +32,10 @@ import json
 import re
 import threading
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
-
-import pytest
 
 HEADER_LIMIT = 150
 TEXT_OBJECT_LIMIT = 3000
@@ -156,6 +153,15 @@ class _Failure:
     status: int
     retry_after: int | None
     method: str | None
+
+
+# The channels that the shipped watchlists (watchlists/*.yaml) route their alerts to.
+SHIPPED_CHANNELS = {
+    "C0DEPLOY01": "nk-deployment",
+    "C0CASUAL01": "nk-casualties",
+    "C0MISSIL01": "nk-missiles",
+    "C0NEWS0001": "news-alerts",
+}
 
 
 @dataclass
@@ -495,13 +501,6 @@ class _Handler(BaseHTTPRequestHandler):
         self.wfile.write(body)
 
 
-@pytest.fixture
-def slack_server() -> Iterator[SlackServer]:
-    """A started :class:`SlackServer`, stopped after the test."""
-    with SlackServer() as server:
-        yield server
-
-
 class HoldingSlack(SlackServer):
     """Posts the first message, then holds the reply until ``release`` is set: a delivery
     caught in flight, for stop and crash tests."""
@@ -513,6 +512,10 @@ class HoldingSlack(SlackServer):
         self.posted, self.release = threading.Event(), threading.Event()
         super().start()
         return self
+
+    def stop(self) -> None:
+        self.release.set()  # a held reply would keep the server from shutting down
+        super().stop()
 
     def _api_chat_postMessage(self, params: dict[str, Any]) -> dict[str, Any]:
         result = super()._api_chat_postMessage(params)
