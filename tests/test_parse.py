@@ -184,7 +184,7 @@ def test_fast_path_parser_neither_expands_nor_fetches(
     tmp_path: Path, feed_server: FeedServer
 ) -> None:
     # parse_feed never gives it a DOCTYPE; this is the parser's own safety underneath that.
-    from monitor.parse.feeds import feeds as P
+    from monitor.parse import feeds as P
 
     secret = tmp_path / "secret.txt"
     secret.write_text("TOP-SECRET-MARKER")

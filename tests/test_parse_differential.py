@@ -25,7 +25,7 @@ from hypothesis import strategies as st
 
 from monitor.domain.errors import FetchError
 from monitor.domain.model import ParsedFeed
-from monitor.parse.feeds import feeds as P
+from monitor.parse import feeds as P
 
 DATA = Path(__file__).parent / "data"
 FEEDS = DATA / "feeds"
