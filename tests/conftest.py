@@ -25,11 +25,10 @@ from sqlalchemy.exc import OperationalError
 from monitor.config.settings import load_config
 from monitor.service.app import App, build_app
 from tests.support.feedserver import FeedServer
-from tests.support.paths import DATA, REPO, SHARED
+from tests.support.paths import SHARED
 from tests.support.slack_server import HoldingSlack, SlackServer
 from tests.support.smtp_server import SmtpServer
 
-__all__ = ["DATA", "REPO", "SHARED"]  # tests import the paths from here
 PG_URL = os.environ.get("NEWSMON_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 
 

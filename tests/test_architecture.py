@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import REPO
+from tests.support.paths import REPO
 
 ALLOWED_FROM_MONITOR = {"monitor.domain.model", "monitor.domain.errors"}
 
