@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
+from monitor.service import logs
 from monitor.service.logs import redact, register_secret, register_secret_env, setup_logging
-from monitor.service.runner import logs
 
 TOKEN = "xoxb-1234567890-0987654321-AbCdEfGhIjKlMnOpQrStUvWx"
 WEBHOOK = "https://hooks.slack.com/services/T00000000/B00000000/XXXXXXXXXXXXXXXXXXXXXXXX"
