@@ -25,7 +25,7 @@ from sqlalchemy.exc import OperationalError
 from monitor.config.settings import load_config
 from monitor.service.app import App, build_app
 from tests.support.feedserver import FeedServer
-from tests.support.paths import SHARED
+from tests.support.paths import shared
 from tests.support.slack_server import HoldingSlack, SlackServer
 from tests.support.smtp_server import SmtpServer
 
@@ -87,10 +87,7 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
 
 @pytest.fixture
 def seeds_dir() -> Path:
-    path = SHARED / "seeds"
-    if not path.is_dir():
-        pytest.skip("seed documents (../shared/seeds) not present")
-    return path
+    return shared("seeds")
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ import yaml
 
 from monitor.analysis.figures import FigureExtractor, extract_figures, spec_from_yaml
 from monitor.domain.model import Article, FigureSpec
-from tests.support.paths import REPO, SHARED
+from tests.support.paths import REPO, SHARED, shared
 
 DEV_SET = json.loads((REPO / "tests" / "data" / "figures" / "dev_set.json").read_text())[
     "documents"
@@ -154,9 +154,8 @@ def test_extract_figures_matches_the_extractor() -> None:
     )
 
 
-@pytest.mark.skipif(not (SEEDS / "figures.json").exists(), reason="seed documents absent")
 def test_seed_documents_yield_exactly_the_labelled_figures() -> None:
-    labels = json.loads((SEEDS / "figures.json").read_text())["documents"]
+    labels = json.loads(shared("seeds/figures.json").read_text())["documents"]
     for name, doc in labels.items():
         found = _found((SEEDS / name).read_text())
         tolerated = {

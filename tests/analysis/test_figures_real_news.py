@@ -13,9 +13,8 @@ import yaml
 from monitor.analysis.watchlist import load_watchlists
 from monitor.domain.model import Article
 from monitor.service.app import compile_watchlists
-from tests.support.paths import REPO
+from tests.support.paths import REPO, shared
 
-REAL_NEWS = REPO.parent / "shared" / "realnews" / "dev.json"
 KINDS = yaml.safe_load((REPO / "tests" / "data" / "figures" / "real_news_kinds.yaml").read_text())
 COMPILED = compile_watchlists(load_watchlists(REPO / "watchlists"))
 CASES = [
@@ -111,7 +110,6 @@ def test_attribution_names_who_states_it(text: str, source: str | None) -> None:
     assert sources == {source}
 
 
-@pytest.mark.skipif(not REAL_NEWS.exists(), reason="../shared/realnews/dev.json absent")
 def test_real_news_development_part_keeps_its_score() -> None:
     """The score reached on the development two thirds of the real labelled excerpts
     (English; as the service reads them: matching, then the matched watchlists' figures).
@@ -120,7 +118,7 @@ def test_real_news_development_part_keeps_its_score() -> None:
     from eval_figures import Predictor, Scores, documents
 
     predictor, scores = Predictor("pipeline"), Scores()
-    for doc_id, text, doc in documents(REAL_NEWS, "dev"):
+    for doc_id, text, doc in documents(shared("realnews/dev.json"), "dev"):
         if doc.get("language", "en") == "en":
             scores.add(doc_id, predictor.predict(text, doc), doc)
     tp, fp, fn = (scores.figures[k] for k in ("tp", "fp", "fn"))

@@ -15,7 +15,7 @@ import pytest
 
 from monitor.domain.errors import FetchError
 from monitor.parse.feeds import parse_feed
-from tests.support.paths import SHARED
+from tests.support.paths import SHARED, shared
 
 CORPUS = SHARED / "corpus" / "feeds"
 SKIP = {"MANIFEST.md", "LICENSE"}
@@ -26,8 +26,8 @@ def corpus_files() -> list[Path]:
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(not CORPUS.is_dir(), reason=f"feed corpus not found at {CORPUS}")
 def test_every_corpus_feed_parses_or_is_refused_cleanly() -> None:
+    shared("corpus/feeds")
     counts: Counter[str] = Counter()
     refused: Counter[str] = Counter()
     crashes: list[str] = []
