@@ -50,20 +50,20 @@ def test_sigkill_between_send_and_mark_neither_loses_nor_doubles(
     )
     env = {**os.environ, "SLACK_BOT_TOKEN": holding_slack.token}
     env.pop("SLACK_WEBHOOK_URL", None)
-    proc = subprocess.Popen(
+    with subprocess.Popen(
         [sys.executable, "-m", "monitor", "run", "--once", "--config", str(path)],
         cwd=tmp_path,
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
-    )
-    try:
-        assert holding_slack.posted.wait(timeout=60), "the first alert never reached Slack"
-        proc.send_signal(signal.SIGKILL)
-        proc.wait(timeout=30)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
+    ) as proc:
+        try:
+            assert holding_slack.posted.wait(timeout=60), "the first alert never reached Slack"
+            proc.send_signal(signal.SIGKILL)
+            proc.wait(timeout=30)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
     holding_slack.release.set()
     assert proc.returncode == -signal.SIGKILL
     assert len(holding_slack.messages) == 1  # posted, but never marked sent

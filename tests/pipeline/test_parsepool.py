@@ -80,20 +80,20 @@ def test_workers_exit_when_the_parent_is_killed() -> None:
         sys.stdin.read()  # until killed
         """
     )
-    process = subprocess.Popen(
+    with subprocess.Popen(
         [sys.executable, "-c", script],
         cwd=REPO,
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
-    )
-    assert process.stdout is not None and process.stderr is not None
-    assert process.stdout.readline() == b"parsed\n"
-    process.send_signal(signal.SIGKILL)
-    process.wait()
-    # read() returns at EOF, once every holder of the pipe has exited, the worker included
-    # (multiprocessing's resource tracker may say it cleaned up after the killed parent).
-    assert b"Traceback" not in process.stderr.read()
+    ) as process:
+        assert process.stdout is not None and process.stderr is not None
+        assert process.stdout.readline() == b"parsed\n"
+        process.send_signal(signal.SIGKILL)
+        process.wait()
+        # read() returns at EOF, once every holder of the pipe has exited, the worker included
+        # (multiprocessing's resource tracker may say it cleaned up after the killed parent).
+        assert b"Traceback" not in process.stderr.read()
 
 
 def _die(body: bytes) -> None:

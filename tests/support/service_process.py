@@ -110,6 +110,8 @@ class ServiceProcess:
             self.proc.kill()
             self.proc.wait(10)
         self._reader.join(5)
+        if self.proc.stderr is not None:
+            self.proc.stderr.close()
 
 
 def wait_until(condition: Callable[[], bool], timeout: float, step: float = 0.05) -> bool:
