@@ -42,7 +42,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 from eval_figures import _same, documents  # noqa: E402
 
 from monitor.cli.main import main as newsmon  # noqa: E402
-from tests.feedserver import FeedServer  # noqa: E402
+from tests.support.feedserver import FeedServer  # noqa: E402
 
 
 def rss(items: list[tuple[str, dict[str, Any], str]]) -> bytes:

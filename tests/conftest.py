@@ -1,4 +1,8 @@
-"""Shared fixtures: databases (SQLite and PostgreSQL), repository paths.
+"""The test kit's fixtures: databases (SQLite and PostgreSQL), local servers, apps.
+
+The kit itself lives in ``tests/support/``: the config writer (``config.py``), the local
+servers (``feedserver.py``, ``slack_server.py``, ``smtp_server.py``, ``service_process.py``),
+a network stub behind newsmon's guard (``stubnet.py``) and the paths (``paths.py``).
 
 Tests about SQL semantics take the ``db_url`` fixture and run on both backends. The
 PostgreSQL one gets a schema of its own per test (``search_path`` in the URL), so tests
@@ -10,18 +14,21 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.exc import OperationalError
 
-from tests.slack_server import SlackServer
-from tests.smtp_server import SmtpServer
+from monitor.config.load import load_config
+from monitor.runtime.app import App, build_app
+from tests.support.feedserver import FeedServer
+from tests.support.paths import shared
+from tests.support.slack_server import HoldingSlack, SlackServer
+from tests.support.smtp_server import SmtpServer
 
-REPO = Path(__file__).resolve().parents[1]
-SHARED = REPO.parent / "shared"
 PG_URL = os.environ.get("NEWSMON_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 
 
@@ -80,16 +87,31 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
 
 @pytest.fixture
 def seeds_dir() -> Path:
-    path = SHARED / "seeds"
-    if not path.is_dir():
-        pytest.skip("seed documents (../shared/seeds) not present")
-    return path
+    return shared("seeds")
 
 
 @pytest.fixture
-def slack() -> Iterator[SlackServer]:
-    """A Slack-compatible API on 127.0.0.1 (modules with their own server override it)."""
-    with SlackServer() as server:
+def slack_channels() -> dict[str, str] | None:
+    """The channels (id → name) the ``slack`` server knows; a module overrides this."""
+    return None
+
+
+def _channels(slack_channels: dict[str, str] | None) -> dict[str, Any]:
+    return {} if slack_channels is None else {"channels": dict(slack_channels)}
+
+
+@pytest.fixture
+def slack(slack_channels: dict[str, str] | None) -> Iterator[SlackServer]:
+    """A Slack-compatible API on 127.0.0.1."""
+    with SlackServer(**_channels(slack_channels)) as server:
+        yield server
+
+
+@pytest.fixture
+def holding_slack(slack_channels: dict[str, str] | None) -> Iterator[HoldingSlack]:
+    """A Slack that holds its first reply until ``release`` is set: a delivery in flight."""
+    server = HoldingSlack(**_channels(slack_channels))
+    with server:
         yield server
 
 
@@ -98,3 +120,25 @@ def smtp() -> Iterator[SmtpServer]:
     """An SMTP server (aiosmtpd) on 127.0.0.1 that keeps every message."""
     with SmtpServer() as server:
         yield server
+
+
+@pytest.fixture
+def feed_server() -> Iterator[FeedServer]:
+    """A feed server on 127.0.0.1: register routes, point newsmon at ``url(path)``."""
+    with FeedServer() as server:
+        yield server
+
+
+@pytest.fixture
+def make_app() -> Iterator[Callable[..., App]]:
+    """Build an App from a config file (keywords go to ``build_app``); disposed after the test."""
+    built: list[App] = []
+
+    def make(config: Path, **options: Any) -> App:
+        app = build_app(load_config(str(config)), **options)
+        built.append(app)
+        return app
+
+    yield make
+    for app in built:
+        app.engine.dispose()

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from monitor.cli.main import main
-from tests.conftest import REPO
+from tests.support.paths import REPO
 
 
 def test_the_image_default_config_validates_and_runs_once_without_any_secret(

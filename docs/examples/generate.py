@@ -16,7 +16,7 @@ Writes, next to this script:
   figure thread's parent) after a later change, i.e. the parent as it then reads
   (dashboards are Slack-only).
 
-tests/test_notify_render.py checks they are current.
+tests/notifiers/test_notify_render.py checks they are current.
 """
 
 from __future__ import annotations
