@@ -26,7 +26,7 @@ from monitor.pipeline.cycle import PollResult, poll_due, sync_feeds
 from monitor.runtime.app import App, build_app, database_clock
 from monitor.sources.fetch import Fetcher
 from storage.models import AlertRow
-from tests.alerting.test_baseline import UPDATE, rss, rss_item, write_config
+from tests.alerting.test_baseline import UPDATE, kyiv_config, rss, rss_item
 from tests.support.fakeclock import SkewedClock
 from tests.support.feedserver import FeedServer, Request, Response
 from tests.support.paths import REPO
@@ -45,7 +45,7 @@ def replicas(pg_url: str, tmp_path: Path, feeds: FeedServer) -> Iterator[tuple[A
     """A with a true host clock, B with one an hour ahead; one feed, synced."""
     shutil.copytree(REPO / "watchlists", tmp_path / "watchlists")
     feeds.add("/kyiv.xml", rss(rss_item("update", UPDATE, timedelta(hours=1))))
-    config = load_config(write_config(tmp_path, pg_url, feeds, fetch_article="never"))
+    config = load_config(kyiv_config(tmp_path, pg_url, feeds, fetch_article="never"))
     a, b = build_app(config), build_app(config, migrate=False)
     b.clock = database_clock(b.engine, local=SkewedClock(SystemClock(), AHEAD))
     sync_feeds(a)
