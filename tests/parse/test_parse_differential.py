@@ -55,6 +55,7 @@ CONTENT_TYPES = [
 ACCEPTED = {
     "e2e/aggregator.xml",
     "e2e/kyiv-round1.xml",
+    "e2e/lang-round1.xml",
     "e2e/seoul.xml",
     "feeds/duplicate-guids.xml",
     "feeds/no-link.xml",
@@ -68,6 +69,7 @@ ACCEPTED = {
     "feeds/differential/rss-no-declaration.xml",
     "feeds/differential/rss-tricky-text.xml",
     "feeds/differential/rss-typical.xml",
+    "web/wire.xml",
 }
 REFUSED = {
     "feeds/atom.xml",  # xhtml content
