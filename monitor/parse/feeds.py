@@ -57,7 +57,7 @@ def parse_feed(
         raise FetchError(f"empty response instead of a feed: {url}")
     if head.startswith((b"{", b"[")) or "json" in (content_type or "").lower():
         return bounded(parse_json_feed(body, url, now))
-    return _with_language(bounded(_parse_xml_feed(body, url, content_type, now)), body)
+    return with_declared_language(bounded(_parse_xml_feed(body, url, content_type, now)), body)
 
 
 # An RSS channel's <language> or the root element's xml:lang, within the feed's head.
@@ -67,7 +67,7 @@ _DECLARED_LANGUAGE = re.compile(
 )
 
 
-def _with_language(parsed: ParsedFeed, body: bytes) -> ParsedFeed:
+def with_declared_language(parsed: ParsedFeed, body: bytes) -> ParsedFeed:
     """Every entry with the language its feed declares (an entry's own wins)."""
     m = _DECLARED_LANGUAGE.search(body[:8192])
     if m is None:
