@@ -212,6 +212,7 @@ class AlertRow(Base):
     __table_args__ = (
         Index("ix_alerts_state_next", "state", "next_attempt_at"),
         Index("ix_alerts_channel_created", "notifier", "channel", "created_at"),
+        Index("ix_alerts_story", "story_id"),  # a story's alerts (dashboard, backtest)
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
