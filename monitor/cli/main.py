@@ -58,12 +58,13 @@ def _config(args: argparse.Namespace) -> Config:
 def cmd_run(args: argparse.Namespace) -> int:
     from monitor.pipeline.cycle import run_once
     from monitor.service.app import build_app
-    from monitor.service.runner import run_service
     from storage import queries
 
     config = _config(args)
     app = build_app(config)
     if not args.once:
+        from monitor.service.runner import run_service  # apscheduler: the service's alone
+
         run_service(app)
         return 0
     report = asyncio.run(run_once(app))
