@@ -89,12 +89,13 @@ def _quick_start(config: Config) -> Config:
 
 def cmd_run(args: argparse.Namespace) -> int:
     from monitor.runtime.app import build_app
-    from monitor.service.runner import run_service
     from storage import queries
 
     config = _config(args)
     app = build_app(config)
     if not args.once:
+        from monitor.service.runner import run_service  # apscheduler: the service's alone
+
         run_service(app, find_config_path(args.config))
         return 0
     report = asyncio.run(_run_once(app))

@@ -72,3 +72,22 @@ def test_inspect_shows_the_figures_the_service_records(compiled: Compiled) -> No
         assert shown["figures"] == [o.to_json() for o in service.observations]
     assert inspect_article(OFF_TOPIC, compiled)["figures"] == []
     assert inspect_article(ON_TOPIC, compiled)["figures"][0]["figure"] == "nk_troops_deployed"
+
+
+def test_an_entry_that_matches_nothing_gets_its_text_hash_but_no_sketch(
+    compiled: Compiled,
+) -> None:
+    off = analyse(compiled.matcher, compiled.extractor, OFF_TOPIC)
+    assert not off.matches
+    assert off.text_hash
+    assert (off.sketch, off.bands) == ((), ())
+
+
+def test_an_entry_that_matches_gets_the_sketch_and_band_keys_its_story_is_found_by(
+    compiled: Compiled,
+) -> None:
+    long_text = " ".join([ON_TOPIC.text, *(f"Report {n} from the front line." for n in range(30))])
+    on = analyse(compiled.matcher, compiled.extractor, replace(ON_TOPIC, text=long_text))
+    assert on.matches
+    assert on.sketch
+    assert on.bands
