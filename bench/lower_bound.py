@@ -32,7 +32,7 @@ from monitor.domain.model import Article  # noqa: E402
 from monitor.identity.keys import KeyedEntry, key_entries, text_hash  # noqa: E402
 from monitor.identity.sketch import pack_sketch, sketch_bands, text_sketch  # noqa: E402
 from monitor.parse.feeds import parse_feed  # noqa: E402
-from monitor.pipeline.cycle import STORE_CHUNK  # noqa: E402
+from monitor.pipeline.writers import STORE_CHUNK  # noqa: E402
 from monitor.runtime.app import compile_watchlists  # noqa: E402
 from storage.db import make_engine, upgrade  # noqa: E402
 

@@ -13,9 +13,9 @@ from sqlalchemy import select
 
 from monitor.domain.model import Article, Entry
 from monitor.identity.keys import entry_keys
-from monitor.pipeline import cycle
-from monitor.pipeline.cycle import EntryWriter
+from monitor.pipeline import writers
 from monitor.pipeline.ingest import Ingested, NewEntry
+from monitor.pipeline.writers import EntryWriter
 from monitor.runtime.app import App
 from storage.models import Item
 from tests.support.config import write_config, write_one_word_watchlist
@@ -50,13 +50,13 @@ def entries(feed: str, count: int) -> list[NewEntry]:
 def transactions(monkeypatch: pytest.MonkeyPatch) -> list[list[str]]:
     """The GUIDs stored by each call of record_entries (one call: one transaction)."""
     calls: list[list[str]] = []
-    real = cycle.record_entries
+    real = writers.record_entries
 
     def spy(session: Any, batch: Sequence[NewEntry], **kwargs: Any) -> list[Ingested]:
         calls.append([new.entry.guid or "" for new in batch])
         return real(session, batch, **kwargs)
 
-    monkeypatch.setattr(cycle, "record_entries", spy)
+    monkeypatch.setattr(writers, "record_entries", spy)
     return calls
 
 
@@ -90,7 +90,7 @@ def test_feeds_waiting_for_the_writer_share_one_transaction(
 def test_a_group_is_cut_at_the_chunk_size_between_feeds(
     app: App, transactions: list[list[str]], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(cycle, "STORE_CHUNK", 5)
+    monkeypatch.setattr(writers, "STORE_CHUNK", 5)
     a, b, c = entries("a", 3), entries("b", 2), entries("c", 4)
     asyncio.run(store_together(EntryWriter(app), a, b, c))
     assert [len(t) for t in transactions] == [5, 4]  # a+b fill a chunk; c goes next
@@ -100,14 +100,14 @@ def test_a_group_is_cut_at_the_chunk_size_between_feeds(
 def test_a_failing_feed_fails_alone_and_its_group_is_stored(
     app: App, transactions: list[list[str]], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    spy = cycle.record_entries
+    spy = writers.record_entries
 
     def broken(session: Any, batch: Sequence[NewEntry], **kwargs: Any) -> list[Ingested]:
         if any(new.entry.guid == "bad-0" for new in batch):
             raise RuntimeError("cannot store bad-0")
         return spy(session, batch, **kwargs)
 
-    monkeypatch.setattr(cycle, "record_entries", broken)
+    monkeypatch.setattr(writers, "record_entries", broken)
     a, bad, c = entries("a", 2), entries("bad", 1), entries("c", 2)
     results = asyncio.run(store_together(EntryWriter(app), a, bad, c))
     assert isinstance(results[1], RuntimeError)
