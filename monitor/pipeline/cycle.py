@@ -32,7 +32,7 @@ from monitor.parse.article import needs_article
 from monitor.pipeline import parsepool
 from monitor.pipeline.ingest import Ingested, NewEntry
 from monitor.pipeline.writers import EntryWriter, FeedWriter
-from monitor.runtime.app import App
+from monitor.runtime.app import App, Compiled
 from monitor.runtime.metrics import Metrics, PollOutcome
 from monitor.sources.fetch import ARTICLE_ACCEPT, Fetcher, FetchResult
 from monitor.sources.schedule import IDLE_DIVISOR, Bounds, failure_delay, is_flagged, success_delay
@@ -106,6 +106,9 @@ class PollBatch:
     entries: EntryWriter
     newest: dict[int, datetime]
     slots: asyncio.Semaphore
+    # The cycle's one version of the watchlists: a live reload in the middle of a cycle
+    # takes effect at the next one, never between an entry's matching and its routing.
+    compiled: Compiled
 
     @classmethod
     async def start(cls, app: App) -> PollBatch:
@@ -113,7 +116,9 @@ class PollBatch:
             _newest_items, app.readers, app.config.fetch.idle_interval, app.clock.now()
         )
         slots = asyncio.Semaphore(POLLS_PER_FETCH * app.config.fetch.concurrency)
-        return cls(FeedWriter(app), EntryWriter(app), newest, slots)
+        compiled = app.compiled
+        entries = EntryWriter(app, app.routing(compiled))
+        return cls(FeedWriter(app), entries, newest, slots, compiled)
 
     def quiet_for(self, feed: Feed, now: datetime) -> float | None:
         """Seconds since this feed last gave a new item (None: not within the horizon)."""
@@ -409,8 +414,9 @@ async def ingest_entries(
         return Stored(carried=carried)
     budget = _ArticleBudget(MAX_ARTICLES_PER_POLL)
     articles = [await build_article(app, fetcher, feed, k.entry, k.outlet, budget) for k in fresh]
-    analyses = await parsepool.analyse(app.compiled, articles, feed=feed.url)
-    rule, seen, first_poll = _baseline(app, feed), app.clock.now(), feed.last_success_at is None
+    analyses = await parsepool.analyse(batch.compiled, articles, feed=feed.url)
+    rule = _baseline(app, feed, batch.compiled)
+    seen, first_poll = app.clock.now(), feed.last_success_at is None
     entries = [
         _new_entry(
             feed,
@@ -434,10 +440,10 @@ async def ingest_entries(
     return Stored(new, alerts, baseline, carried)
 
 
-def _baseline(app: App, feed: Feed) -> Baseline:
+def _baseline(app: App, feed: Feed, compiled: Compiled) -> Baseline:
     """The feed's old-news rule: alerts.max_age, the feed's own, the watchlists' own."""
     return Baseline.of(
-        app.config.alerts.max_age, app.feed_max_ages.get(feed.url), app.compiled.watchlists
+        app.config.alerts.max_age, app.feed_max_ages.get(feed.url), compiled.watchlists
     )
 
 

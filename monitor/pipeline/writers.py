@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Generic, TypeVar
 
+from monitor.alerting.plan import Routing
 from monitor.pipeline.ingest import Ingested, NewEntry, record_entries
 from monitor.runtime.app import App
 from storage import queries
@@ -100,6 +101,11 @@ class EntryWriter(_GroupWriter[list[NewEntry], list[Ingested]]):
     failure stays that feed's.
     """
 
+    def __init__(self, app: App, routing: Routing | None = None) -> None:
+        super().__init__(app)
+        # the routing of the cycle's one version of the watchlists (default: the current)
+        self._routing = routing or app.routing()
+
     async def store(self, entries: Sequence[NewEntry]) -> list[Ingested]:
         """Store one feed's new entries; returns once they are committed."""
         return await self._submit(list(entries))
@@ -116,7 +122,10 @@ class EntryWriter(_GroupWriter[list[NewEntry], list[Ingested]]):
     async def _write(self, group: list[_Stored]) -> None:
         try:
             results = await asyncio.to_thread(
-                _store, self._app, [new for entries, _ in group for new in entries]
+                _store,
+                self._app,
+                self._routing,
+                [new for entries, _ in group for new in entries],
             )
         except Exception as exc:
             if len(group) > 1:  # rolled back: each feed again by itself
@@ -131,7 +140,7 @@ class EntryWriter(_GroupWriter[list[NewEntry], list[Ingested]]):
             start += len(entries)
 
 
-def _store(app: App, batch: Sequence[NewEntry]) -> list[Ingested]:
+def _store(app: App, routing: Routing, batch: Sequence[NewEntry]) -> list[Ingested]:
     """Store, a chunk of entries per transaction (each entry with its alerts, so the
     outbox guarantee holds); this replica's writes go one at a time."""
     stored: list[Ingested] = []
@@ -140,7 +149,7 @@ def _store(app: App, batch: Sequence[NewEntry]) -> list[Ingested]:
             stored += record_entries(
                 session,
                 batch[start : start + STORE_CHUNK],
-                routing=app.routing(),
+                routing=routing,
                 now=app.clock.now(),
             )
     return stored

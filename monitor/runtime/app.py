@@ -133,8 +133,9 @@ class App:
         """max_age of each configured feed that sets its own, by URL."""
         return {f.url: f.max_age for f in self.config.feeds if f.max_age is not None}
 
-    def routing(self) -> Routing:
-        compiled = self.compiled
+    def routing(self, compiled: Compiled | None = None) -> Routing:
+        """Where alerts can go, by ``compiled`` (default: the current watchlists)."""
+        compiled = compiled or self.compiled
         return Routing(
             watchlists=compiled.by_name,
             notifiers=tuple(self.notifiers),
