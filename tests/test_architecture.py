@@ -142,9 +142,7 @@ def test_pure_stages_import_no_io_library() -> None:
     for name, path in KNOWN.items():
         if not any(within(name, prefix) for prefix in PURE):
             continue
-        bad = sorted(
-            n for n in imported(path) if any(within(n, lib) for lib in IO_LIBRARIES)
-        )
+        bad = sorted(n for n in imported(path) if any(within(n, lib) for lib in IO_LIBRARIES))
         if bad:
             offenders[name] = bad
     assert offenders == {}
@@ -186,7 +184,7 @@ def test_there_is_no_import_cycle() -> None:
         state[node] = 1
         for nxt in sorted(graph.get(node, ())):
             if state.get(nxt) == 1:
-                cycles.append(path[path.index(nxt) :] + [nxt])
+                cycles.append([*path[path.index(nxt) :], nxt])
             elif nxt not in state:
                 visit(nxt, [*path, nxt])
         state[node] = 2
