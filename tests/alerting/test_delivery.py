@@ -22,7 +22,7 @@ import yaml
 from monitor.alerting import delivery
 from monitor.cli.main import main
 from monitor.config.load import load_config
-from monitor.domain.model import AlertContent, content_to_json
+from monitor.domain.model import AlertContent, AlertKind, content_to_json
 from monitor.runtime.app import App, build_app
 from monitor.sources.schedule import delivery_backoff
 from storage import queries
@@ -73,12 +73,13 @@ def enqueue(app: App, n: int, notifier: str = "slack", channel: str | None = "#n
     with app.sessions.begin() as session:
         for i in range(n):
             content = AlertContent(
-                kind="new_item", watchlists=["nk-deployment"], title=f"{title} {i}",
+                kind=AlertKind.NEW_ITEM, watchlists=["nk-deployment"], title=f"{title} {i}",
                 url=f"https://news.example/{i}", outlet="news.example", published_at=T0,
             )  # fmt: skip
             alert_id = queries.add_alert(
-                session, dedup_key=f"test:{notifier}:{channel}:{title}:{i}", kind="new_item",
-                notifier=notifier, channel=channel, watchlists=["nk-deployment"],
+                session, dedup_key=f"test:{notifier}:{channel}:{title}:{i}",
+                kind=AlertKind.NEW_ITEM, notifier=notifier, channel=channel,
+                watchlists=["nk-deployment"],
                 content=content_to_json(content), state="pending", attempts=0,
                 created_at=T0, next_attempt_at=T0,
             )  # fmt: skip

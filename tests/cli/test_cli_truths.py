@@ -3,6 +3,7 @@ unknown figure names, and notifier secrets that `validate` checks."""
 
 from __future__ import annotations
 
+import argparse
 import os
 import shutil
 import subprocess
@@ -112,7 +113,8 @@ def test_every_commands_help_ends_with_an_example(capsys: pytest.CaptureFixture[
     from monitor.cli.main import build_parser
 
     parser = build_parser()
-    commands = parser._subparsers._group_actions[0].choices  # type: ignore[union-attr]
+    [sub] = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+    commands = sub.choices
     assert set(commands) >= {"run", "validate", "inspect", "figures", "feeds", "alerts", "db"}
     for name in commands:
         with pytest.raises(SystemExit) as info:
