@@ -142,7 +142,7 @@ def test_run_once_progress_counts_feed_fetches_not_article_fetches(tmp_path: Pat
 
     async def fetch_three() -> None:
         with Progress(2, "polling feeds", screen) as progress:
-            async with CountingFetcher(FetchConfig(), progress) as fetcher:  # type: ignore[call-arg]
+            async with CountingFetcher(FetchConfig(), progress) as fetcher:
                 await fetcher.fetch(feed.as_uri(), allow_file=True)
                 await fetcher.fetch(feed.as_uri(), accept=ARTICLE_ACCEPT, allow_file=True)
                 await fetcher.fetch(feed.as_uri(), allow_file=True)

@@ -70,7 +70,7 @@ def test_feed_health_and_cycle() -> None:
     m = Metrics()
     m.feeds(configured=10_000, failing=12)
     m.feed_error("timeout")
-    m.feed_error("no-such-kind")  # type: ignore[arg-type]
+    m.feed_error("no-such-kind")  # type: ignore[arg-type]  # an unknown kind counts as other
     m.cycle(3.5)
     assert value(m, "newsmon_feeds") == 10_000
     assert value(m, "newsmon_feeds_failing") == 12

@@ -144,7 +144,7 @@ def server() -> Iterator[FeedServer]:
     with FeedServer() as running:
         # A client hanging up mid-body is expected here; keep the server's tracebacks
         # out of the stderr the tests inspect.
-        running._httpd.handle_error = lambda *_args: None  # type: ignore[method-assign]
+        running._httpd.handle_error = lambda *_args: None  # type: ignore[method-assign]  # this server only
         yield running
 
 

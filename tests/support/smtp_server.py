@@ -85,7 +85,7 @@ class _Controller(Controller):
     def _trigger_server(self) -> None:
         server: Any = self.server
         self.port = server.sockets[0].getsockname()[1]  # we bound port 0
-        super()._trigger_server()  # type: ignore[no-untyped-call]
+        super()._trigger_server()  # type: ignore[no-untyped-call]  # aiosmtpd is untyped
 
 
 @dataclass
