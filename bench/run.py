@@ -93,14 +93,8 @@ def floor(base: str, feeds: int) -> int:
 
 
 def _config(base: str, feeds: int, db: str) -> Any:
-    from monitor.config.settings import (
-        Config,
-        DatabaseConfig,
-        FeedConfig,
-        FetchConfig,
-        NotifiersConfig,
-    )
-    from notifiers.console import ConsoleConfig
+    from monitor.config.settings import Config, DatabaseConfig, FeedConfig, FetchConfig
+    from monitor.domain.notifier_config import ConsoleConfig, NotifiersConfig
 
     return Config(
         database=DatabaseConfig(url=db),
@@ -109,7 +103,7 @@ def _config(base: str, feeds: int, db: str) -> Any:
             FeedConfig(url=f"{base}/feed/{i}.xml", name=f"farm {i}", fetch_article="never")
             for i in range(feeds)
         ],
-        fetch=FetchConfig(  # type: ignore[call-arg]
+        fetch=FetchConfig(
             concurrency=CONCURRENCY, per_host=CONCURRENCY, allow_private_networks=True
         ),
         notifiers=NotifiersConfig(console=ConsoleConfig(stream="stderr")),

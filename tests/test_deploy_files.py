@@ -15,7 +15,7 @@ import pytest
 import yaml
 
 from monitor.config.load import load_config
-from monitor.service.health import parse_listen
+from monitor.config.settings import parse_listen
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCKERFILE = ROOT / "deploy" / "Dockerfile"

@@ -22,9 +22,10 @@ import yaml
 from monitor.alerting import delivery
 from monitor.cli.main import main
 from monitor.config.load import load_config
-from monitor.domain.model import AlertContent, content_to_json
+from monitor.domain.model import AlertContent, AlertKind, content_to_json
 from monitor.runtime.app import App, build_app
 from monitor.sources.schedule import delivery_backoff
+from notifiers.slack import SlackNotifier
 from storage import queries
 from storage.models import AlertRow
 from tests.support.config import NO_MAX_AGE, email_notifier, slack_notifier, write_config
@@ -73,12 +74,13 @@ def enqueue(app: App, n: int, notifier: str = "slack", channel: str | None = "#n
     with app.sessions.begin() as session:
         for i in range(n):
             content = AlertContent(
-                kind="new_item", watchlists=["nk-deployment"], title=f"{title} {i}",
+                kind=AlertKind.NEW_ITEM, watchlists=["nk-deployment"], title=f"{title} {i}",
                 url=f"https://news.example/{i}", outlet="news.example", published_at=T0,
             )  # fmt: skip
             alert_id = queries.add_alert(
-                session, dedup_key=f"test:{notifier}:{channel}:{title}:{i}", kind="new_item",
-                notifier=notifier, channel=channel, watchlists=["nk-deployment"],
+                session, dedup_key=f"test:{notifier}:{channel}:{title}:{i}",
+                kind=AlertKind.NEW_ITEM, notifier=notifier, channel=channel,
+                watchlists=["nk-deployment"],
                 content=content_to_json(content), state="pending", attempts=0,
                 created_at=T0, next_attempt_at=T0,
             )  # fmt: skip
@@ -133,7 +135,9 @@ def test_connection_refused_is_temporary_and_nothing_is_lost(
     assert first.state == "pending" and "cannot reach" in (first.last_error or "")
     assert {rows(app)[i].state for i in ids} == {"pending"}
     slack.start()  # on a new port: point the notifier at it
-    app.notifiers["slack"]._client.base_url = slack.base_url  # type: ignore[attr-defined]
+    notifier = app.notifiers["slack"]
+    assert isinstance(notifier, SlackNotifier) and notifier._client is not None
+    notifier._client.base_url = slack.base_url
     clock.advance(61)
     assert deliver(app) == (3, 0)
     assert posted_ids(slack) == ids
@@ -143,7 +147,8 @@ def test_smtp_outage_then_recovery_delivers_every_email_once_in_order(
     app: App, smtp: SmtpServer, clock: FakeClock
 ) -> None:
     ids = enqueue(app, 3, notifier="email", channel="desk@test.example")
-    handler: Any = smtp._controller.handler  # type: ignore[union-attr]
+    assert smtp._controller is not None
+    handler: Any = smtp._controller.handler
 
     async def unavailable(*args: object) -> str:
         return "451 4.3.0 try again later"

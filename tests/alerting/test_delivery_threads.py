@@ -14,7 +14,7 @@ import pytest
 
 from monitor.alerting.plan import plan_follow_up
 from monitor.cli.main import main
-from monitor.domain.model import Alert, AlertContent, Article
+from monitor.domain.model import Alert, AlertContent, AlertKind, Article
 from monitor.domain.notifier_config import SlackConfig
 from notifiers.slack import SlackNotifier, render_slack
 from tests.support.config import NO_MAX_AGE, slack_notifier, write_config
@@ -97,11 +97,11 @@ def test_follow_ups_go_only_to_channels_that_thread() -> None:
 
 def _follow_up(alert_id: int, thread: str | None) -> Alert:
     content = AlertContent(
-        kind="follow_up", watchlists=["nk-deployment"], title="Copy at another outlet",
+        kind=AlertKind.FOLLOW_UP, watchlists=["nk-deployment"], title="Copy at another outlet",
         url="https://b.example/1", outlet="b.example", published_at=datetime.now(UTC),
         also_reported_by=["b.example"],
     )  # fmt: skip
-    return Alert(alert_id, "follow_up", "slack", "#news-alerts", content,
+    return Alert(alert_id, AlertKind.FOLLOW_UP, "slack", "#news-alerts", content,
                  created_at=datetime.now(UTC), thread_id=thread)  # fmt: skip
 
 

@@ -21,7 +21,7 @@ import pytest
 from monitor.alerting import delivery
 from monitor.config.load import load_config
 from monitor.domain.clock import SystemClock
-from monitor.domain.model import Alert, AlertContent, Delivery, content_to_json
+from monitor.domain.model import Alert, AlertContent, AlertKind, Delivery, content_to_json
 from monitor.runtime.app import App, build_app, database_clock
 from storage import queries
 from storage.models import AlertRow
@@ -61,6 +61,7 @@ def wrap_send(app: App, name: str, around: Any) -> None:
     """Replace a replica's notifier.send with ``around(real_send, alert)``."""
     notifier = app.notifiers[name]
     real = notifier.send
+    # patched on this replica's instance only, the other replica keeps the real send
     notifier.send = lambda alert: around(real, alert)  # type: ignore[method-assign]
 
 
@@ -218,9 +219,9 @@ def test_leases_are_stamped_with_the_database_clock(
 # --- follow-ups wait for their story's alert ---------------------------------------------
 
 
-def add(app: App, kind: str, key: str, **values: Any) -> int:
+def add(app: App, kind: AlertKind, key: str, **values: Any) -> int:
     content = AlertContent(
-        kind=kind, watchlists=["nk-deployment"], title=f"{kind} {key}",  # type: ignore[arg-type]
+        kind=kind, watchlists=["nk-deployment"], title=f"{kind} {key}",
         url=f"https://news.example/{kind}", outlet="other.example", published_at=T0,
         also_reported_by=["other.example"] if kind == "follow_up" else [],
     )  # fmt: skip
@@ -242,8 +243,10 @@ def test_a_follow_up_waits_for_its_story_alert_stuck_in_sending(
     a, b = replicas
     a.clock = b.clock = clock = FakeClock(T0)
     lease_end = T0 + timedelta(seconds=120)
-    parent = add(a, "new_item", "p", state="sending", lease_owner="dead", lease_until=lease_end)
-    follow = add(a, "follow_up", "f")
+    parent = add(
+        a, AlertKind.NEW_ITEM, "p", state="sending", lease_owner="dead", lease_until=lease_end
+    )
+    follow = add(a, AlertKind.FOLLOW_UP, "f")
     assert asyncio.run(delivery.deliver_pending(b)) == (0, 0)
     row = rows(a)[follow]
     assert row.state == "pending" and row.next_attempt_at >= lease_end  # waiting, not skipped
@@ -261,11 +264,11 @@ def test_a_follow_up_fails_with_its_story_alert_and_retry_failed_brings_both_bac
 ) -> None:
     a, _ = replicas
     a.clock = clock = FakeClock(T0)
-    parent = add(a, "new_item", "p")
-    follow = add(a, "follow_up", "f")
+    parent = add(a, AlertKind.NEW_ITEM, "p")
+    follow = add(a, AlertKind.FOLLOW_UP, "f")
     # What an earlier version left behind: a follow-up skipped for good.
     old_reason = "the story's alert was not posted on its own (rolled into a digest, or failed)"
-    legacy = add(a, "follow_up", "old", state="skipped", last_error=old_reason)
+    legacy = add(a, AlertKind.FOLLOW_UP, "old", state="skipped", last_error=old_reason)
     slack.fail_next("channel_not_found")
     assert asyncio.run(delivery.deliver_pending(a)) == (0, 2)
     state = rows(a)
@@ -284,8 +287,8 @@ def test_a_follow_up_of_a_story_rolled_into_a_digest_is_still_skipped(
     replicas: tuple[App, App], slack: SlackServer
 ) -> None:
     a, _ = replicas
-    add(a, "new_item", "p", state="rolled")
-    follow = add(a, "follow_up", "f")
+    add(a, AlertKind.NEW_ITEM, "p", state="rolled")
+    follow = add(a, AlertKind.FOLLOW_UP, "f")
     assert asyncio.run(delivery.deliver_pending(a)) == (0, 0)
     assert rows(a)[follow].state == "skipped"
     assert slack.messages == []

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 
+from sqlalchemy.orm import Session, sessionmaker
+
 from monitor.alerting.baseline import FRESH, OldNews
 from monitor.alerting.plan import Routing
 from monitor.domain.model import Article, Entry, FigureSpec, Noise, Observation, Route
@@ -27,11 +29,11 @@ KILLED = Observation(
 )
 
 
-def store(make: object, n: int, obs: Observation) -> tuple[Observation, ...]:
+def store(make: sessionmaker[Session], n: int, obs: Observation) -> tuple[Observation, ...]:
     text = f"Report {n} about North Korean losses near Kursk."
     entry = Entry("https://example.org/rss", f"g{n}", f"https://example.org/{n}", f"T{n}", text)
     article = Article(title=entry.title, text=text, url=entry.url, outlet=f"outlet{n}.org")
-    with make() as session:  # type: ignore[operator]
+    with make() as session:
         result = record_entry(
             session,
             feed_id=None,
@@ -86,13 +88,15 @@ ALERTING = Routing(
 )
 
 
-def record(make: object, n: int, obs: Observation, old_news: OldNews = FRESH) -> Ingested:
+def record(
+    make: sessionmaker[Session], n: int, obs: Observation, old_news: OldNews = FRESH
+) -> Ingested:
     text = f"Report {n} about North Korean losses near Kursk."
     entry = Entry("https://example.org/rss", f"g{n}", f"https://example.org/{n}", f"T{n}", text)
     article = Article(
         title=entry.title, text=text, url=entry.url, outlet=f"outlet{n}.org", published_at=NOW
     )
-    with make() as session:  # type: ignore[operator]
+    with make() as session:
         return record_entry(
             session,
             feed_id=None,

@@ -14,11 +14,11 @@ from monitor.domain.model import AlertContent, AlertKind, HeldAlert, Noise, Quie
 from tests.support.paths import REPO
 
 KYIV_NIGHT = QuietHours(time(22, 0), time(7, 0), "Europe/Kyiv")
-LUNCH = QuietHours(time(12, 0), time(13, 30), "UTC", kinds=("new_item",))
+LUNCH = QuietHours(time(12, 0), time(13, 30), "UTC", kinds=(AlertKind.NEW_ITEM,))
 
 
-def utc(*args: int) -> datetime:
-    return datetime(*args, tzinfo=UTC)
+def utc(year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> datetime:
+    return datetime(year, month, day, hour, minute, tzinfo=UTC)
 
 
 @pytest.mark.parametrize(
@@ -61,22 +61,24 @@ def test_digest_times_hourly_and_daily_in_the_routes_zone() -> None:
 def test_quiet_hours_hold_only_when_every_watchlist_of_the_alert_is_quiet() -> None:
     night = utc(2026, 11, 20, 21, 30)
     quiet, loud = Noise(quiet_hours=KYIV_NIGHT), Noise()
-    hold = hold_for("new_item", [quiet], None, night)
+    hold = hold_for(AlertKind.NEW_ITEM, [quiet], None, night)
     assert hold is not None and hold.reason == "quiet_hours" and hold.until.hour == 5
-    assert hold_for("new_item", [quiet, loud], None, night) is None
-    assert hold_for("follow_up", [quiet], None, night) is not None  # a reply pings too
-    assert hold_for("dashboard", [quiet], None, night) is None  # an edit pings no one
+    assert hold_for(AlertKind.NEW_ITEM, [quiet, loud], None, night) is None
+    assert hold_for(AlertKind.FOLLOW_UP, [quiet], None, night) is not None  # a reply pings too
+    assert hold_for(AlertKind.DASHBOARD, [quiet], None, night) is None  # an edit pings no one
     lunch = Noise(quiet_hours=LUNCH)
-    assert hold_for("figure_change", [lunch], None, utc(2026, 1, 5, 12, 45)) is None
+    assert hold_for(AlertKind.FIGURE_CHANGE, [lunch], None, utc(2026, 1, 5, 12, 45)) is None
 
 
 def test_a_digest_falling_in_quiet_hours_waits_for_their_end() -> None:
     route = Route("email", digest="hourly")
-    hold = hold_for("new_item", [Noise(quiet_hours=KYIV_NIGHT)], route, utc(2026, 11, 20, 19, 30))
+    hold = hold_for(
+        AlertKind.NEW_ITEM, [Noise(quiet_hours=KYIV_NIGHT)], route, utc(2026, 11, 20, 19, 30)
+    )
     # the 20:00 UTC digest is at 22:00 Kyiv, inside the window: it goes at 07:00 Kyiv
     assert hold is not None and hold.reason == "digest" and hold.until == utc(2026, 11, 21, 5)
     assert "quiet hours" in hold.note
-    assert hold_for("figure_change", [Noise()], route, utc(2026, 11, 20, 19, 30)) is None
+    assert hold_for(AlertKind.FIGURE_CHANGE, [Noise()], route, utc(2026, 11, 20, 19, 30)) is None
 
 
 @pytest.mark.parametrize(
@@ -93,21 +95,28 @@ def test_the_hourly_cap_holds_only_when_every_watchlist_reached_it(
     caps: list[int | None], sent: dict[int, int], held: bool
 ) -> None:
     noises = [Noise(max_per_hour=cap) for cap in caps]
-    hold = hold_for("new_item", noises, None, utc(2026, 11, 20, 9, 10), sent)
+    hold = hold_for(AlertKind.NEW_ITEM, noises, None, utc(2026, 11, 20, 9, 10), sent)
     assert (hold is not None) == held
     if hold is not None:
         assert hold.reason == "cooldown" and hold.until == utc(2026, 11, 20, 10)
-    assert hold_for("figure_change", noises, None, utc(2026, 11, 20, 9, 10), sent) is None
+    assert hold_for(AlertKind.FIGURE_CHANGE, noises, None, utc(2026, 11, 20, 9, 10), sent) is None
 
 
-def _held(alert_id: int, kind: AlertKind, notifier: str = "slack", reason: str = "quiet_hours"):
+def _held(
+    alert_id: int, kind: AlertKind, notifier: str = "slack", reason: str = "quiet_hours"
+) -> HeldAlert:
     content = AlertContent(kind, ["noisy"], f"title {alert_id}", None, None, None)
     return HeldAlert(alert_id, kind, notifier, "#c", reason, "held", utc(2026, 1, 1, 7), content)
 
 
 def test_roll_up_merges_new_stories_and_releases_the_rest() -> None:
-    held = [_held(1, "new_item"), _held(2, "figure_change"), _held(3, "new_item"),
-            _held(4, "follow_up"), _held(5, "new_item", reason="cooldown")]  # fmt: skip
+    held = [
+        _held(1, AlertKind.NEW_ITEM),
+        _held(2, AlertKind.FIGURE_CHANGE),
+        _held(3, AlertKind.NEW_ITEM),
+        _held(4, AlertKind.FOLLOW_UP),
+        _held(5, AlertKind.NEW_ITEM, reason="cooldown"),
+    ]
     groups = {(g.notifier, g.members and g.members[0].reason): g for g in roll_up(held, {"slack"})}
     night = groups[("slack", "quiet_hours")]
     assert [a.id for a in night.members] == [1, 3]
@@ -118,7 +127,7 @@ def test_roll_up_merges_new_stories_and_releases_the_rest() -> None:
 
 
 def test_roll_up_puts_figure_changes_in_an_email_digest() -> None:
-    held = [_held(1, "new_item", "email"), _held(2, "figure_change", "email")]
+    held = [_held(1, AlertKind.NEW_ITEM, "email"), _held(2, AlertKind.FIGURE_CHANGE, "email")]
     [group] = roll_up(held, {"slack"})
     assert group.digest is not None
     assert group.digest.title == "Digest: 1 new story and 1 figure change"

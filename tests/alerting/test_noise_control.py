@@ -78,7 +78,7 @@ def make_app(tmp_path: Path, db_url: str, extra: dict[str, Any], clock: Clock) -
     path = tmp_path / "newsmon.yaml"
     path.write_text(yaml.safe_dump(config), encoding="utf-8")
     app = build_app(load_config(str(path)), environ={})
-    app.notifiers = {"slack": Recorder("slack"), "email": Recorder("email")}  # type: ignore[dict-item]
+    app.notifiers = {"slack": Recorder("slack"), "email": Recorder("email")}
     app.clock = clock
     return app
 

@@ -45,6 +45,7 @@ def observation(figure: str, watchlist: str) -> Observation:
 
 def test_a_story_that_matches_nothing_is_not_even_read_for_figures() -> None:
     extractor = CountingExtractor([observation("nk_killed", "casualty-figures")])
+    # the counting fake stands in for the FigureExtractor class, which has no protocol
     assert extract_figures(extractor, OFF_TOPIC, []) == []  # type: ignore[arg-type]
     assert extractor.calls == 0
 
@@ -54,6 +55,7 @@ def test_only_the_figures_of_the_matched_watchlists_are_kept() -> None:
     troops = observation("nk_troops_deployed", "nk-deployment")
     extractor = CountingExtractor([killed, troops])
     matches = [Match("nk-deployment", ("Pyongyang",))]
+    # the counting fake stands in for the FigureExtractor class, which has no protocol
     assert extract_figures(extractor, ON_TOPIC, matches) == [troops]  # type: ignore[arg-type]
 
 

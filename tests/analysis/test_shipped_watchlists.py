@@ -28,7 +28,9 @@ def test_shipped_watchlists_load_and_every_example_passes() -> None:
     assert check_examples(watchlists) == []
 
 
-def test_validate_accepts_the_quick_start_config(monkeypatch, capsys) -> None:  # type: ignore[no-untyped-def]
+def test_validate_accepts_the_quick_start_config(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     monkeypatch.chdir(REPO)
     assert main(["validate"]) == 0
     assert "newsmon.yaml" in capsys.readouterr().out

@@ -3,6 +3,7 @@ unknown figure names, and notifier secrets that `validate` checks."""
 
 from __future__ import annotations
 
+import argparse
 import os
 import shutil
 import subprocess
@@ -112,7 +113,8 @@ def test_every_commands_help_ends_with_an_example(capsys: pytest.CaptureFixture[
     from monitor.cli.main import build_parser
 
     parser = build_parser()
-    commands = parser._subparsers._group_actions[0].choices  # type: ignore[union-attr]
+    [sub] = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+    commands = sub.choices
     assert set(commands) >= {"run", "validate", "inspect", "figures", "feeds", "alerts", "db"}
     for name in commands:
         with pytest.raises(SystemExit) as info:
@@ -140,7 +142,7 @@ def test_run_once_progress_counts_feed_fetches_not_article_fetches(tmp_path: Pat
 
     async def fetch_three() -> None:
         with Progress(2, "polling feeds", screen) as progress:
-            async with CountingFetcher(FetchConfig(), progress) as fetcher:  # type: ignore[call-arg]
+            async with CountingFetcher(FetchConfig(), progress) as fetcher:
                 await fetcher.fetch(feed.as_uri(), allow_file=True)
                 await fetcher.fetch(feed.as_uri(), accept=ARTICLE_ACCEPT, allow_file=True)
                 await fetcher.fetch(feed.as_uri(), allow_file=True)

@@ -18,7 +18,7 @@ from monitor.cli.main import main
 from monitor.domain.model import Article
 from monitor.domain.text import normalise_whitespace
 from monitor.parse.feeds import parse_feed
-from monitor.runtime.app import compile_watchlists
+from monitor.runtime.app import Compiled, compile_watchlists
 from tests.support.paths import REPO
 
 # Texts in the shapes real copy takes: a headline line with no full stop, bullets, blank
@@ -91,9 +91,9 @@ def test_inspect_takes_published_and_gives_the_article_that_date(
     seen: list[Article] = []
     original = inspect_article
 
-    def spy(article: Article, compiled: object) -> dict[str, object]:
+    def spy(article: Article, compiled: Compiled) -> dict[str, object]:
         seen.append(article)
-        return original(article, compiled)  # type: ignore[arg-type]
+        return original(article, compiled)
 
     monkeypatch.setattr("monitor.cli.inspect.inspect_article", spy)
     assert main(["inspect", "--json", str(article_file), "--published", "2025-06-19"]) == 0
@@ -107,10 +107,12 @@ def test_inspect_without_published_reads_the_text_as_of_today(
     article_file: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     seen: list[Article] = []
-    monkeypatch.setattr(
-        "monitor.cli.inspect.inspect_article",
-        lambda article, compiled: seen.append(article) or {"watchlists": [], "figures": []},
-    )
+
+    def spy(article: Article, compiled: Compiled) -> dict[str, object]:
+        seen.append(article)
+        return {"watchlists": [], "figures": []}
+
+    monkeypatch.setattr("monitor.cli.inspect.inspect_article", spy)
     assert main(["inspect", "--json", str(article_file)]) == 0
     published = seen[0].published_at
     assert published is not None and published.date() == datetime.now(UTC).date()

@@ -31,7 +31,8 @@ LEASE = 4.0  # a batch of 8 outlasts it by half; one send is a quarter of it
 @pytest.fixture
 def relay() -> Iterator[SmtpServer]:
     with SmtpServer() as server:
-        handler: Any = server._controller.handler  # type: ignore[union-attr]
+        assert server._controller is not None
+        handler: Any = server._controller.handler
         accept = handler.handle_DATA
 
         async def slowly(*args: Any) -> str:

@@ -44,7 +44,7 @@ def known(low: float, high: float | None = None, **kwargs: object) -> KnownValue
     return KnownValue(**values)
 
 
-def content(kind: AlertKind = "figure_change", **kwargs: object) -> AlertContent:
+def content(kind: AlertKind = AlertKind.FIGURE_CHANGE, **kwargs: object) -> AlertContent:
     values: dict[str, typing.Any] = {
         "kind": kind, "watchlists": ["casualty-figures"], "title": "Title",
         "url": "https://news.example/a", "outlet": "Reuters", "published_at": WHEN, **kwargs,
@@ -104,20 +104,20 @@ def test_dashboard_title_and_before_after_line() -> None:
 
 
 def test_digest_count_names_the_kind_of_its_members() -> None:
-    item, figure = content("new_item"), content("figure_change")
-    assert digest_count(content("digest", digest=[item] * 7)) == "7 new stories"
-    assert digest_count(content("digest", digest=[item])) == "1 new story"
-    assert digest_count(content("digest", digest=[figure] * 2)) == "2 figure changes"
-    assert digest_count(content("digest", digest=[item, figure, item])) == "3 alerts"
+    item, figure = content(AlertKind.NEW_ITEM), content(AlertKind.FIGURE_CHANGE)
+    assert digest_count(content(AlertKind.DIGEST, digest=[item] * 7)) == "7 new stories"
+    assert digest_count(content(AlertKind.DIGEST, digest=[item])) == "1 new story"
+    assert digest_count(content(AlertKind.DIGEST, digest=[figure] * 2)) == "2 figure changes"
+    assert digest_count(content(AlertKind.DIGEST, digest=[item, figure, item])) == "3 alerts"
     assert plural(1200, "alert", "alerts") == "1,200 alerts"
 
 
 def test_digest_heading_is_made_of_watchlists_and_counts_only() -> None:
     members = [
-        content("new_item", watchlists=["nk-deployment"], title="<!channel>\r\nBcc: x@y.z"),
-        content("new_item", watchlists=["kn-23", "nk-deployment"]),
+        content(AlertKind.NEW_ITEM, watchlists=["nk-deployment"], title="<!channel>\r\nBcc: x@y.z"),
+        content(AlertKind.NEW_ITEM, watchlists=["kn-23", "nk-deployment"]),
     ]
-    digest = content("digest", watchlists=[], digest=members, title="Digest: 2 alerts")
+    digest = content(AlertKind.DIGEST, watchlists=[], digest=members, title="Digest: 2 alerts")
     assert digest_watchlists(digest) == ["nk-deployment", "kn-23"]
     assert digest_heading(digest) == "Digest · nk-deployment, kn-23: 2 new stories"
     given = replace(digest, watchlists=["nk-deployment"])

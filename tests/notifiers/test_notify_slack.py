@@ -136,7 +136,9 @@ def test_timeout_is_temporary() -> None:
         notifier = SlackNotifier(
             SlackConfig(base_url=f"http://127.0.0.1:{port}/api/", timeout=0.2), token="xoxb-x"
         )
-        notifier._client.timeout = 0.2  # type: ignore[union-attr]  # SlackConfig rounds up to 1s
+        assert notifier._client is not None
+        # SlackConfig rounds up to 1s; WebClient types its timeout int, but takes a float
+        notifier._client.timeout = 0.2  # type: ignore[assignment]
         with pytest.raises(NotifyError) as caught:
             notifier.send(load_alert("new_item"))
     assert not caught.value.permanent

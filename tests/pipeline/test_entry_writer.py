@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from monitor.domain.model import Article, Entry
 from monitor.identity.keys import entry_keys
-from monitor.pipeline import writers
+from monitor.pipeline import ingest, writers
 from monitor.pipeline.ingest import Ingested, NewEntry
 from monitor.pipeline.writers import EntryWriter
 from monitor.runtime.app import App
@@ -50,11 +50,12 @@ def entries(feed: str, count: int) -> list[NewEntry]:
 def transactions(monkeypatch: pytest.MonkeyPatch) -> list[list[str]]:
     """The GUIDs stored by each call of record_entries (one call: one transaction)."""
     calls: list[list[str]] = []
-    real = writers.record_entries
 
     def spy(session: Any, batch: Sequence[NewEntry], **kwargs: Any) -> list[Ingested]:
+        # looked up on each call, so that a test can make the real one fail beneath the spy
+        stored = ingest.record_entries(session, batch, **kwargs)
         calls.append([new.entry.guid or "" for new in batch])
-        return real(session, batch, **kwargs)
+        return stored
 
     monkeypatch.setattr(writers, "record_entries", spy)
     return calls
@@ -100,14 +101,14 @@ def test_a_group_is_cut_at_the_chunk_size_between_feeds(
 def test_a_failing_feed_fails_alone_and_its_group_is_stored(
     app: App, transactions: list[list[str]], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    spy = writers.record_entries
+    real = ingest.record_entries
 
     def broken(session: Any, batch: Sequence[NewEntry], **kwargs: Any) -> list[Ingested]:
         if any(new.entry.guid == "bad-0" for new in batch):
             raise RuntimeError("cannot store bad-0")
-        return spy(session, batch, **kwargs)
+        return real(session, batch, **kwargs)
 
-    monkeypatch.setattr(writers, "record_entries", broken)
+    monkeypatch.setattr(ingest, "record_entries", broken)
     a, bad, c = entries("a", 2), entries("bad", 1), entries("c", 2)
     results = asyncio.run(store_together(EntryWriter(app), a, bad, c))
     assert isinstance(results[1], RuntimeError)

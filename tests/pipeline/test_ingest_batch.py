@@ -5,13 +5,14 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
 from monitor.alerting.plan import Routing
 from monitor.domain.model import Article, Entry, Match
 from monitor.identity.keys import entry_keys
 from monitor.pipeline.ingest import NewEntry, record_entries
 from storage.db import make_engine, sessions, upgrade
-from storage.models import Item, Story, StoryBand
+from storage.models import Base, Item, Story, StoryBand
 
 NOW = datetime(2026, 1, 2, tzinfo=UTC)
 ROUTING = Routing(watchlists={}, notifiers=(), default_channels={})
@@ -24,8 +25,8 @@ def _new(n: int, words: str) -> NewEntry:
     return NewEntry(None, entry, entry_keys(entry, "example.org"), article, (), ())
 
 
-def _count(session: object, column: object) -> int:
-    return int(session.scalar(select(func.count()).select_from(column)))  # type: ignore[attr-defined]
+def _count(session: Session, table: type[Base]) -> int:
+    return session.scalar(select(func.count()).select_from(table)) or 0
 
 
 def test_batch_stores_each_entry_once_and_undoes_a_duplicate(db_url: str) -> None:

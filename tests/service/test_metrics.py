@@ -6,6 +6,7 @@ import httpx
 import pytest
 
 from monitor.domain.errors import FetchError
+from monitor.domain.model import AlertKind
 from monitor.runtime.metrics import Metrics, fetch_error_kind
 
 
@@ -51,9 +52,9 @@ def test_processing_counters() -> None:
 
 def test_alert_counters_gauge_and_delivery_latency() -> None:
     m = Metrics()
-    m.alert("new_item", "created")
-    m.alert("figure_change", "retried")
-    m.delivered("new_item", 42.0)
+    m.alert(AlertKind.NEW_ITEM, "created")
+    m.alert(AlertKind.FIGURE_CHANGE, "retried")
+    m.delivered(AlertKind.NEW_ITEM, 42.0)
     m.alerts_pending(7)
     assert value(m, "newsmon_alerts_total", kind="new_item", state="created") == 1
     assert value(m, "newsmon_alerts_total", kind="new_item", state="sent") == 1
@@ -69,7 +70,7 @@ def test_feed_health_and_cycle() -> None:
     m = Metrics()
     m.feeds(configured=10_000, failing=12)
     m.feed_error("timeout")
-    m.feed_error("no-such-kind")  # type: ignore[arg-type]
+    m.feed_error("no-such-kind")  # type: ignore[arg-type]  # an unknown kind counts as other
     m.cycle(3.5)
     assert value(m, "newsmon_feeds") == 10_000
     assert value(m, "newsmon_feeds_failing") == 12

@@ -144,7 +144,7 @@ def server() -> Iterator[FeedServer]:
     with FeedServer() as running:
         # A client hanging up mid-body is expected here; keep the server's tracebacks
         # out of the stderr the tests inspect.
-        running._httpd.handle_error = lambda *_args: None  # type: ignore[method-assign]
+        running._httpd.handle_error = lambda *_args: None  # type: ignore[method-assign]  # this server only
         yield running
 
 
@@ -164,9 +164,11 @@ class Fault:
     min_delay: float | None = None  # next_poll_at at least this far ahead (seconds)
 
 
-def _static(body: bytes, status: int = 200, **headers: str) -> Callable[[FeedServer], str]:
+def _static(
+    body: bytes, status: int = 200, headers: dict[str, str] | None = None
+) -> Callable[[FeedServer], str]:
     def serve(server: FeedServer) -> str:
-        server.add("/bad", body, status=status, headers=headers)
+        server.add("/bad", body, status=status, headers=headers or {})
         return "/bad"
 
     return serve
@@ -224,14 +226,14 @@ FAULTS = [
     Fault("http-503", _static(b"", 503), "HTTP 503 Service Unavailable", 503),
     Fault(
         "http-429-retry-after",
-        _static(b"", 429, **{"Retry-After": RETRY_HOURS}),
+        _static(b"", 429, headers={"Retry-After": RETRY_HOURS}),
         "HTTP 429 Too Many Requests (retry after 7200s)",
         429,
         min_delay=7000,
     ),
     Fault(
         "http-503-retry-after",
-        _static(b"", 503, **{"Retry-After": RETRY_HOURS}),
+        _static(b"", 503, headers={"Retry-After": RETRY_HOURS}),
         "retry after 7200s",
         503,
         min_delay=7000,
@@ -242,19 +244,19 @@ FAULTS = [
     Fault("trickle", _route(lambda s: trickle(s, GOOD, 1.0)), "timed out after 1s"),
     Fault(
         "truncated-gzip",
-        _static(gzipped(GOOD)[:-30], **{"Content-Encoding": "gzip"}),
+        _static(gzipped(GOOD)[:-30], headers={"Content-Encoding": "gzip"}),
         "truncated gzip body",
     ),
     Fault(
         "corrupt-gzip",
-        _static(b"\x1f\x8b\x08\x00" + bytes(40), **{"Content-Encoding": "gzip"}),
+        _static(b"\x1f\x8b\x08\x00" + bytes(40), headers={"Content-Encoding": "gzip"}),
         "corrupt gzip body",
     ),
     Fault("too-large-declared", _static(b"x" * 300_000), "response too large", None),
     Fault("too-large-streamed", _route(lambda _s: _endless), "response too large: over"),
     Fault(
         "gzip-bomb",
-        _static(gzip_bomb(50_000_000), **{"Content-Encoding": "gzip"}),
+        _static(gzip_bomb(50_000_000), headers={"Content-Encoding": "gzip"}),
         "response too large: over 200,000 bytes decoded",
     ),
     Fault("redirect-loop", _redirect_loop, "redirect loop"),
@@ -264,13 +266,13 @@ FAULTS = [
     Fault("whitespace-200", _static(b" \r\n\t "), "empty response instead of a feed"),
     Fault(
         "garbage-200",
-        _static(bytes(range(256)) * 4, **{"Content-Type": "application/rss+xml"}),
+        _static(bytes(range(256)) * 4, headers={"Content-Type": "application/rss+xml"}),
         "not a feed",
     ),
     # Survivable oddities: the poll succeeds.
     Fault(
         "wrong-content-type",
-        _static(rss("bad", 3), **{"Content-Type": "image/png"}),
+        _static(rss("bad", 3), headers={"Content-Type": "image/png"}),
         None,
         200,
         3,
@@ -281,7 +283,7 @@ FAULTS = [
         "latin1-declared-utf8",
         _static(
             (HOSTILE / "latin1-declared-utf8.xml").read_bytes(),
-            **{"Content-Type": "application/rss+xml; charset=utf-8"},
+            headers={"Content-Type": "application/rss+xml; charset=utf-8"},
         ),
         "parsed with errors: CharacterEncodingOverride",
         200,

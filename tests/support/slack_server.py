@@ -34,7 +34,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, Self
 from urllib.parse import parse_qsl, urlsplit
 
 HEADER_LIMIT = 150
@@ -184,7 +184,7 @@ class SlackServer:
 
     # --- control ---
 
-    def start(self) -> SlackServer:
+    def start(self) -> Self:
         handler = type("Handler", (_Handler,), {"slack": self})
         self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
         self._httpd.daemon_threads = True
@@ -199,7 +199,7 @@ class SlackServer:
             self._httpd.server_close()
             self._httpd = None
 
-    def __enter__(self) -> SlackServer:
+    def __enter__(self) -> Self:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:
@@ -508,7 +508,7 @@ class HoldingSlack(SlackServer):
     posted: threading.Event
     release: threading.Event
 
-    def start(self) -> HoldingSlack:
+    def start(self) -> Self:
         self.posted, self.release = threading.Event(), threading.Event()
         super().start()
         return self

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from email import message_from_bytes, policy
 from email.message import EmailMessage
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 import pytest
 from aiosmtpd.controller import Controller
@@ -85,7 +85,7 @@ class _Controller(Controller):
     def _trigger_server(self) -> None:
         server: Any = self.server
         self.port = server.sockets[0].getsockname()[1]  # we bound port 0
-        super()._trigger_server()  # type: ignore[no-untyped-call]
+        super()._trigger_server()  # type: ignore[no-untyped-call]  # aiosmtpd is untyped
 
 
 @dataclass
@@ -103,7 +103,7 @@ class SmtpServer:
         assert self._controller is not None, "server not started"
         return int(self._controller.port)
 
-    def start(self) -> SmtpServer:
+    def start(self) -> Self:
         kwargs: dict[str, Any] = {}
         if self.auth is not None:
             kwargs.update(
@@ -128,7 +128,7 @@ class SmtpServer:
             self._controller.stop()
             self._controller = None
 
-    def __enter__(self) -> SmtpServer:
+    def __enter__(self) -> Self:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:
