@@ -412,3 +412,20 @@ def content_from_json(data: dict[str, Any]) -> AlertContent:
         digest=[content_from_json(member) for member in data.get("digest", [])],
         note=data.get("note", ""),
     )
+
+
+@dataclass(frozen=True, slots=True)
+class ClaimedFeed:
+    """A feed this replica holds the lease of, as the poll reads it (a snapshot of its row)."""
+
+    id: int
+    url: str
+    name: str | None
+    fetch_url: str | None  # after a permanent redirect
+    interval_seconds: float
+    etag: str | None
+    last_modified: str | None
+    body_hash: str | None
+    last_success_at: datetime | None
+    consecutive_failures: int
+    server_interval: float | None

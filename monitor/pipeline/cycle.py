@@ -24,7 +24,7 @@ from monitor.analysis.analyse import Analysis
 from monitor.analysis.figures.languages.detect import detect_language
 from monitor.config.settings import Config, FetchConfig
 from monitor.domain.errors import FetchError
-from monitor.domain.model import Article, Entry
+from monitor.domain.model import Article, ClaimedFeed, Entry
 from monitor.domain.text import normalise_whitespace
 from monitor.identity.keys import EntryKeys, KeyedEntry
 from monitor.identity.urls import outlet_of
@@ -37,7 +37,6 @@ from monitor.runtime.metrics import Metrics, PollOutcome
 from monitor.sources.fetch import ARTICLE_ACCEPT, Fetcher, FetchResult
 from monitor.sources.schedule import IDLE_DIVISOR, Bounds, failure_delay, is_flagged, success_delay
 from storage import queries
-from storage.models import Feed
 
 log = logging.getLogger("newsmon.cycle")
 
@@ -120,13 +119,15 @@ class PollBatch:
         entries = EntryWriter(app, app.routing(compiled))
         return cls(FeedWriter(app), entries, newest, slots, compiled)
 
-    def quiet_for(self, feed: Feed, now: datetime) -> float | None:
+    def quiet_for(self, feed: ClaimedFeed, now: datetime) -> float | None:
         """Seconds since this feed last gave a new item (None: not within the horizon)."""
         newest = self.newest.get(feed.id)
         return None if newest is None else max(0.0, (now - newest).total_seconds())
 
 
-def _quiet_for(idle: float | None, feed: Feed, batch: PollBatch, now: datetime) -> float | None:
+def _quiet_for(
+    idle: float | None, feed: ClaimedFeed, batch: PollBatch, now: datetime
+) -> float | None:
     return 0.0 if idle is None else batch.quiet_for(feed, now)
 
 
@@ -138,7 +139,7 @@ def feed_lease(config: Config) -> float:
 
 
 async def poll_feed(
-    app: App, fetcher: Fetcher, feed: Feed, batch: PollBatch | None = None
+    app: App, fetcher: Fetcher, feed: ClaimedFeed, batch: PollBatch | None = None
 ) -> PollResult:
     """Poll one claimed feed, store what is new, and release the lease with the outcome."""
     started = time.monotonic()
@@ -164,7 +165,7 @@ async def poll_feed(
 
 
 async def _process(
-    app: App, fetcher: Fetcher, feed: Feed, batch: PollBatch, result: FetchResult
+    app: App, fetcher: Fetcher, feed: ClaimedFeed, batch: PollBatch, result: FetchResult
 ) -> PollResult:
     now, idle = app.clock.now(), app.config.fetch.idle_interval
     asked = feed.server_interval  # learned from the last full response: a 304 has no <ttl>
@@ -226,7 +227,7 @@ async def _process(
 
 async def _finish(
     app: App,
-    feed: Feed,
+    feed: ClaimedFeed,
     batch: PollBatch,
     now: datetime,
     *,
@@ -258,7 +259,7 @@ async def _finish(
     await batch.writer.finish(feed.id, now, record)
 
 
-async def _keep_lease(app: App, feed: Feed) -> None:
+async def _keep_lease(app: App, feed: ClaimedFeed) -> None:
     """Renew the lease on ``feed`` every third of its length while it is being polled: a
     poll that outlived its lease (many new entries, slow article pages) had a concurrent
     twin in another replica, fetching and storing the same feed again."""
@@ -286,7 +287,7 @@ RELEASE_RETRIES = (0.5, 1.0, 2.0, 4.0, 8.0)  # seconds between attempts to give 
 
 
 async def _failed_or_released(
-    app: App, feed: Feed, batch: PollBatch, exc: FetchError
+    app: App, feed: ClaimedFeed, batch: PollBatch, exc: FetchError
 ) -> PollResult:
     """_failed; when even that cannot be recorded (the database is down), the lease is
     given up as soon as the database answers again, so the feed is not locked out of the
@@ -310,7 +311,7 @@ def _release(sessions: sessionmaker[Session], owner: str, feed_id: int) -> None:
         queries.release_feed(session, feed_id, owner)
 
 
-async def _failed(app: App, feed: Feed, batch: PollBatch, exc: FetchError) -> PollResult:
+async def _failed(app: App, feed: ClaimedFeed, batch: PollBatch, exc: FetchError) -> PollResult:
     now = app.clock.now()
     failures = feed.consecutive_failures + 1
     delay = failure_delay(
@@ -400,7 +401,7 @@ class Stored:
 
 
 async def ingest_entries(
-    app: App, fetcher: Fetcher, feed: Feed, batch: PollBatch, keyed: Sequence[KeyedEntry]
+    app: App, fetcher: Fetcher, feed: ClaimedFeed, batch: PollBatch, keyed: Sequence[KeyedEntry]
 ) -> Stored:
     """Store the new entries of a feed.
 
@@ -440,7 +441,7 @@ async def ingest_entries(
     return Stored(new, alerts, baseline, carried)
 
 
-def _baseline(app: App, feed: Feed, compiled: Compiled) -> Baseline:
+def _baseline(app: App, feed: ClaimedFeed, compiled: Compiled) -> Baseline:
     """The feed's old-news rule: alerts.max_age, the feed's own, the watchlists' own."""
     return Baseline.of(
         app.config.alerts.max_age, app.feed_max_ages.get(feed.url), compiled.watchlists
@@ -448,7 +449,7 @@ def _baseline(app: App, feed: Feed, compiled: Compiled) -> Baseline:
 
 
 def _new_entry(
-    feed: Feed, keyed: KeyedEntry, article: Article, analysis: Analysis, old_news: OldNews
+    feed: ClaimedFeed, keyed: KeyedEntry, article: Article, analysis: Analysis, old_news: OldNews
 ) -> NewEntry:
     return NewEntry(
         feed.id,
@@ -464,7 +465,7 @@ def _new_entry(
     )
 
 
-def _count(metrics: Metrics, item: NewEntry, result: Ingested, feed: Feed) -> None:
+def _count(metrics: Metrics, item: NewEntry, result: Ingested, feed: ClaimedFeed) -> None:
     for kind in result.alert_kinds:
         metrics.alert(kind, "created")
     metrics.items("new" if result.new_story else "syndicated")
@@ -500,7 +501,7 @@ class _ArticleBudget:
 async def build_article(
     app: App,
     fetcher: Fetcher,
-    feed: Feed,
+    feed: ClaimedFeed,
     entry: Entry,
     outlet: str | None,
     budget: _ArticleBudget | None = None,
@@ -552,7 +553,7 @@ async def poll_due(
     return list(await asyncio.gather(*(poll_feed(app, fetcher, feed, batch) for feed in feeds)))
 
 
-def _claim(app: App, everything: bool, limit: int | None) -> list[Feed]:
+def _claim(app: App, everything: bool, limit: int | None) -> list[ClaimedFeed]:
     now = app.clock.now()
     due_by = now + timedelta(days=36500) if everything else None
     lease = feed_lease(app.config)

@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import bindparam, func, or_, select, update
 from sqlalchemy.orm import Session
 
+from monitor.domain.model import ClaimedFeed
 from storage.models import Feed, Item, UTCDateTime
 from storage.queries._common import _insert, _skip_locked, _table
 from storage.queries.stories import _chunks
@@ -120,7 +121,7 @@ def claim_due_feeds(
     lease: float,
     limit: int | None = None,
     due_by: datetime | None = None,
-) -> list[Feed]:
+) -> list[ClaimedFeed]:
     """Claim the due feeds this replica can get, in one UPDATE … RETURNING, ordered by id.
 
     The UPDATE repeats the conditions of its subquery, so a feed another replica leased in
@@ -141,7 +142,23 @@ def claim_due_feeds(
         .returning(Feed)
         .execution_options(synchronize_session=False)
     )
-    return sorted(session.scalars(stmt), key=lambda feed: feed.id)
+    return sorted((_claimed(feed) for feed in session.scalars(stmt)), key=lambda f: f.id)
+
+
+def _claimed(feed: Feed) -> ClaimedFeed:
+    return ClaimedFeed(
+        id=feed.id,
+        url=feed.url,
+        name=feed.name,
+        fetch_url=feed.fetch_url,
+        interval_seconds=feed.interval_seconds,
+        etag=feed.etag,
+        last_modified=feed.last_modified,
+        body_hash=feed.body_hash,
+        last_success_at=feed.last_success_at,
+        consecutive_failures=feed.consecutive_failures,
+        server_interval=feed.server_interval,
+    )
 
 
 @dataclass(frozen=True)
