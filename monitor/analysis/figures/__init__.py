@@ -53,8 +53,6 @@ Rules, in order:
 from monitor.analysis.figures.extractor import (
     FigureExtractor,
     drop_subsumed,
-    extract_figures,
-    spec_from_yaml,
 )
 
-__all__ = ["FigureExtractor", "drop_subsumed", "extract_figures", "spec_from_yaml"]
+__all__ = ["FigureExtractor", "drop_subsumed"]

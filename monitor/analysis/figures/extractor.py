@@ -150,29 +150,3 @@ def _owners(specs: Sequence[FigureSpec], terms: Any) -> dict[str, set[int]]:
         for term in terms(spec):
             owners.setdefault(norm(term), set()).add(i)
     return owners
-
-
-def extract_figures(article: Article, specs: Sequence[FigureSpec]) -> list[Observation]:
-    """The figures ``article`` states, for ``specs`` (compiles them; reuse a FigureExtractor)."""
-    return FigureExtractor(specs).extract(article)
-
-
-def spec_from_yaml(watchlist: str, name: str, data: dict[str, Any]) -> FigureSpec:
-    """One ``figures:`` entry of a watchlist file as a FigureSpec (keys map 1:1 to fields)."""
-
-    def terms(key: str) -> tuple[str, ...]:
-        value = data.get(key) or ()
-        return tuple(str(v) for v in ([value] if isinstance(value, str) else value))
-
-    return FigureSpec(
-        name=name,
-        watchlist=watchlist,
-        unit=str(data.get("unit", "people")),
-        cues=terms("cues"),
-        subjects=terms("subjects"),
-        units=terms("units"),
-        exclude=terms("exclude"),
-        percent=bool(data.get("percent", True)),
-        money=bool(data.get("money", False)),
-        tolerance=float(data.get("tolerance", 0.0)),
-    )
