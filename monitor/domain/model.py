@@ -429,3 +429,20 @@ class ClaimedFeed:
     last_success_at: datetime | None
     consecutive_failures: int
     server_interval: float | None
+
+
+@dataclass(frozen=True)
+class StoredStory:
+    """A story's first stored copy, and what the service did with it."""
+
+    story_id: int
+    feed_url: str | None
+    title: str
+    text: str
+    url: str | None
+    outlet: str | None
+    published_at: datetime | None
+    first_seen_at: datetime
+    matched: tuple[str, ...]
+    figures: tuple[str, ...]
+    alerts: tuple[str, ...]

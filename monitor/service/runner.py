@@ -24,7 +24,6 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
-from sqlalchemy import func, select
 
 from monitor.alerting.delivery import deliver_pending
 from monitor.config.settings import parse_listen
@@ -36,7 +35,6 @@ from monitor.sources.fetch import Fetcher
 from monitor.web.app import web_dashboard
 from storage import queries
 from storage.db import schema_status
-from storage.models import Feed
 
 log = logging.getLogger("newsmon.service")
 
@@ -132,11 +130,9 @@ class Service:
         self._config_mtimes = config_mtimes(self.config_path, self.app.config)
 
     def _count_feeds(self) -> None:
-        active = Feed.active.is_(True) & Feed.gone.is_(False)
-        failing = func.count().filter(Feed.consecutive_failures > 0)
         with self.app.readers() as session:
-            total, bad = session.execute(select(func.count(), failing).where(active)).one()
-        self.app.metrics.feeds(int(total), int(bad))
+            total, failing = queries.feed_counts(session)
+        self.app.metrics.feeds(total, failing)
 
     async def _retention(self) -> None:
         now = self.app.clock.now()

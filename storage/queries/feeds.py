@@ -273,3 +273,11 @@ def newest_items(session: Session, since: datetime) -> dict[int, datetime]:
         .group_by(Item.feed_id)
     ).all()
     return {feed_id: newest for feed_id, newest in rows if feed_id is not None}
+
+
+def feed_counts(session: Session) -> tuple[int, int]:
+    """(feeds polled, feeds whose last poll failed): what the service's gauges show."""
+    active = Feed.active.is_(True) & Feed.gone.is_(False)
+    failing = func.count().filter(Feed.consecutive_failures > 0)
+    total, bad = session.execute(select(func.count(), failing).where(active)).one()
+    return int(total), int(bad)
