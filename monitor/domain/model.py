@@ -446,3 +446,44 @@ class StoredStory:
     matched: tuple[str, ...]
     figures: tuple[str, ...]
     alerts: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class FeedStatus:
+    """A feed's polling state, as ``newsmon feeds`` and ``run --once`` report it."""
+
+    url: str
+    name: str | None
+    active: bool
+    gone: bool
+    last_polled_at: datetime | None
+    last_success_at: datetime | None
+    last_status: int | None
+    consecutive_failures: int
+    last_error: str | None
+    next_poll_at: datetime
+    fetch_url: str | None  # after a permanent redirect
+    polls: int
+    baseline_entries: int
+    lease_owner: str | None = None  # the replica polling it now, if any
+    lease_until: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class AlertStatus:
+    """An alert's delivery state, as ``newsmon alerts`` lists it."""
+
+    id: int
+    kind: str
+    notifier: str
+    channel: str | None
+    watchlists: list[str]
+    content: dict[str, Any]
+    state: str
+    attempts: int
+    last_error: str | None
+    created_at: datetime
+    next_attempt_at: datetime
+    sent_at: datetime | None
+    hold_reason: str | None
+    rolled_into: int | None

@@ -11,7 +11,7 @@ from sqlalchemy import and_, bindparam, case, func, or_, select, update
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.orm import Session
 
-from monitor.domain.model import AlertKind, AlertState, ClaimedAlert
+from monitor.domain.model import AlertKind, AlertState, AlertStatus, ClaimedAlert
 from storage.models import AlertRow, Thread
 from storage.queries._common import _insert, _statements, _table
 
@@ -267,11 +267,30 @@ def _aware(value: Any) -> datetime:
     return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
 
 
-def list_alerts(session: Session, limit: int = 100, state: str | None = None) -> list[AlertRow]:
+def list_alerts(session: Session, limit: int = 100, state: str | None = None) -> list[AlertStatus]:
+    """The newest ``limit`` alerts (of one ``state``), newest first."""
     stmt = select(AlertRow).order_by(AlertRow.id.desc()).limit(limit)
     if state:
         stmt = stmt.where(AlertRow.state == state)
-    return list(session.scalars(stmt))
+    return [
+        AlertStatus(
+            id=a.id,
+            kind=a.kind,
+            notifier=a.notifier,
+            channel=a.channel,
+            watchlists=list(a.watchlists),
+            content=dict(a.content),
+            state=a.state,
+            attempts=a.attempts,
+            last_error=a.last_error,
+            created_at=a.created_at,
+            next_attempt_at=a.next_attempt_at,
+            sent_at=a.sent_at,
+            hold_reason=a.hold_reason,
+            rolled_into=a.rolled_into,
+        )
+        for a in session.scalars(stmt)
+    ]
 
 
 def count_alerts(session: Session) -> dict[str, int]:

@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import bindparam, func, or_, select, update
 from sqlalchemy.orm import Session
 
-from monitor.domain.model import ClaimedFeed
+from monitor.domain.model import ClaimedFeed, FeedStatus
 from storage.models import Feed, Item, UTCDateTime
 from storage.queries._common import _insert, _skip_locked, _table
 from storage.queries.stories import _chunks
@@ -260,8 +260,29 @@ def _finish_statement(ok: bool, moved: bool) -> Any:
     )
 
 
-def list_feeds(session: Session) -> list[Feed]:
-    return list(session.scalars(select(Feed).where(Feed.active.is_(True)).order_by(Feed.id)))
+def list_feeds(session: Session) -> list[FeedStatus]:
+    """The active feeds' polling state, by id."""
+    rows = session.scalars(select(Feed).where(Feed.active.is_(True)).order_by(Feed.id))
+    return [
+        FeedStatus(
+            url=f.url,
+            name=f.name,
+            active=f.active,
+            gone=f.gone,
+            last_polled_at=f.last_polled_at,
+            last_success_at=f.last_success_at,
+            last_status=f.last_status,
+            consecutive_failures=f.consecutive_failures,
+            last_error=f.last_error,
+            next_poll_at=f.next_poll_at,
+            fetch_url=f.fetch_url,
+            polls=f.polls,
+            baseline_entries=f.baseline_entries,
+            lease_owner=f.lease_owner,
+            lease_until=f.lease_until,
+        )
+        for f in rows
+    ]
 
 
 def newest_items(session: Session, since: datetime) -> dict[int, datetime]:
