@@ -234,8 +234,9 @@ def test_probes_stay_open_when_the_dashboard_is_locked(stored: sessionmaker[Sess
             assert ok.status == 200
         with pytest.raises(urllib.error.HTTPError) as denied:
             urllib.request.urlopen(health.url + "/figures")
-        assert denied.value.code == 401
-        assert "default-src 'none'" in denied.value.headers["Content-Security-Policy"]
+        with denied.value:  # an HTTPError holds the response's socket open until closed
+            assert denied.value.code == 401
+            assert "default-src 'none'" in denied.value.headers["Content-Security-Policy"]
 
 
 def test_chart_escapes_sources_and_marks_qualifiers() -> None:
