@@ -408,6 +408,15 @@ def _refs_by_key(by_form: dict[Form, list[_Ref]]) -> dict[str, list[_Ref]]:
 
 
 def _terms(found: dict[int, list[tuple[int, str]]], groups: Iterable[int]) -> tuple[str, ...]:
-    """The labels of ``groups`` in order of first appearance in the text, deduplicated."""
+    """The labels of ``groups`` in order of first appearance in the text, deduplicated.
+
+    A bare number inside a longer term is not a term of its own: the "23" an amount pattern
+    finds in "KN-23" is shown as "KN-23" only (the rule itself still counts every hit)."""
     hits = sorted(hit for g in groups for hit in found.get(g, ()))
-    return tuple(dict.fromkeys(label for _, label in hits))
+    inside, reach = set(), -1
+    for pos, label in sorted(hits, key=lambda hit: (hit[0], -len(hit[1]))):
+        end = pos + len(label)
+        if end <= reach and not any(c.isalpha() for c in label):
+            inside.add((pos, label))
+        reach = max(reach, end)
+    return tuple(dict.fromkeys(label for pos, label in hits if (pos, label) not in inside))
