@@ -30,21 +30,8 @@ KILLED = Observation(
 
 
 def store(make: sessionmaker[Session], n: int, obs: Observation) -> tuple[Observation, ...]:
-    text = f"Report {n} about North Korean losses near Kursk."
-    entry = Entry("https://example.org/rss", f"g{n}", f"https://example.org/{n}", f"T{n}", text)
-    article = Article(title=entry.title, text=text, url=entry.url, outlet=f"outlet{n}.org")
-    with make() as session:
-        result = record_entry(
-            session,
-            feed_id=None,
-            entry=entry,
-            keys=entry_keys(entry, article.outlet),
-            article=article,
-            matches=(),
-            observations=(obs,),
-            routing=ROUTING,
-            now=NOW,
-        )
+    """Record report ``n`` stating ``obs`` (no alert routes); the changes it made."""
+    result = record(make, n, obs, routing=ROUTING)
     return tuple(change.observation for change in result.changes)
 
 
@@ -89,8 +76,13 @@ ALERTING = Routing(
 
 
 def record(
-    make: sessionmaker[Session], n: int, obs: Observation, old_news: OldNews = FRESH
+    make: sessionmaker[Session],
+    n: int,
+    obs: Observation,
+    old_news: OldNews = FRESH,
+    routing: Routing | None = None,
 ) -> Ingested:
+    """Record report ``n`` from outlet ``n`` stating ``obs``, routed to the console."""
     text = f"Report {n} about North Korean losses near Kursk."
     entry = Entry("https://example.org/rss", f"g{n}", f"https://example.org/{n}", f"T{n}", text)
     article = Article(
@@ -105,7 +97,7 @@ def record(
             article=article,
             matches=(),
             observations=(obs,),
-            routing=ALERTING,
+            routing=routing or ALERTING,
             now=NOW,
             old_news=old_news,
         )
